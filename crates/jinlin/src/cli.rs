@@ -1,0 +1,156 @@
+//! The command line: `jinlin serve`, `jinlin migrate`, and the commands the
+//! capabilities add.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use jinlin_kernel::web::AppState;
+use jinlin_kernel::{Config, Database, telemetry};
+use serde::Serialize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jinlin",
+    version,
+    about = "近邻 jinlin: the neighbourhood party-building platform",
+    long_about = "近邻 jinlin runs a district's neighbourhood governance system: the place tree, \
+        compound party organisations and the five deliberations, agency pairing, micro-grids, \
+        residents' matters and live dashboards.\n\n\
+        Configuration comes from flags, then JINLIN_* environment variables, then an optional \
+        TOML file (--config), then built-in defaults."
+)]
+pub struct Cli {
+    /// TOML configuration file (keys as in `jinlin serve --print-config`).
+    #[arg(long, global = true, env = "JINLIN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (pages, JSON API, /healthz, /metrics).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit (`serve` also applies them).
+    Migrate(DatabaseArgs),
+}
+
+/// Flags shared by every command that opens the database. Only flags that
+/// were given are serialized, so they override lower layers and nothing else.
+#[derive(Debug, Args, Serialize)]
+pub struct DatabaseArgs {
+    /// Directory for the embedded SQLite database and uploaded files [default: ./jinlin-data].
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+
+    /// PostgreSQL URL (postgres://user:password@host/db); without it, the embedded SQLite file.
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Load the demo data set into an empty database and print the demo accounts.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
+
+    /// Print the effective configuration (secrets hidden) and exit.
+    #[arg(long)]
+    #[serde(skip)]
+    pub print_config: bool,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = load_config(cli.config, &args)?;
+            if args.print_config {
+                print!("{}", config.to_redacted_toml());
+                return Ok(());
+            }
+            serve(config).await
+        }
+        Command::Migrate(args) => {
+            let config = load_config(cli.config, &args)?;
+            telemetry::init(config.log_format);
+            let db = open_database(&config).await?;
+            let ran = db.migrate().await.context("applying migrations")?;
+            println!("{ran} migration(s) applied; the schema is up to date");
+            Ok(())
+        }
+    }
+}
+
+fn load_config(file: Option<PathBuf>, flags: &impl Serialize) -> anyhow::Result<Config> {
+    Config::load(file.as_deref(), flags).context("reading the configuration")
+}
+
+async fn open_database(config: &Config) -> anyhow::Result<Database> {
+    let url = config.effective_database_url();
+    Database::connect(&url, config.database_max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}: check --database-url / JINLIN_DATABASE_URL, \
+                 or that the data directory is writable",
+                jinlin_kernel::config::redact_url(&url)
+            )
+        })
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init(config.log_format);
+    let db = open_database(&config).await?;
+    let ran = db.migrate().await.context("applying migrations")?;
+    tracing::info!(backend = db.backend_name(), migrations_applied = ran, "database ready");
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}: is another server using it? choose another with --listen", config.listen))?;
+    let addr = listener.local_addr()?;
+
+    if config.demo {
+        let report = crate::demo::load_once(&db).await.context("loading the demo data")?;
+        print_demo(&report, addr);
+    }
+
+    // Install the metrics recorder before the first request is counted.
+    jinlin_kernel::web::metrics_handle();
+    let state = AppState::new(db.clone(), config);
+    let app = crate::app(state);
+    tracing::info!(%addr, "listening");
+    println!("jinlin listening on http://{addr}");
+    jinlin_kernel::web::serve(listener, app).await?;
+    db.close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_demo(report: &crate::demo::DemoReport, addr: std::net::SocketAddr) {
+    if report.loaded_now {
+        println!("demo data loaded");
+    } else {
+        println!("demo data already present; nothing loaded");
+    }
+    println!("open http://{addr}/");
+    if !report.accounts.is_empty() {
+        println!("demo accounts (role, username, password):");
+        for (role, user, password) in &report.accounts {
+            println!("  {role:<28} {user:<24} {password}");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The application: which capabilities make up jinlin, the command line,
+//! and the demo data set.
+
+pub mod cli;
+pub mod demo;
+
+use axum::Router;
+use jinlin_kernel::web::{self, AppState, Routes};
+
+/// Every capability's routes, in the order they are mounted.
+pub fn capabilities() -> Vec<Routes> {
+    vec![]
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    web::app(state, capabilities())
+}

@@ -1,0 +1,196 @@
+//! Layered configuration: built-in defaults, then an optional TOML file, then
+//! `JINLIN_*` environment variables, then command-line flags (highest).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded SQLite database and uploaded files.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; empty for the embedded SQLite file.
+    pub database_url: Option<String>,
+    /// Largest pool of database connections a node keeps open.
+    pub database_max_connections: u32,
+    /// Load the demo data set into an empty database at start.
+    pub demo: bool,
+    /// `pretty` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// Seconds a request may take before the server answers 408.
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./jinlin-data"),
+            database_url: None,
+            database_max_connections: 16,
+            demo: false,
+            log_format: LogFormat::Pretty,
+            request_timeout_secs: 30,
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the layers in order of precedence. `flags` holds only the flags
+    /// the user actually gave (absent ones must not be serialized).
+    pub fn load(file: Option<&Path>, flags: impl Serialize) -> Result<Config, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(figment::Error::from(format!(
+                    "configuration file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(Env::prefixed("JINLIN_").only(&Self::ENV_KEYS))
+            .merge(Serialized::defaults(flags))
+            .extract()
+    }
+
+    const ENV_KEYS: [&'static str; 8] = [
+        "listen",
+        "data_dir",
+        "database_url",
+        "database_max_connections",
+        "demo",
+        "log_format",
+        "request_timeout_secs",
+        "max_body_bytes",
+    ];
+
+    /// The URL the database layer connects to: the configured one, or the
+    /// embedded SQLite file inside the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match self.database_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => url.to_string(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("jinlin.sqlite").display()
+            ),
+        }
+    }
+
+    /// The configuration as TOML with every secret replaced by `***`.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = Some(redact_url(&self.effective_database_url()));
+        toml_string(&shown)
+    }
+}
+
+fn toml_string(config: &Config) -> String {
+    // figment's TOML support does not serialize, so write the few lines here.
+    let value = serde_json::to_value(config).unwrap_or_default();
+    let mut out = String::new();
+    if let Some(map) = value.as_object() {
+        for (key, value) in map {
+            if !value.is_null() {
+                out.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// Hides the password of a `scheme://user:password@host/…` URL.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            } else {
+                format!("{scheme}://{user}@{host}{tail}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_only_the_password() {
+        assert_eq!(
+            redact_url("postgres://jinlin:s3cret@db:5432/jinlin"),
+            "postgres://jinlin:***@db:5432/jinlin"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(redact_url("sqlite://./x.sqlite"), "sqlite://./x.sqlite");
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "jinlin.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\ndemo = true\n",
+            )?;
+            jail.set_env("JINLIN_DATA_DIR", "/from/env");
+            jail.set_env("JINLIN_LISTEN", "127.0.0.1:9001");
+            #[derive(Serialize)]
+            struct Flags {
+                listen: &'static str,
+            }
+            let config = Config::load(
+                Some(Path::new("jinlin.toml")),
+                Flags {
+                    listen: "127.0.0.1:9002",
+                },
+            )?;
+            assert_eq!(config.listen.port(), 9002);
+            assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+            assert!(config.demo);
+            assert_eq!(config.log_format, LogFormat::Pretty);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        #[derive(Serialize)]
+        struct NoFlags {}
+        let err = Config::load(Some(Path::new("/no/such/jinlin.toml")), NoFlags {}).unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn embedded_sqlite_is_the_default_database() {
+        let config = Config::default();
+        assert!(config.effective_database_url().starts_with("sqlite://"));
+        assert!(config.to_redacted_toml().contains("listen = \"127.0.0.1:8080\""));
+    }
+}

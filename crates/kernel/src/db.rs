@@ -1,0 +1,128 @@
+//! The database: one connection type for SQLite and PostgreSQL.
+//!
+//! SQLite runs in WAL mode with a busy timeout, and every write transaction
+//! starts with `BEGIN IMMEDIATE` so it holds the write lock from the first
+//! statement (a deferred transaction that reads and then writes can fail
+//! with SQLITE_BUSY without waiting).
+
+use std::time::{Duration, Instant};
+
+use jinlin_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+#[derive(Clone, Debug)]
+pub struct Database {
+    conn: DatabaseConnection,
+}
+
+/// How long a SQLite writer waits for the lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Database {
+    /// Connects to `postgres://…` or `sqlite://…` (creating the SQLite file
+    /// and its directory when missing).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url.to_string());
+        options
+            .max_connections(max_connections.max(1))
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            if let Some(dir) = sqlite_file(url).and_then(|f| f.parent().map(|p| p.to_path_buf()))
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    DbErr::Custom(format!("cannot create data directory {}: {e}", dir.display()))
+                })?;
+            }
+            options.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+        } else if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(DbErr::Custom(format!(
+                "unsupported database URL {}: use postgres://… or leave it empty for the embedded SQLite file",
+                crate::config::redact_url(url)
+            )));
+        }
+        let conn = sea_orm::Database::connect(options).await?;
+        Ok(Database { conn })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend() {
+            DbBackend::Postgres => "postgres",
+            DbBackend::Sqlite => "sqlite",
+            _ => "other",
+        }
+    }
+
+    /// The pool, for reads and single-statement writes.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Starts a write transaction (with the write lock taken up front on
+    /// SQLite). Every write that spans rows goes through one of these.
+    pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// Applies every pending migration; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize, DbErr> {
+        let pending = Migrator::get_pending_migrations(&self.conn).await?.len();
+        Migrator::up(&self.conn, None).await?;
+        Ok(pending)
+    }
+
+    /// Round-trips a trivial query; returns the latency.
+    pub async fn ping(&self) -> Result<Duration, DbErr> {
+        let started = Instant::now();
+        self.conn
+            .query_one_raw(Statement::from_string(self.backend(), "SELECT 1"))
+            .await?;
+        Ok(started.elapsed())
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_sqlite_file_in_a_url() {
+        assert_eq!(
+            sqlite_file("sqlite://./data/jinlin.sqlite?mode=rwc"),
+            Some("./data/jinlin.sqlite".into())
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+}

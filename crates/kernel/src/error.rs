@@ -1,0 +1,115 @@
+//! The one error shape of the JSON API: `{"error": {"code", "message"}}`,
+//! with the message in the requester's language.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sea_orm::DbErr;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::i18n;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The body of every API error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code, e.g. `not_found`.
+    #[schema(example = "not_found")]
+    pub code: String,
+    /// Human-readable explanation in the request's language.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error whose message is the translation of `error.<code>`.
+    pub fn new(status: StatusCode, code: &'static str) -> Self {
+        let message = i18n::current().t(&format!("error.{code}")).into_owned();
+        ApiError {
+            status,
+            code,
+            message,
+        }
+    }
+
+    /// An error with a message already written for the requester.
+    pub fn with_message(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden")
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized")
+    }
+
+    /// The request was understood but a value is not acceptable; `detail`
+    /// is already in the requester's language.
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        let lang = i18n::current();
+        Self::with_message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            lang.tf("error.invalid_input_detail", &[("detail", &detail.into())]),
+        )
+    }
+
+    /// Something failed on our side; the cause goes to the log, not the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(cause = %err, "database unavailable");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
