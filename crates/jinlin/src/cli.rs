@@ -116,15 +116,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     let db = open_database(&config).await?;
     let ran = db.migrate().await.context("applying migrations")?;
-    tracing::info!(backend = db.backend_name(), migrations_applied = ran, "database ready");
+    tracing::info!(
+        backend = db.backend_name(),
+        migrations_applied = ran,
+        "database ready"
+    );
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("cannot listen on {}: is another server using it? choose another with --listen", config.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another server using it? choose another with --listen",
+                config.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
 
     if config.demo {
-        let report = crate::demo::load_once(&db).await.context("loading the demo data")?;
+        let report = crate::demo::load_once(&db)
+            .await
+            .context("loading the demo data")?;
         print_demo(&report, addr);
     }
 

@@ -54,14 +54,14 @@ impl Default for Config {
 impl Config {
     /// Loads the layers in order of precedence. `flags` holds only the flags
     /// the user actually gave (absent ones must not be serialized).
-    pub fn load(file: Option<&Path>, flags: impl Serialize) -> Result<Config, figment::Error> {
+    pub fn load(file: Option<&Path>, flags: impl Serialize) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(figment::Error::from(format!(
+                return Err(Box::new(figment::Error::from(format!(
                     "configuration file {} does not exist",
                     file.display()
-                )));
+                ))));
             }
             figment = figment.merge(Toml::file(file));
         }
@@ -69,6 +69,7 @@ impl Config {
             .merge(Env::prefixed("JINLIN_").only(&Self::ENV_KEYS))
             .merge(Serialized::defaults(flags))
             .extract()
+            .map_err(Box::new)
     }
 
     const ENV_KEYS: [&'static str; 8] = [
@@ -153,6 +154,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
     fn flags_beat_environment_which_beats_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -170,7 +172,8 @@ mod tests {
                 Flags {
                     listen: "127.0.0.1:9002",
                 },
-            )?;
+            )
+            .map_err(|e| *e)?;
             assert_eq!(config.listen.port(), 9002);
             assert_eq!(config.data_dir, PathBuf::from("/from/env"));
             assert!(config.demo);
@@ -191,6 +194,10 @@ mod tests {
     fn embedded_sqlite_is_the_default_database() {
         let config = Config::default();
         assert!(config.effective_database_url().starts_with("sqlite://"));
-        assert!(config.to_redacted_toml().contains("listen = \"127.0.0.1:8080\""));
+        assert!(
+            config
+                .to_redacted_toml()
+                .contains("listen = \"127.0.0.1:8080\"")
+        );
     }
 }

@@ -38,7 +38,10 @@ impl Database {
                 && !dir.as_os_str().is_empty()
             {
                 std::fs::create_dir_all(&dir).map_err(|e| {
-                    DbErr::Custom(format!("cannot create data directory {}: {e}", dir.display()))
+                    DbErr::Custom(format!(
+                        "cannot create data directory {}: {e}",
+                        dir.display()
+                    ))
                 })?;
             }
             options.map_sqlx_sqlite_opts(|o| {
@@ -108,7 +111,9 @@ impl Database {
 }
 
 fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }

@@ -44,7 +44,11 @@ impl ApiError {
     }
 
     /// An error with a message already written for the requester.
-    pub fn with_message(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn with_message(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             code,
@@ -108,7 +112,13 @@ impl IntoResponse for ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 

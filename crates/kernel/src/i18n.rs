@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn negotiates_by_quality() {
         assert_eq!(Lang::negotiate("en-US,en;q=0.9,zh;q=0.8"), Some(Lang::En));
-        assert_eq!(Lang::negotiate("fr, zh-CN;q=0.5, en;q=0.4"), Some(Lang::ZhCn));
+        assert_eq!(
+            Lang::negotiate("fr, zh-CN;q=0.5, en;q=0.4"),
+            Some(Lang::ZhCn)
+        );
         assert_eq!(Lang::negotiate("zh-Hans"), Some(Lang::ZhCn));
         assert_eq!(Lang::negotiate("de, fr"), None);
         assert_eq!(Lang::negotiate("en;q=0, zh;q=0.1"), Some(Lang::ZhCn));

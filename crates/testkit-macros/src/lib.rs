@@ -9,9 +9,12 @@ use syn::{ItemFn, parse_macro_input};
 #[proc_macro_attribute]
 pub fn db_test(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
-        return syn::Error::new(proc_macro2::Span::call_site(), "#[db_test] takes no arguments")
-            .to_compile_error()
-            .into();
+        return syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "#[db_test] takes no arguments",
+        )
+        .to_compile_error()
+        .into();
     }
     let function = parse_macro_input!(item as ItemFn);
     if function.sig.asyncness.is_none() || function.sig.inputs.len() != 1 {

@@ -31,8 +31,13 @@ pub struct TestDb {
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.sqlite").display());
-        let db = Database::connect(&url, 4).await.expect("open SQLite test database");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("test.sqlite").display()
+        );
+        let db = Database::connect(&url, 4)
+            .await
+            .expect("open SQLite test database");
         db.migrate().await.expect("migrate SQLite test database");
         TestDb {
             db,
@@ -49,9 +54,9 @@ impl TestDb {
             )
         });
         let name = format!("jinlin_t_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&admin_url, 1).await.unwrap_or_else(|e| {
-            panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}")
-        });
+        let admin = Database::connect(&admin_url, 1)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}"));
         admin
             .conn()
             .execute_raw(Statement::from_string(
@@ -62,8 +67,12 @@ impl TestDb {
             .expect("create test database");
         admin.close().await.ok();
         let url = with_database(&admin_url, &name);
-        let db = Database::connect(&url, 4).await.expect("connect test database");
-        db.migrate().await.expect("migrate PostgreSQL test database");
+        let db = Database::connect(&url, 4)
+            .await
+            .expect("connect test database");
+        db.migrate()
+            .await
+            .expect("migrate PostgreSQL test database");
         TestDb {
             db,
             _dir: None,
@@ -201,6 +210,9 @@ mod tests {
             with_database("postgres://u:p@h/test?sslmode=disable", "x"),
             "postgres://u:p@h/x?sslmode=disable"
         );
-        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

@@ -39,7 +39,10 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(e) => ApiError::with_message(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
-            lang.tf("error.invalid_body", &[("detail", &serde_detail(&e.body_text()))]),
+            lang.tf(
+                "error.invalid_body",
+                &[("detail", &serde_detail(&e.body_text()))],
+            ),
         ),
         JsonRejection::JsonSyntaxError(_) => {
             ApiError::new(StatusCode::BAD_REQUEST, "malformed_body")

@@ -62,7 +62,12 @@ impl Ctx {
         self.page_with_status(StatusCode::OK, title, body)
     }
 
-    pub fn page_with_status(&self, status: StatusCode, title: &str, body: impl Template) -> Response {
+    pub fn page_with_status(
+        &self,
+        status: StatusCode,
+        title: &str,
+        body: impl Template,
+    ) -> Response {
         let content = match body.render() {
             Ok(html) => html,
             Err(e) => return PageError::internal(e).into_response(),
@@ -82,9 +87,10 @@ impl Ctx {
             }
         };
         let mut response = (status, Html(html)).into_response();
-        response
-            .headers_mut()
-            .insert(header::VARY, HeaderValue::from_static("HX-Request, Cookie, Accept-Language"));
+        response.headers_mut().insert(
+            header::VARY,
+            HeaderValue::from_static("HX-Request, Cookie, Accept-Language"),
+        );
         response
     }
 

@@ -86,7 +86,11 @@ pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> R
         .nest("/api/v1", api)
         .split_for_parts();
     openapi.info.version = env!("CARGO_PKG_VERSION").to_string();
-    let openapi_json = Arc::new(openapi.to_pretty_json().expect("OpenAPI document serializes"));
+    let openapi_json = Arc::new(
+        openapi
+            .to_pretty_json()
+            .expect("OpenAPI document serializes"),
+    );
 
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
     let body_limit = state.config.max_body_bytes;

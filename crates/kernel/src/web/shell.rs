@@ -184,7 +184,11 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         ),
     };
     let health = Health {
-        status: if status.is_success() { "ok" } else { "degraded" },
+        status: if status.is_success() {
+            "ok"
+        } else {
+            "degraded"
+        },
         version: env!("CARGO_PKG_VERSION"),
         database,
     };
@@ -211,19 +215,27 @@ pub async fn openapi(doc: Arc<String>) -> Response {
 
 /// Static files compiled into the binary: no CDN, nothing fetched at run time.
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../../assets/app.css")),
-    ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/vendor/htmx.min.js")),
-    ("echarts.min.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/vendor/echarts.min.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/app.css"),
+    ),
+    (
+        "htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/htmx.min.js"),
+    ),
+    (
+        "echarts.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/echarts.min.js"),
+    ),
 ];
 
 async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, bytes)) => {
-            let mut response = (
-                [(header::CONTENT_TYPE, *content_type)],
-                *bytes,
-            )
-                .into_response();
+            let mut response = ([(header::CONTENT_TYPE, *content_type)], *bytes).into_response();
             response.headers_mut().insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=86400"),

@@ -1,0 +1,8 @@
+//! One integration test binary for the whole application (one link, many
+//! tests). Each module covers one capability; `#[db_test]` tests run on
+//! SQLite and on PostgreSQL.
+
+mod support;
+
+mod binary;
+mod shell;
