@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod instance;
+pub mod place;
 pub mod telemetry;
 pub mod web;
 

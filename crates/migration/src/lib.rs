@@ -5,12 +5,18 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_instance;
+mod m0002_registry;
+mod m0003_accounts;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_instance::Migration)]
+        vec![
+            Box::new(m0001_instance::Migration),
+            Box::new(m0002_registry::Migration),
+            Box::new(m0003_accounts::Migration),
+        ]
     }
 }
