@@ -1,0 +1,1 @@
+//! Importing the national statistical division codes.

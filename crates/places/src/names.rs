@@ -1,0 +1,1 @@
+//! Names of places: pinyin initials for search.
