@@ -222,3 +222,49 @@ mod tests {
         }
     }
 }
+
+/// The `place` table, shared by every capability that reads positions.
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "place")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub kind: String,
+        pub parent_id: Option<i64>,
+        pub code: Option<String>,
+        pub name: String,
+        pub initials: String,
+        pub district_code: Option<String>,
+        pub street_id: Option<i64>,
+        pub community_id: Option<i64>,
+        pub compound_id: Option<i64>,
+        pub building_id: Option<i64>,
+        pub entrance_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl Model {
+        pub fn position(&self) -> super::Position {
+            super::Position {
+                id: self.id,
+                kind: super::PlaceKind::parse(&self.kind),
+                code: self.code.clone(),
+                district_code: self.district_code.clone(),
+                street_id: self.street_id,
+                community_id: self.community_id,
+                compound_id: self.compound_id,
+                building_id: self.building_id,
+                entrance_id: self.entrance_id,
+            }
+        }
+    }
+}

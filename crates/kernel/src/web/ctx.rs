@@ -11,6 +11,9 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
+use std::sync::Arc;
+
+use crate::auth::{MaybePrincipal, Principal};
 use crate::error::ApiError;
 use crate::i18n::{self, LANG_COOKIE, Lang};
 
@@ -22,6 +25,8 @@ pub struct Ctx {
     pub path: String,
     /// htmx asked for a fragment: answer the body without the layout.
     pub htmx: bool,
+    /// The signed-in account, if any.
+    pub user: Option<Arc<Principal>>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -53,7 +58,16 @@ impl Ctx {
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_else(|| "/".into()),
             htmx: header_is("hx-request") && !header_is("hx-boosted"),
+            user: parts
+                .extensions
+                .get::<MaybePrincipal>()
+                .and_then(|p| p.0.clone()),
         }
+    }
+
+    /// The CSRF token forms of this page must carry (signed-in sessions).
+    pub fn csrf(&self) -> &str {
+        self.user.as_ref().and_then(|u| u.csrf_token()).unwrap_or("")
     }
 
     /// Renders `body` as a page titled `title`: the bare body for htmx, the
@@ -80,6 +94,9 @@ impl Ctx {
                 title,
                 content: &content,
                 switches: self.language_switches(),
+                user: self.user.as_deref(),
+                csrf: self.csrf(),
+                path: &self.path,
             };
             match layout.render() {
                 Ok(html) => html,
@@ -124,6 +141,9 @@ struct Layout<'a> {
     title: &'a str,
     content: &'a str,
     switches: Vec<LangSwitch>,
+    user: Option<&'a Principal>,
+    csrf: &'a str,
+    path: &'a str,
 }
 
 #[derive(Template)]
@@ -172,6 +192,7 @@ impl IntoResponse for PageError {
             lang,
             path: "/".into(),
             htmx: false,
+            user: None,
         };
         let body = ErrorBodyPage {
             lang,
@@ -189,7 +210,12 @@ impl IntoResponse for PageError {
 /// Chinese) and runs the rest of the stack in it.
 pub async fn language(mut req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let lang = request_lang(&parts);
+    let account_lang = parts
+        .extensions
+        .get::<MaybePrincipal>()
+        .and_then(|p| p.0.as_ref())
+        .and_then(|p| p.language);
+    let lang = account_lang.unwrap_or_else(|| request_lang(&parts));
     parts.extensions.insert(lang);
     req = Request::from_parts(parts, body);
     let mut response = i18n::scope(lang, next.run(req)).await;

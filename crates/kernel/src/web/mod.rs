@@ -104,9 +104,14 @@ pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> R
         )
         .fallback(ctx::fallback)
         .method_not_allowed_fallback(ctx::method_not_allowed)
-        .with_state(state)
-        // Innermost first: everything below sees the request language.
+        .with_state(state.clone())
+        // Innermost first: everything below sees the request language,
+        // which may come from the signed-in account.
         .layer(axum::middleware::from_fn(ctx::language))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::auth::load_principal,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
