@@ -17,6 +17,8 @@ use tower::ServiceExt;
 
 pub use jinlin_testkit_macros::db_test;
 
+pub mod fixtures;
+
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "JINLIN_TEST_POSTGRES_URL";
 

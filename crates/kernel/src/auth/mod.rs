@@ -1,6 +1,7 @@
 //! Who is asking, and what they may reach. Every handler asks the one
 //! question `principal.can(access, &position)`; nothing else decides scope.
 
+pub mod accounts;
 pub mod entity;
 mod password;
 mod principal;

@@ -68,9 +68,6 @@ mod tests {
     #[test]
     fn policy_is_enforced() {
         assert_eq!(hash_password("short"), Err(PasswordError::TooShort));
-        assert_eq!(
-            hash_password(&"x".repeat(129)),
-            Err(PasswordError::TooLong)
-        );
+        assert_eq!(hash_password(&"x".repeat(129)), Err(PasswordError::TooLong));
     }
 }

@@ -77,7 +77,9 @@ impl Principal {
                     Some(compound) => {
                         target.id == compound
                             || target.compound_id == Some(compound)
-                                && target.kind.is_some_and(|k| k < crate::place::PlaceKind::Dwelling)
+                                && target
+                                    .kind
+                                    .is_some_and(|k| k < crate::place::PlaceKind::Dwelling)
                             || target.id == grant.place.id
                     }
                     None => target.id == grant.place.id,
@@ -132,19 +134,39 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
             .await?;
         let Some(found) = found else { return Ok(None) };
         let now = Utc::now();
-        if found.last_used_at.is_none_or(|t| t + session::TOUCH_EVERY <= now) {
+        if found
+            .last_used_at
+            .is_none_or(|t| t + session::TOUCH_EVERY <= now)
+        {
             api_token::Entity::update_many()
-                .col_expr(api_token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+                .col_expr(
+                    api_token::Column::LastUsedAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
                 .filter(api_token::Column::Id.eq(found.id))
                 .exec(db)
                 .await?;
         }
-        (found.account_id, AuthVia::Token { can_write: found.can_write })
+        (
+            found.account_id,
+            AuthVia::Token {
+                can_write: found.can_write,
+            },
+        )
     } else {
         let jar = CookieJar::from_headers(&parts.headers);
-        let Some(cookie) = jar.get(SESSION_COOKIE) else { return Ok(None) };
-        let Some(found) = session::find(db, cookie.value()).await? else { return Ok(None) };
-        (found.account_id, AuthVia::Session { csrf_token: found.csrf_token })
+        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let Some(found) = session::find(db, cookie.value()).await? else {
+            return Ok(None);
+        };
+        (
+            found.account_id,
+            AuthVia::Session {
+                csrf_token: found.csrf_token,
+            },
+        )
     };
     load(db, account_id, via).await
 }
@@ -225,7 +247,11 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<MaybePrincipal>().cloned().unwrap_or_default())
+        Ok(parts
+            .extensions
+            .get::<MaybePrincipal>()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -257,7 +283,11 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
             return Err(if is_api {
                 ApiError::unauthorized().into_response()
             } else {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
                 Redirect::to(&format!("/login?{query}")).into_response()
             });
@@ -266,7 +296,10 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
         if writes && is_api {
             match &principal.via {
                 AuthVia::Session { csrf_token } => {
-                    let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+                    let sent = parts
+                        .headers
+                        .get("x-csrf-token")
+                        .and_then(|v| v.to_str().ok());
                     if sent != Some(csrf_token.as_str()) {
                         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf").into_response());
                     }

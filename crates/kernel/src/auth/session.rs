@@ -48,7 +48,10 @@ pub async fn create(
 
 /// The live session for a cookie token, if any (expired ones are removed).
 pub async fn find(db: &impl ConnectionTrait, token: &str) -> Result<Option<session::Model>, DbErr> {
-    let Some(found) = session::Entity::find_by_id(hash_token(token)).one(db).await? else {
+    let Some(found) = session::Entity::find_by_id(hash_token(token))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let now = Utc::now();
@@ -58,7 +61,10 @@ pub async fn find(db: &impl ConnectionTrait, token: &str) -> Result<Option<sessi
     }
     if found.last_seen_at + TOUCH_EVERY <= now {
         session::Entity::update_many()
-            .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(
+                session::Column::LastSeenAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
             .filter(session::Column::Id.eq(found.id.clone()))
             .exec(db)
             .await?;
@@ -68,7 +74,9 @@ pub async fn find(db: &impl ConnectionTrait, token: &str) -> Result<Option<sessi
 
 /// Ends the session of a cookie token.
 pub async fn delete(db: &impl ConnectionTrait, token: &str) -> Result<(), DbErr> {
-    session::Entity::delete_by_id(hash_token(token)).exec(db).await?;
+    session::Entity::delete_by_id(hash_token(token))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -79,7 +87,8 @@ pub async fn delete_others(
     account_id: i64,
     keep: Option<&str>,
 ) -> Result<u64, DbErr> {
-    let mut query = session::Entity::delete_many().filter(session::Column::AccountId.eq(account_id));
+    let mut query =
+        session::Entity::delete_many().filter(session::Column::AccountId.eq(account_id));
     if let Some(keep) = keep {
         query = query.filter(session::Column::Id.ne(hash_token(keep)));
     }
