@@ -5,6 +5,7 @@
 rust_i18n::i18n!("locales", fallback = "zh-CN");
 
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod i18n;
