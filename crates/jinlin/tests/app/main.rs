@@ -5,4 +5,5 @@
 mod support;
 
 mod binary;
+mod import;
 mod shell;
