@@ -2,8 +2,8 @@
 //! personal data, with who, when, what and from where.
 
 use chrono::Utc;
-use sea_orm::entity::prelude::*;
 use sea_orm::ActiveValue::Set;
+use sea_orm::entity::prelude::*;
 
 use crate::auth::Principal;
 

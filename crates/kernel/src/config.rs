@@ -27,6 +27,10 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Base64 of the 32-byte key that encrypts ID numbers at rest. Never
+    /// stored in the database. Empty: the key file `secret.key` in the data
+    /// directory, created on first start (set this on multi-node deployments).
+    pub secret_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +51,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             request_timeout_secs: 30,
             max_body_bytes: 8 * 1024 * 1024,
+            secret_key: None,
         }
     }
 }
@@ -72,7 +77,7 @@ impl Config {
             .map_err(Box::new)
     }
 
-    const ENV_KEYS: [&'static str; 8] = [
+    const ENV_KEYS: [&'static str; 9] = [
         "listen",
         "data_dir",
         "database_url",
@@ -81,6 +86,7 @@ impl Config {
         "log_format",
         "request_timeout_secs",
         "max_body_bytes",
+        "secret_key",
     ];
 
     /// The URL the database layer connects to: the configured one, or the
@@ -95,10 +101,28 @@ impl Config {
         }
     }
 
+    /// The key that protects personal data: from the configuration, or
+    /// from (or newly into) the data directory's key file.
+    pub fn secrets(&self) -> anyhow::Result<crate::crypto::Secrets> {
+        match self.secret_key.as_deref().map(str::trim) {
+            Some(key) if !key.is_empty() => crate::crypto::Secrets::from_base64(key).map_err(|e| {
+                anyhow::anyhow!("secret_key is not the base64 of 32 bytes ({e:?}); generate one with `openssl rand -base64 32`")
+            }),
+            _ => {
+                let path = self.data_dir.join("secret.key");
+                crate::crypto::load_or_create_key_file(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot read or create the key file {}: {e}", path.display()))
+            }
+        }
+    }
+
     /// The configuration as TOML with every secret replaced by `***`.
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = Some(redact_url(&self.effective_database_url()));
+        if shown.secret_key.is_some() {
+            shown.secret_key = Some("***".into());
+        }
         toml_string(&shown)
     }
 }

@@ -31,6 +31,7 @@ pub enum Place {
 }
 
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names)] // variants name the columns
 enum Compound {
     Table,
     PlaceId,
@@ -135,7 +136,10 @@ impl MigrationTrait for Migration {
         .await?;
         for (name, cols) in [
             ("ix_place_parent", vec![Place::ParentId, Place::Kind]),
-            ("ix_place_district_kind", vec![Place::DistrictCode, Place::Kind]),
+            (
+                "ix_place_district_kind",
+                vec![Place::DistrictCode, Place::Kind],
+            ),
             ("ix_place_street", vec![Place::StreetId]),
             ("ix_place_community", vec![Place::CommunityId]),
             ("ix_place_compound", vec![Place::CompoundId]),
@@ -163,7 +167,11 @@ impl MigrationTrait for Migration {
                 .col(integer_null(Compound::LongitudeE6))
                 .col(string_len_null(Compound::OwnersCommittee, 128))
                 .col(string_len_null(Compound::PropertyCompany, 128))
-                .foreign_key(&mut place_fk(Compound::Table, Compound::PlaceId, "fk_compound_place"))
+                .foreign_key(&mut place_fk(
+                    Compound::Table,
+                    Compound::PlaceId,
+                    "fk_compound_place",
+                ))
                 .to_owned(),
         )
         .await?;
@@ -176,7 +184,11 @@ impl MigrationTrait for Migration {
                 .col(big_integer(Dwelling::CompoundId))
                 .col(big_integer(Dwelling::AreaCentiM2))
                 .col(string_len(Dwelling::AreaSource, 16))
-                .foreign_key(&mut place_fk(Dwelling::Table, Dwelling::PlaceId, "fk_dwelling_place"))
+                .foreign_key(&mut place_fk(
+                    Dwelling::Table,
+                    Dwelling::PlaceId,
+                    "fk_dwelling_place",
+                ))
                 .to_owned(),
         )
         .await?;

@@ -271,8 +271,14 @@ impl MigrationTrait for Migration {
         .await?;
         for (name, cols) in [
             ("ix_audit_at", vec![AuditLog::At]),
-            ("ix_audit_actor", vec![AuditLog::ActorAccountId, AuditLog::At]),
-            ("ix_audit_object", vec![AuditLog::ObjectKind, AuditLog::ObjectId]),
+            (
+                "ix_audit_actor",
+                vec![AuditLog::ActorAccountId, AuditLog::At],
+            ),
+            (
+                "ix_audit_object",
+                vec![AuditLog::ObjectKind, AuditLog::ObjectId],
+            ),
         ] {
             let mut index = Index::create();
             index.name(name).table(AuditLog::Table);

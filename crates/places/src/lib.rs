@@ -1,5 +1,19 @@
 //! The place tree: district → street/town → community/village → compound →
 //! building → entrance → dwelling, with the national division codes.
 
+pub mod api;
 pub mod divisions;
+pub mod entity;
 pub mod names;
+pub mod pages;
+pub mod rules;
+pub mod store;
+
+use jinlin_kernel::web::Routes;
+
+pub fn routes() -> Routes {
+    Routes {
+        api: api::router(),
+        pages: pages::router(),
+    }
+}

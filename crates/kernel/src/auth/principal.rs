@@ -278,7 +278,14 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
             .extensions
             .get::<MaybePrincipal>()
             .and_then(|p| p.0.clone());
-        let is_api = parts.uri.path().starts_with("/api/");
+        // Nested routers see their path without the prefix; ask for the
+        // original one.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map(|u| u.0.clone())
+            .unwrap_or_else(|| parts.uri.clone());
+        let is_api = uri.path().starts_with("/api/");
         let Some(principal) = principal else {
             return Err(if is_api {
                 ApiError::unauthorized().into_response()

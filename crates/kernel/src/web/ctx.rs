@@ -67,7 +67,10 @@ impl Ctx {
 
     /// The CSRF token forms of this page must carry (signed-in sessions).
     pub fn csrf(&self) -> &str {
-        self.user.as_ref().and_then(|u| u.csrf_token()).unwrap_or("")
+        self.user
+            .as_ref()
+            .and_then(|u| u.csrf_token())
+            .unwrap_or("")
     }
 
     /// Renders `body` as a page titled `title`: the bare body for htmx, the

@@ -21,6 +21,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::crypto::Secrets;
 use crate::{Config, Database};
 
 pub use api::{ApiJson, ApiQuery};
@@ -33,13 +34,16 @@ pub use server::{serve, shutdown_signal};
 pub struct AppState {
     pub db: Database,
     pub config: Arc<Config>,
+    /// Keys for personal data (ID numbers).
+    pub secrets: Arc<Secrets>,
 }
 
 impl AppState {
-    pub fn new(db: Database, config: Config) -> Self {
+    pub fn new(db: Database, config: Config, secrets: Secrets) -> Self {
         AppState {
             db,
             config: Arc::new(config),
+            secrets: Arc::new(secrets),
         }
     }
 }
