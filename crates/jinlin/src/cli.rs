@@ -228,7 +228,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     // Install the metrics recorder before the first request is counted.
     jinlin_kernel::web::metrics_handle();
-    let state = AppState::new(db.clone(), config);
+    let secrets = config.secrets()?;
+    let state = AppState::new(db.clone(), config, secrets);
     let app = crate::app(state);
     tracing::info!(%addr, "listening");
     println!("jinlin listening on http://{addr}");

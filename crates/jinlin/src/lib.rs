@@ -9,7 +9,7 @@ use jinlin_kernel::web::{self, AppState, Routes};
 
 /// Every capability's routes, in the order they are mounted.
 pub fn capabilities() -> Vec<Routes> {
-    vec![]
+    vec![jinlin_places::routes(), jinlin_people::routes()]
 }
 
 /// The whole HTTP application.

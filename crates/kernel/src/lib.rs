@@ -4,6 +4,8 @@
 
 rust_i18n::i18n!("locales", fallback = "zh-CN");
 
+pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod crypto;
 pub mod db;

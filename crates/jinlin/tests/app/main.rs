@@ -5,5 +5,7 @@
 mod support;
 
 mod binary;
+mod client;
 mod import;
+mod places;
 mod shell;

@@ -4,6 +4,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use jinlin_kernel::Config;
+use jinlin_kernel::crypto::Secrets;
 use jinlin_kernel::web::AppState;
 use jinlin_testkit::{TestDb, TestResponse};
 
@@ -18,7 +19,7 @@ impl TestApp {
     }
 
     pub fn with_config(db: TestDb, config: Config) -> TestApp {
-        let state = AppState::new(db.db.clone(), config);
+        let state = AppState::new(db.db.clone(), config, Secrets::from_bytes([7; 32]));
         TestApp {
             router: jinlin::app(state),
             db,
