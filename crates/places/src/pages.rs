@@ -14,6 +14,8 @@ use jinlin_kernel::place::entity as place;
 use jinlin_kernel::web::{AppState, Ctx, PageError};
 use serde::Deserialize;
 
+use jinlin_people::api::{Occupants, occupants};
+
 use crate::api::{self, CompoundDetails, DwellingDetails, NewPlace, PlaceChange, PlaceDetail};
 use crate::rules::{self, AreaSource, CompoundType, TownArea};
 use crate::store;
@@ -26,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/places/{id}/new", get(new_form).post(create))
         .route("/places/{id}/edit", get(edit_form).post(update))
         .route("/places/{id}/delete", post(delete))
+        .route("/places/{id}/registry", get(registry))
 }
 
 fn kind_label(lang: Lang, kind: &str) -> String {
@@ -56,6 +59,7 @@ struct PlacePage<'a> {
     csrf: &'a str,
     summary: Option<store::RegistrySummary>,
     facts: Vec<(String, String)>,
+    occupants: Option<Occupants>,
 }
 
 impl PlacePage<'_> {
@@ -157,6 +161,11 @@ async fn show(
                 .into_owned(),
         ));
     }
+    let occupants = if kind == PlaceKind::Dwelling {
+        Some(occupants(db, &user, &p).await?)
+    } else {
+        None
+    };
     let can_edit = user.can(Access::Edit, &p.position());
     let child_kind = rules::creatable_child(kind);
     let body = PlacePage {
@@ -175,6 +184,7 @@ async fn show(
         csrf: ctx.csrf(),
         summary,
         facts,
+        occupants,
     };
     Ok(ctx.page(&p.name, body))
 }
@@ -498,4 +508,102 @@ async fn delete(
         .map(|id| format!("/places/{id}"))
         .unwrap_or_else(|| "/places".into());
     Ok(Redirect::to(&back).into_response())
+}
+
+struct RegistryRow {
+    id: i64,
+    building: String,
+    entrance: String,
+    name: String,
+    area: String,
+    owners: String,
+}
+
+#[derive(Template)]
+#[template(path = "registry.html")]
+struct RegistryPage<'a> {
+    lang: Lang,
+    compound: &'a place::Model,
+    rows: Vec<RegistryRow>,
+    page: u64,
+    pages: u64,
+    total: u64,
+}
+
+/// A compound's dwellings with their areas and owners (phones masked), a
+/// page at a time.
+async fn registry(
+    ctx: Ctx,
+    user: User,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<PageParam>,
+) -> Result<Response, PageError> {
+    let db = state.db.conn();
+    let compound = api::visible_place(db, &user, id).await?;
+    if compound.kind != PlaceKind::Compound.as_str() {
+        return Err(PageError::not_found());
+    }
+    if !user.can(Access::Registry, &compound.position()) {
+        return Err(ApiError::forbidden().into());
+    }
+    let lang = ctx.lang;
+    let page = store::compound_dwellings(db, id, q.page.unwrap_or(1).max(1), 100).await?;
+    let ids: Vec<i64> = page.items.iter().map(|d| d.id).collect();
+    let parents: Vec<i64> = page
+        .items
+        .iter()
+        .flat_map(|d| [d.building_id, d.entrance_id])
+        .flatten()
+        .collect();
+    let names = store::names(db, parents).await?;
+    let areas = store::dwellings_by_id(db, ids.clone()).await?;
+    let owners = jinlin_people::store::owners_of(db, &ids).await?;
+    let person_ids: Vec<i64> = owners.iter().filter_map(|o| o.person_id).collect();
+    let people = jinlin_people::store::people(db, &person_ids).await?;
+    let rows = page
+        .items
+        .iter()
+        .map(|d| {
+            let owner_names: Vec<String> = owners
+                .iter()
+                .filter(|o| o.dwelling_id == d.id)
+                .map(|o| match o.person_id.and_then(|pid| people.get(&pid)) {
+                    Some(person) => {
+                        let v = jinlin_people::api::view(person, false);
+                        match v.phone {
+                            Some(phone) => format!("{} {}", v.name, phone),
+                            None => v.name,
+                        }
+                    }
+                    None => o.company_name.clone().unwrap_or_default(),
+                })
+                .collect();
+            let name_of =
+                |id: Option<i64>| id.and_then(|i| names.get(&i)).cloned().unwrap_or_default();
+            RegistryRow {
+                id: d.id,
+                building: name_of(d.building_id),
+                entrance: name_of(d.entrance_id),
+                name: d.name.clone(),
+                area: areas
+                    .get(&d.id)
+                    .map(|a| rules::format_area(a.area_centi_m2))
+                    .unwrap_or_default(),
+                owners: owner_names.join("、"),
+            }
+        })
+        .collect();
+    let body = RegistryPage {
+        lang,
+        compound: &compound,
+        rows,
+        page: page.page,
+        pages: page.pages(),
+        total: page.total,
+    };
+    Ok(ctx.page(
+        &lang.tf("place.registry_of", &[("name", &compound.name)]),
+        body,
+    ))
 }

@@ -450,3 +450,62 @@ pub async fn dwellings_per_building(
 pub async fn position(db: &impl ConnectionTrait, id: i64) -> Result<Option<Position>, DbErr> {
     Ok(find(db, id).await?.map(|p| p.position()))
 }
+
+/// One page of a compound's dwellings, in building, entrance and room order.
+pub async fn compound_dwellings(
+    db: &impl ConnectionTrait,
+    compound_id: i64,
+    page: u64,
+    per_page: u64,
+) -> Result<Page<place::Model>, DbErr> {
+    let paginator = place::Entity::find()
+        .filter(place::Column::CompoundId.eq(compound_id))
+        .filter(place::Column::Kind.eq(PlaceKind::Dwelling.as_str()))
+        .order_by_asc(place::Column::BuildingId)
+        .order_by_asc(place::Column::EntranceId)
+        .order_by_asc(place::Column::Name)
+        .order_by_asc(place::Column::Id)
+        .paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    let items = paginator.fetch_page(page.saturating_sub(1)).await?;
+    Ok(Page {
+        items,
+        total,
+        page: Ord::max(page, 1),
+        per_page,
+    })
+}
+
+/// Names of places by id, in one query.
+pub async fn names(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(place::Entity::find()
+        .filter(place::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
+}
+
+/// Dwelling particulars by place id, in one query.
+pub async fn dwellings_by_id(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<std::collections::HashMap<i64, dwelling::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(dwelling::Entity::find()
+        .filter(dwelling::Column::PlaceId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.place_id, d))
+        .collect())
+}

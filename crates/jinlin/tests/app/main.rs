@@ -7,5 +7,6 @@ mod support;
 mod binary;
 mod client;
 mod import;
+mod people;
 mod places;
 mod shell;

@@ -17,6 +17,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiJson, AppState, Ctx, PageError};
+use crate::auth::MaybePrincipal;
+use crate::auth::entity::account;
 use crate::error::{ApiError, ErrorBody};
 use crate::i18n::{LANG_COOKIE, Lang};
 
@@ -72,13 +74,20 @@ fn lang_cookie(lang: Lang) -> Cookie<'static> {
         .build()
 }
 
+/// Chooses the language: kept in a cookie, and on the account of a
+/// signed-in user so it follows them to other devices.
 async fn switch_language(
+    State(state): State<AppState>,
     Path(code): Path<String>,
     Query(next): Query<Next>,
+    MaybePrincipal(user): MaybePrincipal,
     jar: CookieJar,
 ) -> Result<(CookieJar, Redirect), PageError> {
     let lang = Lang::from_tag(&code)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_language"))?;
+    if let Some(user) = user {
+        remember_language(&state, user.account_id, lang).await?;
+    }
     Ok((
         jar.add(lang_cookie(lang)),
         Redirect::to(&local_path(next.next)),
@@ -130,18 +139,33 @@ struct LanguagePreference {
         (status = 422, description = "Unknown language", body = ErrorBody),
     ))]
 async fn set_language(
+    State(state): State<AppState>,
+    MaybePrincipal(user): MaybePrincipal,
     jar: CookieJar,
     ApiJson(pref): ApiJson<LanguagePreference>,
 ) -> Result<(CookieJar, Json<LanguagePreference>), ApiError> {
     let lang = Lang::from_tag(&pref.language)
         .filter(|l| l.code().eq_ignore_ascii_case(pref.language.trim()))
         .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_language"))?;
+    if let Some(user) = user {
+        remember_language(&state, user.account_id, lang).await?;
+    }
     Ok((
         jar.add(lang_cookie(lang)),
         Json(LanguagePreference {
             language: lang.code().to_string(),
         }),
     ))
+}
+
+async fn remember_language(state: &AppState, account_id: i64, lang: Lang) -> Result<(), ApiError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    account::Entity::update_many()
+        .col_expr(account::Column::Language, Expr::value(lang.code()))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(state.db.conn())
+        .await?;
+    Ok(())
 }
 
 #[derive(Serialize)]
