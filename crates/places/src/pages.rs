@@ -179,7 +179,7 @@ async fn show(
         child_kind: child_kind
             .map(|k| kind_label(lang, k.as_str()))
             .unwrap_or_default(),
-        can_edit: can_edit && !kind.has_division_code() || can_edit && kind == PlaceKind::Community,
+        can_edit: can_edit && !kind.has_division_code(),
         can_add: can_edit && child_kind.is_some(),
         csrf: ctx.csrf(),
         summary,
