@@ -9,7 +9,11 @@ use jinlin_kernel::web::{self, AppState, Routes};
 
 /// Every capability's routes, in the order they are mounted.
 pub fn capabilities() -> Vec<Routes> {
-    vec![jinlin_places::routes(), jinlin_people::routes()]
+    vec![
+        jinlin_places::routes(),
+        jinlin_people::routes(),
+        jinlin_accounts::routes(),
+    ]
 }
 
 /// The whole HTTP application.
