@@ -6,6 +6,7 @@ pub mod divisions;
 pub mod entity;
 pub mod names;
 pub mod pages;
+pub mod registry_import;
 pub mod rules;
 pub mod store;
 
