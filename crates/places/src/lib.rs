@@ -4,8 +4,10 @@
 pub mod api;
 pub mod divisions;
 pub mod entity;
+pub mod import_api;
 pub mod names;
 pub mod pages;
+pub mod registry_apply;
 pub mod registry_import;
 pub mod rules;
 pub mod store;
@@ -14,7 +16,7 @@ use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
     Routes {
-        api: api::router(),
-        pages: pages::router(),
+        api: api::router().merge(import_api::api_router()),
+        pages: pages::router().merge(import_api::page_router()),
     }
 }

@@ -9,4 +9,5 @@ mod client;
 mod import;
 mod people;
 mod places;
+mod registry_import;
 mod shell;
