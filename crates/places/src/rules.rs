@@ -129,6 +129,7 @@ pub fn parse_area_m2(text: &str) -> Result<i64, Invalid> {
     let bad = || Invalid::new("area", "place.error.area");
     let text = text.trim();
     let (whole, frac) = match text.split_once('.') {
+        Some((_, "")) => return Err(bad()),
         Some((w, f)) => (w, f),
         None => (text, ""),
     };
