@@ -148,23 +148,7 @@ pub fn clean_name(input: &str) -> Option<String> {
         .then(|| name.to_string())
 }
 
-/// Where to go after signing in: only a path on this site. Browsers drop
-/// tabs and newlines from URLs and read `\` as `/`, so a path carrying any
-/// of them (or anything but visible ASCII) could lead off the site; such a
-/// `next` sends the visitor home instead.
-pub fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && p.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
-        {
-            p.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
+pub use jinlin_kernel::web::local_path;
 
 /// Compares two secrets in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {

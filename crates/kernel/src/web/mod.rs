@@ -28,6 +28,7 @@ pub use api::{ApiJson, ApiQuery};
 pub use ctx::{Ctx, PageError};
 pub use observe::metrics_handle;
 pub use server::{serve, shutdown_signal};
+pub use shell::local_path;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]

@@ -4,10 +4,14 @@
 use axum::Router;
 use tokio::net::TcpListener;
 
+/// Serves `app`; handlers can read the peer's address (`ConnectInfo`).
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 pub async fn shutdown_signal() {

@@ -57,10 +57,19 @@ struct Next {
     next: Option<String>,
 }
 
-/// Only local paths: never redirect a visitor off the site.
-fn local_path(next: Option<String>) -> String {
+/// Only local paths: never redirect a visitor off the site. Visible ASCII
+/// only, so a tab or a non-ASCII byte cannot smuggle in `//host` or break
+/// the `Location` header.
+pub fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && p.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+        {
+            p.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -90,7 +99,7 @@ async fn switch_language(
     }
     Ok((
         jar.add(lang_cookie(lang)),
-        Redirect::to(&local_path(next.next)),
+        Redirect::to(&local_path(next.next.as_deref())),
     ))
 }
 
@@ -276,10 +285,12 @@ mod tests {
 
     #[test]
     fn redirects_only_to_local_paths() {
-        assert_eq!(local_path(Some("/places/1?x=2".into())), "/places/1?x=2");
-        assert_eq!(local_path(Some("//evil.example".into())), "/");
-        assert_eq!(local_path(Some("https://evil.example".into())), "/");
-        assert_eq!(local_path(Some("/\\evil.example".into())), "/");
+        assert_eq!(local_path(Some("/places/1?x=2")), "/places/1?x=2");
+        assert_eq!(local_path(Some("//evil.example")), "/");
+        assert_eq!(local_path(Some("https://evil.example")), "/");
+        assert_eq!(local_path(Some("/\\evil.example")), "/");
+        assert_eq!(local_path(Some("/\t/evil.example")), "/");
+        assert_eq!(local_path(Some("/地点")), "/");
         assert_eq!(local_path(None), "/");
     }
 }
