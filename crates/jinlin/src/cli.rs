@@ -127,7 +127,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(config.log_format);
             let db = open_database(&config).await?;
             db.migrate().await.context("applying migrations")?;
-            import_divisions(&db, &args).await
+            let imported = import_divisions(&db, &args).await;
+            // Closing checkpoints SQLite's write-ahead log into the database file.
+            db.close().await.ok();
+            imported
         }
     }
 }

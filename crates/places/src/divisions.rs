@@ -33,7 +33,7 @@ use flate2::read::MultiGzDecoder;
 use jinlin_kernel::Database;
 use jinlin_kernel::place::PlaceKind;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, DeriveIden};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, DeriveIden, Statement};
 
 use crate::names;
 
@@ -632,9 +632,50 @@ pub async fn import(
 pub async fn write_plan(
     db: &Database,
     plan: &Plan,
-    mut progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress),
 ) -> Result<ImportReport, ImportError> {
     let txn = db.write().await?;
+    // SQLite's default page cache (2 MiB) is far smaller than the indexes a
+    // national import touches; with it, pages are written out and read back
+    // over and over. The connection's own setting comes back before the
+    // transaction ends.
+    let sqlite_cache = match txn.get_database_backend() {
+        DbBackend::Sqlite => Some(sqlite_cache_size(&txn, Some(IMPORT_CACHE_KIB)).await?),
+        _ => None,
+    };
+    let written = write_levels(&txn, plan, progress).await;
+    if let Some(previous) = sqlite_cache {
+        sqlite_cache_size(&txn, Some(previous)).await?;
+    }
+    let report = written?;
+    txn.commit().await?;
+    Ok(report)
+}
+
+/// SQLite page cache during an import: 256 MiB (as a negative size in KiB).
+const IMPORT_CACHE_KIB: i64 = -256 * 1024;
+
+/// Sets the connection's `cache_size` (when given); returns the one before.
+async fn sqlite_cache_size(txn: &DatabaseTransaction, set: Option<i64>) -> Result<i64, DbErr> {
+    let backend = txn.get_database_backend();
+    let previous = txn
+        .query_one_raw(Statement::from_string(backend, "PRAGMA cache_size"))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(-2000);
+    if let Some(size) = set {
+        txn.execute_unprepared(&format!("PRAGMA cache_size = {size}"))
+            .await?;
+    }
+    Ok(previous)
+}
+
+async fn write_levels(
+    txn: &DatabaseTransaction,
+    plan: &Plan,
+    mut progress: impl FnMut(Progress),
+) -> Result<ImportReport, ImportError> {
     let now = Utc::now();
     // Padded code (as a number) → id, for every row stored or found so far.
     let mut ids: HashMap<u64, i64> = HashMap::new();
@@ -648,7 +689,9 @@ pub async fn write_plan(
             .within
             .as_deref()
             .map(|w| &w[..w.len().min(level.digits())]);
-        let existing = load_existing(&txn, level, prefix).await?;
+        let existing = load_existing(txn, level, prefix).await?;
+        // Only the ids of rows that can be parents are kept.
+        let has_children = level != Level::Community;
 
         let mut fresh = Vec::new();
         let mut changed = Vec::new();
@@ -671,40 +714,47 @@ pub async fn write_plan(
             };
             match existing.get(&key(&row.code)) {
                 Some((id, now_stored)) => {
-                    ids.insert(key(&row.code), *id);
+                    if has_children {
+                        ids.insert(key(&row.code), *id);
+                    }
                     if *now_stored == target {
                         unchanged += 1;
                     } else {
                         changed.push((*id, target));
                     }
                 }
-                None => fresh.push((row, target)),
+                None => fresh.push((row.code.clone(), target)),
             }
         }
         drop(existing);
 
         for (id, target) in &changed {
-            update(&txn, *id, target, now).await?;
+            update(txn, *id, target, now).await?;
         }
         done += unchanged + changed.len();
         progress(Progress { level, done, total });
 
-        for chunk in fresh.chunks(INSERT_CHUNK) {
-            for (code, id) in insert(&txn, level, chunk, now).await? {
-                ids.insert(code, id);
+        let inserted = fresh.len();
+        let mut fresh = fresh.into_iter();
+        loop {
+            let chunk: Vec<(String, Stored)> = fresh.by_ref().take(INSERT_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
             }
             done += chunk.len();
+            for (code, id) in insert(txn, level, chunk, now, has_children).await? {
+                ids.insert(code, id);
+            }
             progress(Progress { level, done, total });
         }
         report.levels.push(LevelReport {
             level,
-            inserted: fresh.len(),
+            inserted,
             updated: changed.len(),
             unchanged,
             merged: plan.merged[level.index()],
         });
     }
-    txn.commit().await?;
     Ok(report)
 }
 
@@ -807,12 +857,15 @@ async fn update(
     Ok(())
 }
 
-/// Inserts one chunk in one statement; returns each new row's code and id.
+/// Inserts one chunk in one statement; returns each new row's code and id
+/// when asked (returning rows costs time, and the bottom level's ids are
+/// not needed).
 async fn insert(
     txn: &DatabaseTransaction,
     level: Level,
-    chunk: &[(&Planned, Stored)],
+    chunk: Vec<(String, Stored)>,
     now: DateTime<Utc>,
+    return_ids: bool,
 ) -> Result<Vec<(u64, i64)>, DbErr> {
     let mut stmt = Query::insert();
     stmt.into_table(Place::Table).columns([
@@ -826,18 +879,22 @@ async fn insert(
         Place::CreatedAt,
         Place::UpdatedAt,
     ]);
-    for (row, target) in chunk {
+    for (code, target) in chunk {
         stmt.values_panic([
             Expr::val(level.kind().as_str()),
             Expr::val(target.parent_id),
-            Expr::val(row.code.clone()),
-            Expr::val(target.name.clone()),
-            Expr::val(target.initials.clone()),
-            Expr::val(target.district_code.clone()),
+            Expr::val(code),
+            Expr::val(target.name),
+            Expr::val(target.initials),
+            Expr::val(target.district_code),
             Expr::val(target.street_id),
             Expr::val(now),
             Expr::val(now),
         ]);
+    }
+    if !return_ids {
+        txn.execute(&stmt).await?;
+        return Ok(Vec::new());
     }
     stmt.returning(Query::returning().columns([Place::Id, Place::Code]));
     let rows = txn.query_all(&stmt).await?;
