@@ -2,4 +2,5 @@
 //! state machine, and owners' joint decisions under the Civil Code. No
 //! database, no I/O.
 
+pub mod process;
 pub mod vote;
