@@ -852,9 +852,13 @@ impl Builder {
         }
         let mut primary = None;
         if roll < rates::DEVELOPER + rates::COMPANY {
+            // Two different brand syllables, then the kind of company.
+            let first = self.rng.below(BRANDS.len() as u32);
+            let second =
+                (first + 1 + self.rng.below(BRANDS.len() as u32 - 1)) % BRANDS.len() as u32;
             let parts = [
-                self.rng.below(BRANDS.len() as u32) as u8,
-                self.rng.below(BRANDS.len() as u32) as u8,
+                first as u8,
+                second as u8,
                 self.rng.below(COMPANY_KINDS.len() as u32) as u8,
             ];
             self.plan.owners.push(Owner {
@@ -944,9 +948,9 @@ impl Builder {
             None => SURNAMES[self.rng.weighted(&self.surnames)].0.to_string(),
         };
         let chars = if female { GIVEN_FEMALE } else { GIVEN_MALE };
-        name.push_str(*self.rng.pick::<&str>(chars));
+        name.push_str(self.rng.pick::<&str>(chars));
         if self.rng.chance(7000) {
-            name.push_str(*self.rng.pick::<&str>(chars));
+            name.push_str(self.rng.pick::<&str>(chars));
         }
         name
     }

@@ -27,8 +27,11 @@ pub const DEMO_PASSWORD: &str = "jinlin-demo-2026";
 /// The instance fact recorded by a seed; its presence refuses another.
 pub const SEEDED_FACT: &str = "seeded";
 
-/// Bound values per INSERT: half of SQLite's limit of 32,766.
+/// Bound values per INSERT on SQLite: half of its limit of 32,766.
 pub const MAX_PARAMS: usize = 16_000;
+
+/// Rows per INSERT on PostgreSQL (a few bound arrays each).
+pub const POSTGRES_CHUNK_ROWS: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -126,10 +129,11 @@ pub async fn load_communities(
 
 /// Seeds the database: plans from the communities under `options.within`
 /// and writes everything in one transaction. Refuses a database that has
-/// been seeded before.
+/// been seeded before. ID numbers are recorded encrypted with `secrets`;
+/// without them, people are recorded without ID numbers.
 pub async fn seed(
     db: &Database,
-    secrets: &Secrets,
+    secrets: Option<&Secrets>,
     options: &Options,
     mut progress: impl FnMut(Progress),
 ) -> Result<Report, SeedError> {
@@ -197,30 +201,70 @@ pub async fn seed(
         instance::set(&txn, name, value).await?;
     }
 
-    let ids = Ids::after(max_ids(&txn).await?, &plan);
+    // A larger SQLite page cache while the indexes of millions of rows grow
+    // (the connection's own setting comes back before the commit).
+    let sqlite_cache = match txn.get_database_backend() {
+        DbBackend::Sqlite => Some(sqlite_cache_size(&txn, SEED_CACHE_KIB).await?),
+        _ => None,
+    };
+    let written = write_all(&txn, secrets, plan, hash, &mut progress).await;
+    if let Some(previous) = sqlite_cache {
+        sqlite_cache_size(&txn, previous).await?;
+    }
+    let report = written?;
+    txn.commit().await?;
+    Ok(report)
+}
+
+/// SQLite page cache during a seed: 256 MiB (as a negative size in KiB).
+const SEED_CACHE_KIB: i64 = -256 * 1024;
+
+/// Sets SQLite's page cache size; returns the previous one.
+async fn sqlite_cache_size(txn: &DatabaseTransaction, size: i64) -> Result<i64, DbErr> {
+    let backend = txn.get_database_backend();
+    let previous = txn
+        .query_one_raw(Statement::from_string(backend, "PRAGMA cache_size"))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(-2000);
+    txn.execute_unprepared(&format!("PRAGMA cache_size = {size}"))
+        .await?;
+    Ok(previous)
+}
+
+/// Writes the plan: ids above the tables' largest, then every row.
+async fn write_all(
+    txn: &DatabaseTransaction,
+    secrets: Option<&Secrets>,
+    plan: Plan,
+    hash: String,
+    progress: &mut impl FnMut(Progress),
+) -> Result<Report, SeedError> {
+    let ids = Ids::after(max_ids(txn).await?, &plan);
     let usernames: Vec<String> = plan
         .accounts
         .iter()
         .map(|a| plan.username(a, &ids))
         .collect();
-    check_usernames(&txn, &usernames).await?;
-    let districts = district_ids(&txn, &plan).await?;
+    check_usernames(txn, &usernames).await?;
+    let districts = district_ids(txn, &plan).await?;
 
-    let existing = existing_digests(&txn).await?;
+    let existing = existing_digests(txn).await?;
 
     let backend = txn.get_database_backend();
     let plan = Arc::new(plan);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
     let producer = {
         let plan = plan.clone();
-        let secrets = secrets.clone();
+        let secrets = secrets.cloned();
         let usernames = usernames.clone();
         let districts = districts.clone();
         tokio::task::spawn_blocking(move || {
             let out = Out { tx, backend };
             write_places(&out, &plan, &ids)?;
             write_particulars(&out, &plan, &ids)?;
-            write_people(&out, &secrets, &plan, &ids, &existing)?;
+            write_people(&out, secrets.as_ref(), &plan, &ids, &existing)?;
             write_links(&out, &plan, &ids)?;
             write_accounts(&out, &plan, &ids, &usernames, &hash, &districts)
         })
@@ -264,8 +308,8 @@ pub async fn seed(
             .await?;
         }
     }
-    txn.commit().await?;
-
+    let mut samples = samples(&plan, &ids, &usernames, &districts);
+    name_divisions(txn, &mut samples).await?;
     Ok(Report {
         communities: plan.communities.len(),
         compounds: plan.compounds.len(),
@@ -276,7 +320,7 @@ pub async fn seed(
         owners: plan.owners.len(),
         residents: plan.residents.len(),
         accounts: plan.accounts.len(),
-        samples: samples(&plan, &ids, &usernames, &districts),
+        samples,
     })
 }
 
@@ -367,80 +411,209 @@ async fn district_ids(
     Ok(found)
 }
 
-/// One multi-row INSERT being built. On PostgreSQL the values shared by
-/// every row are bound once as `$1…$k`. SQLite gets anonymous `?`
-/// placeholders only, each value bound where it is used: it looks a
-/// numbered or named placeholder up by a linear scan, which makes a
-/// statement of thousands of them quadratic.
+/// One multi-row INSERT being built, row by row, cell by cell.
+///
+/// SQLite gets `VALUES (?, …), …` with anonymous placeholders, every value
+/// bound where it is used: SQLite finds a numbered or named placeholder by
+/// a linear scan, which makes a statement of thousands of them quadratic.
+///
+/// PostgreSQL gets one array per column, `INSERT … SELECT … FROM
+/// UNNEST($1::bigint[], $2::text[], …)`, each array bound as the text of
+/// an array literal, and the values shared by every row bound once: the
+/// server then parses a short statement instead of thousands of
+/// placeholders (several times faster than `VALUES`).
 struct Chunk {
+    table: String,
+    columns: Vec<String>,
+    shared: Vec<Value>,
+    /// SQLite: the statement so far and its values.
     sql: String,
     values: Vec<Value>,
-    shared: Vec<Value>,
-    numbered: bool,
-    first_in_row: bool,
+    /// PostgreSQL: each column's cells.
+    arrays: Vec<Column>,
+    postgres: bool,
+    cell: usize,
+    rows: usize,
+}
+
+/// A column of a PostgreSQL chunk.
+#[derive(Default)]
+struct Column {
+    /// `$n` when every row holds the shared value `n`.
+    shared: Option<usize>,
+    /// The array's element type, from the first value that is not NULL.
+    element: Option<&'static str>,
+    /// The array literal so far, without its braces.
+    literal: String,
 }
 
 impl Chunk {
     fn new(backend: DbBackend, table: &str, columns: &[&str], shared: &[Value]) -> Chunk {
-        let mut sql = String::with_capacity(64 * 1024);
-        let _ = write!(sql, "INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let numbered = backend == DbBackend::Postgres;
+        let postgres = backend == DbBackend::Postgres;
+        let mut sql = String::new();
+        if !postgres {
+            sql.reserve(64 * 1024);
+            let _ = write!(sql, "INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        }
         Chunk {
+            table: table.to_string(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            shared: shared.to_vec(),
             sql,
-            values: if numbered {
-                shared.to_vec()
+            values: Vec::new(),
+            arrays: if postgres {
+                columns.iter().map(|_| Column::default()).collect()
             } else {
                 Vec::new()
             },
-            shared: shared.to_vec(),
-            numbered,
-            first_in_row: true,
+            postgres,
+            cell: 0,
+            rows: 0,
         }
     }
 
-    fn begin_row(&mut self, first: bool) {
-        if !first {
-            self.sql.push_str(", ");
+    fn begin_row(&mut self) {
+        if !self.postgres {
+            if self.rows > 0 {
+                self.sql.push_str(", ");
+            }
+            self.sql.push('(');
         }
-        self.sql.push('(');
-        self.first_in_row = true;
+        self.cell = 0;
     }
 
     fn end_row(&mut self) {
-        self.sql.push(')');
+        debug_assert_eq!(self.cell, self.columns.len());
+        if !self.postgres {
+            self.sql.push(')');
+        }
+        self.rows += 1;
     }
 
+    /// SQLite: the separator before the next cell.
     fn separate(&mut self) {
-        if !self.first_in_row {
+        if self.cell > 0 {
             self.sql.push_str(", ");
         }
-        self.first_in_row = false;
     }
 
     /// The `n`-th (1-based) value shared by every row.
     fn shared(&mut self, n: usize) {
-        if self.numbered {
-            self.separate();
-            let _ = write!(self.sql, "${n}");
+        if self.postgres {
+            self.arrays[self.cell].shared = Some(n);
         } else {
             let value = self.shared[n - 1].clone();
-            self.val(value);
+            self.separate();
+            self.values.push(value);
+            self.sql.push('?');
         }
+        self.cell += 1;
     }
 
     fn val(&mut self, value: impl Into<Value>) {
-        self.separate();
-        self.values.push(value.into());
-        if self.numbered {
-            let _ = write!(self.sql, "${}", self.values.len());
+        let value = value.into();
+        if self.postgres {
+            let rows = self.rows;
+            let column = &mut self.arrays[self.cell];
+            if rows > 0 {
+                column.literal.push(',');
+            }
+            if let Some(element) = element_type(&value) {
+                column.element.get_or_insert(element);
+            }
+            push_element(&mut column.literal, &value);
         } else {
+            self.separate();
+            self.values.push(value);
             self.sql.push('?');
         }
+        self.cell += 1;
     }
 
     fn null(&mut self) {
-        self.separate();
-        self.sql.push_str("NULL");
+        if self.postgres {
+            let rows = self.rows;
+            let column = &mut self.arrays[self.cell];
+            if rows > 0 {
+                column.literal.push(',');
+            }
+            column.literal.push_str("NULL");
+        } else {
+            self.separate();
+            self.sql.push_str("NULL");
+        }
+        self.cell += 1;
+    }
+
+    /// The statement and its values.
+    fn finish(self) -> (String, Vec<Value>) {
+        if !self.postgres {
+            return (self.sql, self.values);
+        }
+        let mut values = self.shared;
+        let mut selected = Vec::new();
+        let mut arrays = Vec::new();
+        let mut names = Vec::new();
+        for (i, column) in self.arrays.into_iter().enumerate() {
+            match (column.shared, column.element) {
+                (Some(n), _) => selected.push(format!("${n}")),
+                (None, None) => selected.push("NULL".to_string()),
+                (None, Some(element)) => {
+                    values.push(Value::from(format!("{{{}}}", column.literal)));
+                    arrays.push(format!("${}::{element}[]", values.len()));
+                    names.push(format!("c{i}"));
+                    selected.push(format!("u.c{i}"));
+                }
+            }
+        }
+        let sql = format!(
+            "INSERT INTO {} ({}) SELECT {} FROM UNNEST({}) AS u({})",
+            self.table,
+            self.columns.join(", "),
+            selected.join(", "),
+            arrays.join(", "),
+            names.join(", ")
+        );
+        (sql, values)
+    }
+}
+
+/// The PostgreSQL type of an array of such values (none for NULL).
+fn element_type(value: &Value) -> Option<&'static str> {
+    match value {
+        Value::BigInt(Some(_)) => Some("bigint"),
+        Value::Int(Some(_)) => Some("integer"),
+        Value::Bool(Some(_)) => Some("boolean"),
+        Value::String(Some(_)) => Some("text"),
+        _ => None,
+    }
+}
+
+/// Appends a value to an array literal: numbers as they are, text quoted
+/// with backslashes and double quotes escaped, NULL bare.
+fn push_element(literal: &mut String, value: &Value) {
+    match value {
+        Value::BigInt(Some(n)) => {
+            let _ = write!(literal, "{n}");
+        }
+        Value::Int(Some(n)) => {
+            let _ = write!(literal, "{n}");
+        }
+        Value::Bool(Some(b)) => literal.push(if *b { 't' } else { 'f' }),
+        Value::String(Some(text)) => {
+            literal.push('"');
+            for ch in text.chars() {
+                if ch == '"' || ch == '\\' {
+                    literal.push('\\');
+                }
+                literal.push(ch);
+            }
+            literal.push('"');
+        }
+        Value::BigInt(None) | Value::Int(None) | Value::Bool(None) | Value::String(None) => {
+            literal.push_str("NULL")
+        }
+        other => unreachable!("no array of {other:?} in a seed"),
     }
 }
 
@@ -479,7 +652,10 @@ impl Out {
         items: &[T],
         mut row: impl FnMut(usize, &T, &mut Chunk),
     ) -> Result<(), Stopped> {
-        let per_chunk = (MAX_PARAMS / columns.len()).max(1);
+        let per_chunk = match self.backend {
+            DbBackend::Postgres => POSTGRES_CHUNK_ROWS,
+            _ => (MAX_PARAMS / columns.len()).max(1),
+        };
         let total = items.len();
         self.send(Batch {
             phase,
@@ -491,7 +667,7 @@ impl Out {
             let start = n * per_chunk;
             let mut chunk = Chunk::new(self.backend, table, columns, shared);
             for (i, item) in part.iter().enumerate() {
-                chunk.begin_row(i == 0);
+                chunk.begin_row();
                 row(start + i, item, &mut chunk);
                 chunk.end_row();
             }
@@ -499,26 +675,10 @@ impl Out {
                 phase,
                 done: start + part.len(),
                 total,
-                statement: Some((chunk.sql, chunk.values)),
+                statement: Some(chunk.finish()),
             })?;
         }
         Ok(())
-    }
-}
-
-/// Pinyin initials, computed once per distinct name (building, entrance
-/// and dwelling names repeat thousands of times).
-#[derive(Default)]
-struct Initials(HashMap<String, String>);
-
-impl Initials {
-    fn of(&mut self, name: &str) -> String {
-        if let Some(found) = self.0.get(name) {
-            return found.clone();
-        }
-        let computed = names::initials(name);
-        self.0.insert(name.to_string(), computed.clone());
-        computed
     }
 }
 
@@ -541,7 +701,6 @@ const PLACE_COLUMNS: &[&str] = &[
 
 fn write_places(out: &Out, plan: &Plan, ids: &Ids) -> Result<(), Stopped> {
     let now = Utc::now();
-    let mut initials = Initials::default();
     let community = |c: u32| &plan.communities[c as usize];
     let compound_ancestors = |chunk: &mut Chunk, compound: u32| {
         let c = community(plan.compounds[compound as usize].community);
@@ -584,7 +743,7 @@ fn write_places(out: &Out, plan: &Plan, ids: &Ids) -> Result<(), Stopped> {
             chunk.shared(2);
             chunk.val(ids.compound + i64::from(b.compound));
             chunk.null();
-            let initials = initials.of(&name);
+            let initials = names::initials(&name);
             chunk.val(name);
             chunk.val(initials);
             compound_ancestors(chunk, b.compound);
@@ -608,7 +767,7 @@ fn write_places(out: &Out, plan: &Plan, ids: &Ids) -> Result<(), Stopped> {
             chunk.shared(2);
             chunk.val(ids.building + i64::from(e.building));
             chunk.null();
-            let initials = initials.of(&name);
+            let initials = names::initials(&name);
             chunk.val(name);
             chunk.val(initials);
             compound_ancestors(chunk, e.compound);
@@ -632,7 +791,7 @@ fn write_places(out: &Out, plan: &Plan, ids: &Ids) -> Result<(), Stopped> {
             chunk.shared(2);
             chunk.val(ids.entrance + i64::from(d.entrance));
             chunk.null();
-            let initials = initials.of(&name);
+            let initials = names::initials(&name);
             chunk.val(name);
             chunk.val(initials);
             compound_ancestors(chunk, d.compound);
@@ -708,7 +867,7 @@ async fn existing_digests(txn: &DatabaseTransaction) -> Result<HashSet<String>, 
 
 fn write_people(
     out: &Out,
-    secrets: &Secrets,
+    secrets: Option<&Secrets>,
     plan: &Plan,
     ids: &Ids,
     existing: &HashSet<String>,
@@ -738,10 +897,11 @@ fn write_people(
             chunk.val(p.phone_text());
             let id_number = p
                 .id_number_text()
-                .map(|n| (n, secrets.digest(n)))
-                .filter(|(_, digest)| !existing.contains(digest));
+                .zip(secrets)
+                .map(|(n, secrets)| (n, secrets, secrets.digest(n)))
+                .filter(|(_, _, digest)| !existing.contains(digest));
             match id_number {
-                Some((number, digest)) => {
+                Some((number, secrets, digest)) => {
                     chunk.val(secrets.encrypt(number));
                     chunk.val(digest);
                 }
@@ -883,6 +1043,28 @@ fn write_accounts(
             chunk.shared(1);
         },
     )
+}
+
+/// Names the district and street of samples (the plan knows their codes).
+async fn name_divisions(txn: &DatabaseTransaction, samples: &mut [Sample]) -> Result<(), DbErr> {
+    let wanted: Vec<i64> = samples
+        .iter()
+        .filter(|s| matches!(s.role, Role::DistrictAdmin | Role::StreetAdmin))
+        .map(|s| s.place_id)
+        .collect();
+    let names: HashMap<i64, String> = place::Entity::find()
+        .filter(place::Column::Id.is_in(wanted))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    for sample in samples {
+        if let Some(name) = names.get(&sample.place_id) {
+            sample.place = name.clone();
+        }
+    }
+    Ok(())
 }
 
 /// The representative accounts of the first compound that has a resident
