@@ -38,6 +38,53 @@ pub enum Command {
     /// Import reference data into the database.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Generate demo data on the imported division tree: compounds, buildings,
+    /// dwellings, owners, residents, party members and an account for every role
+    /// (password jinlin-demo-2026). The same seed gives the same data; a database
+    /// is seeded once.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct SeedArgs {
+    /// district: about 1,000 compounds and 400,000 dwellings per 210 communities
+    /// (Cangshan as it is); city: about 12,000 compounds and 3,000,000 dwellings per
+    /// 3,022 communities (Fuzhou); small: 3 compounds of a dozen dwellings per
+    /// community.
+    #[arg(long, value_enum)]
+    #[serde(skip)]
+    pub scale: SeedScale,
+
+    /// Seed of the generator: the same seed on the same tree gives the same data.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[serde(skip)]
+    pub seed: u64,
+
+    /// Seed only the communities whose code starts with CODE, e.g. 350104.
+    #[arg(long, value_name = "CODE")]
+    #[serde(skip)]
+    pub within: Option<String>,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeedScale {
+    Small,
+    District,
+    City,
+}
+
+impl SeedScale {
+    fn scale(self) -> jinlin_seed::Scale {
+        match self {
+            SeedScale::Small => jinlin_seed::Scale::Small,
+            SeedScale::District => jinlin_seed::Scale::District,
+            SeedScale::City => jinlin_seed::Scale::City,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,7 +179,73 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await.ok();
             imported
         }
+        Command::Seed(args) => {
+            let config = load_config(cli.config, &args)?;
+            telemetry::init(config.log_format);
+            let db = open_database(&config).await?;
+            db.migrate().await.context("applying migrations")?;
+            let secrets = config.secrets()?;
+            let seeded = seed(&db, &secrets, &args).await;
+            // Closing checkpoints SQLite's write-ahead log into the database file.
+            db.close().await.ok();
+            seeded
+        }
     }
+}
+
+async fn seed(
+    db: &Database,
+    secrets: &jinlin_kernel::crypto::Secrets,
+    args: &SeedArgs,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let options = jinlin_seed::Options {
+        scale: args.scale.scale(),
+        seed: args.seed,
+        within: args.within.clone(),
+        extra_fact: None,
+    };
+    let mut last_line = started;
+    let progress = |p: jinlin_seed::Progress| {
+        // A line when a phase is done, and about once a second in between.
+        if p.done == p.total || (p.done > 0 && last_line.elapsed().as_secs_f64() >= 1.0) {
+            eprintln!("{}: {}/{}", p.phase, p.done, p.total);
+            last_line = std::time::Instant::now();
+        }
+    };
+    let report = jinlin_seed::seed(db, Some(secrets), &options, progress)
+        .await
+        .context("seeding")?;
+    for (what, n) in [
+        ("communities", report.communities),
+        ("compounds", report.compounds),
+        ("buildings", report.buildings),
+        ("entrances", report.entrances),
+        ("dwellings", report.dwellings),
+        ("people", report.people),
+        ("owners", report.owners),
+        ("residents", report.residents),
+        ("accounts", report.accounts),
+    ] {
+        println!("{what:<12} {n:>9}");
+    }
+    println!(
+        "seeded at scale {} with seed {} in {:.1} s",
+        options.scale.name(),
+        options.seed,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "accounts (password {}): district and agency (district-<code> and agency-<code> \
+         when several districts), street-<9-digit code>, worker-<12-digit code>, \
+         secretary-/committee-/property-<compound id>, resident-/member-<dwelling id>; \
+         for example:",
+        jinlin_seed::DEMO_PASSWORD
+    );
+    for s in &report.samples {
+        println!("  {:<20} {:<24} {}", s.role.as_str(), s.username, s.place);
+    }
+    Ok(())
 }
 
 async fn import_divisions(db: &Database, args: &ImportDivisionsArgs) -> anyhow::Result<()> {
@@ -223,7 +336,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
 
     if config.demo {
-        let report = crate::demo::load_once(&db)
+        let report = crate::demo::load_once_with(&db, &config.secrets()?)
             .await
             .context("loading the demo data")?;
         print_demo(&report, addr);

@@ -1,9 +1,61 @@
 //! The demo data set: loaded once into an empty database by `serve --demo`.
+//!
+//! The division codes of Cangshan (350104) come from the Fuzhou extract
+//! compiled into the binary, so the demo works from any directory; then
+//! `jinlin_seed` fills the district at district scale with seed 1.
 
+use std::io::Read;
+
+use anyhow::Context;
+use flate2::read::MultiGzDecoder;
+use jinlin_kernel::crypto::Secrets;
 use jinlin_kernel::{Database, instance};
+use jinlin_places::divisions::{self, Level};
+use jinlin_seed::{DEMO_PASSWORD, Options, SEEDED_FACT, Scale};
 
-/// The fact recorded once the demo is in.
+/// The fact recorded once the demo is in; its value lists the demo
+/// accounts (one `role<TAB>username` per line).
 const DEMO_FACT: &str = "demo_loaded";
+
+/// The district the demo shows.
+pub const DEMO_DISTRICT: &str = "350104";
+
+/// The generator's seed for the demo.
+pub const DEMO_SEED: u64 = 1;
+
+/// `small` makes the demo 3 compounds of a dozen dwellings per community
+/// instead of the district at full size (for quick starts of a debug build,
+/// as the binary and browser tests do).
+pub const SCALE_VAR: &str = "JINLIN_DEMO_SCALE";
+
+/// The Fuzhou extract of `data/divisions`, compiled in.
+const DIVISIONS: [(Level, &str, &[u8]); 5] = [
+    (
+        Level::Province,
+        "provinces.csv.gz",
+        include_bytes!("../../../data/divisions/provinces.csv.gz"),
+    ),
+    (
+        Level::City,
+        "cities.csv.gz",
+        include_bytes!("../../../data/divisions/cities.csv.gz"),
+    ),
+    (
+        Level::District,
+        "areas.csv.gz",
+        include_bytes!("../../../data/divisions/areas.csv.gz"),
+    ),
+    (
+        Level::Street,
+        "streets.csv.gz",
+        include_bytes!("../../../data/divisions/streets.csv.gz"),
+    ),
+    (
+        Level::Community,
+        "villages.csv.gz",
+        include_bytes!("../../../data/divisions/villages.csv.gz"),
+    ),
+];
 
 /// What `serve --demo` tells the person who started it.
 #[derive(Debug, Default)]
@@ -14,17 +66,115 @@ pub struct DemoReport {
     pub accounts: Vec<(String, String, String)>,
 }
 
-/// Loads the demo data set unless this database already has it. All of it
-/// lands in one transaction, so a failed load leaves nothing behind.
+/// The scale named by `JINLIN_DEMO_SCALE` (unset: the district at full size).
+pub fn demo_scale() -> anyhow::Result<Scale> {
+    match std::env::var(SCALE_VAR) {
+        Err(_) => Ok(Scale::District),
+        Ok(value) => match value.trim() {
+            "" | "district" => Ok(Scale::District),
+            "small" => Ok(Scale::Small),
+            other => anyhow::bail!("{SCALE_VAR}={other}: expected small or district"),
+        },
+    }
+}
+
+/// Imports the compiled-in division codes of the demo district (and its
+/// ancestors); importing again changes nothing.
+pub async fn import_divisions(db: &Database) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for (level, name, bytes) in DIVISIONS {
+        let mut text = String::new();
+        MultiGzDecoder::new(bytes)
+            .read_to_string(&mut text)
+            .with_context(|| format!("decompressing the compiled-in {name}"))?;
+        let (file, found) = divisions::parse(level, name, text.as_bytes());
+        problems.extend(found);
+        files.push(file);
+    }
+    problems.extend(divisions::check_tree(&files));
+    if let Some(problem) = problems.first() {
+        anyhow::bail!("the compiled-in division codes are invalid: {problem}");
+    }
+    let plan = divisions::plan(&files, Some(DEMO_DISTRICT));
+    divisions::write_plan(db, &plan, |_| {}).await?;
+    Ok(())
+}
+
+/// Loads the demo data set unless this database already has it, or holds
+/// data seeded otherwise (then nothing is written). ID numbers are
+/// encrypted with `secrets`, the key the server protects personal data
+/// with. The scale is the district's own unless `JINLIN_DEMO_SCALE` says
+/// `small`.
+pub async fn load_once_with(db: &Database, secrets: &Secrets) -> anyhow::Result<DemoReport> {
+    load_once_at(db, Some(secrets), demo_scale()?).await
+}
+
+/// [`load_once_with`] where the key is not at hand: people are recorded
+/// without ID numbers.
 pub async fn load_once(db: &Database) -> anyhow::Result<DemoReport> {
-    if instance::get(db.conn(), DEMO_FACT).await?.is_some() {
+    load_once_at(db, None, demo_scale()?).await
+}
+
+/// Loads the demo at a given scale (see [`load_once_with`]).
+pub async fn load_once_at(
+    db: &Database,
+    secrets: Option<&Secrets>,
+    scale: Scale,
+) -> anyhow::Result<DemoReport> {
+    if let Some(value) = instance::get(db.conn(), DEMO_FACT).await? {
+        return Ok(DemoReport {
+            loaded_now: false,
+            accounts: parse_accounts(&value),
+        });
+    }
+    if instance::get(db.conn(), SEEDED_FACT).await?.is_some() {
         return Ok(DemoReport::default());
     }
-    let tx = db.write().await?;
-    instance::set(&tx, DEMO_FACT, env!("CARGO_PKG_VERSION")).await?;
-    tx.commit().await?;
+    import_divisions(db)
+        .await
+        .context("importing the division codes of the demo district")?;
+    let options = Options {
+        scale,
+        seed: DEMO_SEED,
+        within: Some(DEMO_DISTRICT.to_string()),
+        extra_fact: Some((DEMO_FACT.to_string(), String::new())),
+    };
+    let report = jinlin_seed::seed(db, secrets, &options, |_| {}).await?;
+    let accounts: Vec<(String, String)> = report
+        .samples
+        .iter()
+        .map(|s| {
+            (
+                format!("{} ({})", s.role.as_str(), s.place),
+                s.username.clone(),
+            )
+        })
+        .collect();
+    let listed: String = accounts
+        .iter()
+        .map(|(role, user)| format!("{role}\t{user}\n"))
+        .collect();
+    instance::set(db.conn(), DEMO_FACT, &listed).await?;
     Ok(DemoReport {
         loaded_now: true,
-        accounts: Vec::new(),
+        accounts: with_password(accounts),
     })
+}
+
+fn parse_accounts(value: &str) -> Vec<(String, String, String)> {
+    with_password(
+        value
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .map(|(role, user)| (role.to_string(), user.to_string()))
+            .collect(),
+    )
+}
+
+fn with_password(accounts: Vec<(String, String)>) -> Vec<(String, String, String)> {
+    accounts
+        .into_iter()
+        .map(|(role, user)| (role, user, DEMO_PASSWORD.to_string()))
+        .collect()
 }

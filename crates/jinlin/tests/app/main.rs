@@ -11,4 +11,5 @@ mod import;
 mod people;
 mod places;
 mod registry_import;
+mod seed;
 mod shell;
