@@ -363,9 +363,12 @@ fn print_demo(report: &crate::demo::DemoReport, addr: std::net::SocketAddr) {
     }
     println!("open http://{addr}/");
     if !report.accounts.is_empty() {
-        println!("demo accounts (role, username, password):");
-        for (role, user, password) in &report.accounts {
-            println!("  {role:<28} {user:<24} {password}");
+        println!("demo accounts (role, username, password, place):");
+        for a in &report.accounts {
+            println!(
+                "  {:<20} {:<24} {:<18} {}",
+                a.role, a.username, a.password, a.place
+            );
         }
     }
 }

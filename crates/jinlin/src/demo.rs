@@ -14,7 +14,7 @@ use jinlin_places::divisions::{self, Level};
 use jinlin_seed::{DEMO_PASSWORD, Options, SEEDED_FACT, Scale};
 
 /// The fact recorded once the demo is in; its value lists the demo
-/// accounts (one `role<TAB>username` per line).
+/// accounts (one `role<TAB>username<TAB>place` per line).
 const DEMO_FACT: &str = "demo_loaded";
 
 /// The district the demo shows.
@@ -62,8 +62,18 @@ const DIVISIONS: [(Level, &str, &[u8]); 5] = [
 pub struct DemoReport {
     /// False when the database already held the demo (nothing was written).
     pub loaded_now: bool,
-    /// Accounts to sign in with: (role, username, password).
-    pub accounts: Vec<(String, String, String)>,
+    /// Accounts to sign in with.
+    pub accounts: Vec<DemoAccount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoAccount {
+    /// The role's code, e.g. `compound_secretary`.
+    pub role: String,
+    pub username: String,
+    pub password: String,
+    /// Where the role is held.
+    pub place: String,
 }
 
 /// The scale named by `JINLIN_DEMO_SCALE` (unset: the district at full size).
@@ -110,12 +120,6 @@ pub async fn load_once_with(db: &Database, secrets: &Secrets) -> anyhow::Result<
     load_once_at(db, Some(secrets), demo_scale()?).await
 }
 
-/// [`load_once_with`] where the key is not at hand: people are recorded
-/// without ID numbers.
-pub async fn load_once(db: &Database) -> anyhow::Result<DemoReport> {
-    load_once_at(db, None, demo_scale()?).await
-}
-
 /// Loads the demo at a given scale (see [`load_once_with`]).
 pub async fn load_once_at(
     db: &Database,
@@ -141,40 +145,30 @@ pub async fn load_once_at(
         extra_fact: Some((DEMO_FACT.to_string(), String::new())),
     };
     let report = jinlin_seed::seed(db, secrets, &options, |_| {}).await?;
-    let accounts: Vec<(String, String)> = report
+    let listed: String = report
         .samples
         .iter()
-        .map(|s| {
-            (
-                format!("{} ({})", s.role.as_str(), s.place),
-                s.username.clone(),
-            )
-        })
-        .collect();
-    let listed: String = accounts
-        .iter()
-        .map(|(role, user)| format!("{role}\t{user}\n"))
+        .map(|s| format!("{}\t{}\t{}\n", s.role.as_str(), s.username, s.place))
         .collect();
     instance::set(db.conn(), DEMO_FACT, &listed).await?;
     Ok(DemoReport {
         loaded_now: true,
-        accounts: with_password(accounts),
+        accounts: parse_accounts(&listed),
     })
 }
 
-fn parse_accounts(value: &str) -> Vec<(String, String, String)> {
-    with_password(
-        value
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .map(|(role, user)| (role.to_string(), user.to_string()))
-            .collect(),
-    )
-}
-
-fn with_password(accounts: Vec<(String, String)>) -> Vec<(String, String, String)> {
-    accounts
-        .into_iter()
-        .map(|(role, user)| (role, user, DEMO_PASSWORD.to_string()))
+/// Accounts as recorded: one `role<TAB>username<TAB>place` per line.
+fn parse_accounts(value: &str) -> Vec<DemoAccount> {
+    value
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '\t');
+            Some(DemoAccount {
+                role: fields.next()?.to_string(),
+                username: fields.next()?.to_string(),
+                password: DEMO_PASSWORD.to_string(),
+                place: fields.next().unwrap_or("").to_string(),
+            })
+        })
         .collect()
 }

@@ -50,6 +50,7 @@ fn serve_demo_answers_health_and_stops_on_sigterm() {
     let mut child = Command::new(BIN)
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
+        .env("JINLIN_DEMO_SCALE", "small")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

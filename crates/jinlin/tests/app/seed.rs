@@ -314,7 +314,11 @@ async fn the_demo_accounts_sign_in(t: TestDb) {
         .await
         .unwrap();
     assert!(report.loaded_now);
-    let users: Vec<&str> = report.accounts.iter().map(|a| a.1.as_str()).collect();
+    let users: Vec<&str> = report
+        .accounts
+        .iter()
+        .map(|a| a.username.as_str())
+        .collect();
     assert_eq!(users[0], "district");
     assert!(users[1].starts_with("street-350104"), "{users:?}");
     assert!(users[2].starts_with("worker-350104"), "{users:?}");
@@ -323,7 +327,7 @@ async fn the_demo_accounts_sign_in(t: TestDb) {
         users.iter().any(|u| u.starts_with("resident-")),
         "{users:?}"
     );
-    assert!(report.accounts.iter().all(|a| a.2 == DEMO_PASSWORD));
+    assert!(report.accounts.iter().all(|a| a.password == DEMO_PASSWORD));
 
     // Loading again writes nothing and lists the same accounts.
     let before = snapshot(&t.db).await;
@@ -337,7 +341,7 @@ async fn the_demo_accounts_sign_in(t: TestDb) {
     let app = TestApp::new(t);
     let db = &app.db.db;
     let mut checked_password = false;
-    for (_, username, _) in &report.accounts {
+    for jinlin::demo::DemoAccount { username, .. } in &report.accounts {
         let found = account::Entity::find()
             .filter(account::Column::Username.eq(username.clone()))
             .one(db.conn())

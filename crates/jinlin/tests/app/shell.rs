@@ -282,8 +282,21 @@ async fn migrations_are_idempotent(db: TestDb) {
 
 #[db_test]
 async fn demo_loads_only_once(db: TestDb) {
-    let first = jinlin::demo::load_once(&db.db).await.unwrap();
+    let secrets = jinlin_kernel::crypto::Secrets::from_bytes([7; 32]);
+    let small = jinlin_seed::Scale::Small;
+    let first = jinlin::demo::load_once_at(&db.db, Some(&secrets), small)
+        .await
+        .unwrap();
     assert!(first.loaded_now);
-    let second = jinlin::demo::load_once(&db.db).await.unwrap();
+    assert!(
+        first
+            .accounts
+            .iter()
+            .any(|a| a.role == "compound_secretary")
+    );
+    let second = jinlin::demo::load_once_at(&db.db, Some(&secrets), small)
+        .await
+        .unwrap();
     assert!(!second.loaded_now);
+    assert_eq!(second.accounts, first.accounts);
 }
