@@ -488,13 +488,6 @@ async fn template(
     Ok(response)
 }
 
-fn check_csrf(user: &User, sent: Option<&str>) -> Result<(), PageError> {
-    match user.csrf_token() {
-        Some(expected) if sent == Some(expected) => Ok(()),
-        _ => Err(ApiError::new(StatusCode::FORBIDDEN, "csrf").into()),
-    }
-}
-
 /// The fields of the upload form.
 #[derive(Default)]
 struct Upload {
@@ -562,7 +555,7 @@ async fn upload(
         ))
     })?;
     let upload = read_upload(&state, multipart).await?;
-    check_csrf(&user, upload.csrf.as_deref())?;
+    user.check_csrf(upload.csrf.as_deref())?;
     let compound = import_target(state.db.conn(), &user, id).await?;
     let lang = ctx.lang;
     let refuse = |message: String| {

@@ -289,13 +289,6 @@ impl FormPage<'_> {
     }
 }
 
-fn check_csrf(user: &User, sent: Option<&str>) -> Result<(), PageError> {
-    match user.csrf_token() {
-        Some(expected) if sent == Some(expected) => Ok(()),
-        _ => Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "csrf").into()),
-    }
-}
-
 fn form_details(
     kind: PlaceKind,
     f: &PlaceForm,
@@ -397,7 +390,7 @@ async fn create(
     Path(id): Path<i64>,
     Form(f): Form<PlaceForm>,
 ) -> Result<Response, PageError> {
-    check_csrf(&user, f.csrf.as_deref())?;
+    user.check_csrf(f.csrf.as_deref())?;
     let tx = state.db.write().await?;
     let parent = api::editable_place(&tx, &user, id).await?;
     let kind = PlaceKind::parse(&parent.kind)
@@ -462,7 +455,7 @@ async fn update(
     Path(id): Path<i64>,
     Form(f): Form<PlaceForm>,
 ) -> Result<Response, PageError> {
-    check_csrf(&user, f.csrf.as_deref())?;
+    user.check_csrf(f.csrf.as_deref())?;
     let tx = state.db.write().await?;
     let p = api::editable_place(&tx, &user, id).await?;
     let kind = PlaceKind::parse(&p.kind).ok_or_else(PageError::not_found)?;
@@ -498,7 +491,7 @@ async fn delete(
     Path(id): Path<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    check_csrf(&user, f.csrf.as_deref())?;
+    user.check_csrf(f.csrf.as_deref())?;
     let tx = state.db.write().await?;
     let p = api::editable_place(&tx, &user, id).await?;
     api::remove(&tx, &user, &p).await?;

@@ -109,6 +109,15 @@ impl Principal {
         self.grants.iter()
     }
 
+    /// Checks the CSRF token a form carried against this session's: 403 on
+    /// a mismatch (and always for API tokens, which have no forms).
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), ApiError> {
+        match self.csrf_token() {
+            Some(expected) if sent == Some(expected) => Ok(()),
+            _ => Err(ApiError::new(StatusCode::FORBIDDEN, "csrf")),
+        }
+    }
+
     pub fn csrf_token(&self) -> Option<&str> {
         match &self.via {
             AuthVia::Session { csrf_token } => Some(csrf_token),
