@@ -248,7 +248,7 @@ async fn list_children(
     let p = visible_place(db, &user, id).await?;
     let per_page = q.per_page.unwrap_or(100);
     if !(1..=500).contains(&per_page) || q.page == Some(0) {
-        return Err(ApiError::invalid("per_page 1–500, page ≥ 1"));
+        return Err(ApiError::invalid(i18n::current().t("place.error.paging")));
     }
     let page = store::children(db, p.id, q.page.unwrap_or(1), per_page).await?;
     Ok(ApiJson(PlacePage {
@@ -278,7 +278,7 @@ async fn search_places(
 ) -> Result<ApiJson<Vec<PlaceSummary>>, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) || q.q.chars().count() > 64 {
-        return Err(ApiError::invalid("limit 1–100, q ≤ 64"));
+        return Err(ApiError::invalid(i18n::current().t("place.error.search_limits")));
     }
     let found = store::search(state.db.conn(), &user, &q.q, limit).await?;
     Ok(ApiJson(found.iter().map(PlaceSummary::from).collect()))
