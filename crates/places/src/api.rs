@@ -278,7 +278,9 @@ async fn search_places(
 ) -> Result<ApiJson<Vec<PlaceSummary>>, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) || q.q.chars().count() > 64 {
-        return Err(ApiError::invalid(i18n::current().t("place.error.search_limits")));
+        return Err(ApiError::invalid(
+            i18n::current().t("place.error.search_limits"),
+        ));
     }
     let found = store::search(state.db.conn(), &user, &q.q, limit).await?;
     Ok(ApiJson(found.iter().map(PlaceSummary::from).collect()))
