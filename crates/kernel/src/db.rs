@@ -105,6 +105,17 @@ impl Database {
         Ok(started.elapsed())
     }
 
+    /// Refreshes the planner's statistics after a bulk load. PostgreSQL
+    /// otherwise plans with the figures of the empty tables until autovacuum
+    /// comes round, and may scan whole tables meanwhile. SQLite keeps no such
+    /// statistics unless asked, and plans well without them.
+    pub async fn refresh_statistics(&self) -> Result<(), DbErr> {
+        if self.backend() == DbBackend::Postgres {
+            self.conn.execute_unprepared("ANALYZE").await?;
+        }
+        Ok(())
+    }
+
     pub async fn close(self) -> Result<(), DbErr> {
         self.conn.close().await
     }

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_instance;
 mod m0002_registry;
 mod m0003_accounts;
+mod m0004_compound_registry_index;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_instance::Migration),
             Box::new(m0002_registry::Migration),
             Box::new(m0003_accounts::Migration),
+            Box::new(m0004_compound_registry_index::Migration),
         ]
     }
 }

@@ -121,6 +121,8 @@ pub async fn owners_of(
     }
     dwelling_owner::Entity::find()
         .filter(dwelling_owner::Column::DwellingId.is_in(dwelling_ids.to_vec()))
+        // In the order of the dwelling index, so no plan walks the whole table.
+        .order_by_asc(dwelling_owner::Column::DwellingId)
         .order_by_asc(dwelling_owner::Column::Id)
         .all(db)
         .await

@@ -649,6 +649,7 @@ pub async fn write_plan(
     }
     let report = written?;
     txn.commit().await?;
+    db.refresh_statistics().await?;
     Ok(report)
 }
 

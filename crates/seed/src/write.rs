@@ -213,6 +213,7 @@ pub async fn seed(
     }
     let report = written?;
     txn.commit().await?;
+    db.refresh_statistics().await?;
     Ok(report)
 }
 
