@@ -10,16 +10,49 @@ pub const MAX_INITIALS: usize = 64;
 ///
 /// ASCII letters and digits are kept (lowercased), as are their full-width
 /// forms (Ａ, ０); a Chinese character gives the first letter of its default
-/// reading (the first reading the `pinyin` crate lists, so a heteronym such
-/// as 长 gives "z" even in 长乐); everything else (punctuation, brackets,
-/// characters without a reading) is dropped. At most [`MAX_INITIALS`]
-/// letters are returned.
+/// reading (the first reading the `pinyin` crate lists); everything else
+/// (punctuation, brackets, characters without a reading) is dropped. Place-name words whose
+/// characters read otherwise than by default (长乐 cháng, 重庆 chóng, 厦门 xià …)
+/// take their initials from [`READINGS`]. At most [`MAX_INITIALS`] letters
+/// are returned.
 pub fn initials(name: &str) -> String {
-    name.chars()
-        .filter_map(initial)
-        .take(MAX_INITIALS)
-        .collect()
+    let mut out = String::new();
+    let mut rest = name;
+    while let Some(ch) = rest.chars().next() {
+        if let Some((word, letters)) = READINGS.iter().find(|(w, _)| rest.starts_with(w)) {
+            out.push_str(letters);
+            rest = &rest[word.len()..];
+            continue;
+        }
+        out.extend(initial(ch));
+        rest = &rest[ch.len_utf8()..];
+    }
+    out.chars().take(MAX_INITIALS).collect()
 }
+
+/// Words of place names whose initials differ from the characters' default
+/// readings.
+const READINGS: &[(&str, &str)] = &[
+    ("长乐", "cl"),
+    ("长安", "ca"),
+    ("长沙", "cs"),
+    ("长春", "cc"),
+    ("长宁", "cn"),
+    ("长汀", "ct"),
+    ("长泰", "ct"),
+    ("长寿", "cs"),
+    ("长治", "cz"),
+    ("长兴", "cx"),
+    ("重庆", "cq"),
+    ("厦门", "xm"),
+    ("六安", "la"),
+    ("蚌埠", "bb"),
+    ("乐清", "yq"),
+    ("乐亭", "lt"),
+    ("番禺", "py"),
+    ("东阿", "de"),
+    ("尉氏", "ws"),
+];
 
 fn initial(ch: char) -> Option<char> {
     if ch.is_ascii_alphanumeric() {
@@ -48,6 +81,9 @@ mod tests {
         assert_eq!(initials("金山街道"), "jsjd");
         assert_eq!(initials("福建省"), "fjs");
         assert_eq!(initials("螺洲镇"), "lzz");
+        assert_eq!(initials("长乐区"), "clq");
+        assert_eq!(initials("重庆市"), "cqs");
+        assert_eq!(initials("厦门市思明区"), "xmssmq");
         assert_eq!(initials("红星农场"), "hxnc");
     }
 
@@ -63,10 +99,11 @@ mod tests {
     }
 
     #[test]
-    fn heteronyms_take_the_default_reading() {
-        // 行 is xíng first (also háng), 重 is zhòng first (also chóng).
+    fn heteronyms_take_the_default_reading_outside_known_words() {
+        // 行 is xíng first (also háng), 重 is zhòng first (chóng in 重庆).
         assert_eq!(initials("行"), "x");
-        assert_eq!(initials("重庆市"), "zqs");
+        assert_eq!(initials("重阳社区"), "zysq");
+        assert_eq!(initials("重庆市"), "cqs");
     }
 
     #[test]
