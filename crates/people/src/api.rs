@@ -402,6 +402,27 @@ async fn add_resident(
     ))
 }
 
+/// Checks that the user may edit the dwelling a person is linked to, and
+/// audits the removal of that link (in the caller's transaction).
+async fn allow_removal(
+    tx: &impl ConnectionTrait,
+    user: &Principal,
+    dwelling_id: i64,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let dwelling = dwelling_for(tx, user, dwelling_id, Access::Edit).await?;
+    audit::record(
+        tx,
+        Entry::new(Some(user), action, "dwelling")
+            .object(dwelling.id)
+            .district(dwelling.district_code.clone())
+            .detail(detail),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Removes an owner record (the person stays in the registry).
 #[utoipa::path(delete, path = "/owners/{id}", tag = "people",
     params(("id" = i64, Path, description = "Owner record id")),
@@ -415,16 +436,9 @@ async fn remove_owner(
     let owner = store::find_owner(&tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let dwelling = dwelling_for(&tx, &user, owner.dwelling_id, Access::Edit).await?;
+    let detail = serde_json::json!({"owner_id": id, "person_id": owner.person_id});
+    allow_removal(&tx, &user, owner.dwelling_id, "owner.remove", detail).await?;
     store::delete_owner(&tx, id).await?;
-    audit::record(
-        &tx,
-        Entry::new(Some(&user), "owner.remove", "dwelling")
-            .object(dwelling.id)
-            .district(dwelling.district_code.clone())
-            .detail(serde_json::json!({"owner_id": id, "person_id": owner.person_id})),
-    )
-    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -442,16 +456,9 @@ async fn remove_resident(
     let resident = store::find_resident(&tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let dwelling = dwelling_for(&tx, &user, resident.dwelling_id, Access::Edit).await?;
+    let detail = serde_json::json!({"resident_id": id, "person_id": resident.person_id});
+    allow_removal(&tx, &user, resident.dwelling_id, "resident.remove", detail).await?;
     store::delete_resident(&tx, id).await?;
-    audit::record(
-        &tx,
-        Entry::new(Some(&user), "resident.remove", "dwelling")
-            .object(dwelling.id)
-            .district(dwelling.district_code.clone())
-            .detail(serde_json::json!({"resident_id": id, "person_id": resident.person_id})),
-    )
-    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

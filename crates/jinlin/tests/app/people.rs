@@ -157,6 +157,17 @@ async fn owners_are_recorded_and_phones_masked_by_role(db: TestDb) {
     assert_eq!(personal.status, StatusCode::OK);
     assert_eq!(personal.json()["id_number"], id_number());
     assert_eq!(audit_count(&app, "person.read_personal").await, 1);
+
+    // Removing the tenant: property staff may not, another street sees nothing.
+    let tenant_id = tenant.json()["id"].as_i64().unwrap();
+    let path = format!("/api/v1/residents/{tenant_id}");
+    assert_eq!(p.delete(&path).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(f.delete(&path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(w.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(w.delete(&path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(audit_count(&app, "resident.remove").await, 1);
+    let left = w.get(&format!("/api/v1/places/{d}/occupants")).await.json();
+    assert!(left["residents"].as_array().unwrap().is_empty());
 }
 
 #[db_test]
