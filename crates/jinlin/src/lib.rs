@@ -13,6 +13,9 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_places::routes(),
         jinlin_people::routes(),
         jinlin_accounts::routes(),
+        jinlin_deliberation::routes(),
+        jinlin_organisations::routes(),
+        jinlin_ratings::routes(),
     ]
 }
 

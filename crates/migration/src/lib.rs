@@ -8,6 +8,9 @@ mod m0001_instance;
 mod m0002_registry;
 mod m0003_accounts;
 mod m0004_compound_registry_index;
+mod m0005_deliberation;
+mod m0006_organisations;
+mod m0007_ratings;
 
 pub struct Migrator;
 
@@ -19,6 +22,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_registry::Migration),
             Box::new(m0003_accounts::Migration),
             Box::new(m0004_compound_registry_index::Migration),
+            Box::new(m0005_deliberation::Migration),
+            Box::new(m0006_organisations::Migration),
+            Box::new(m0007_ratings::Migration),
         ]
     }
 }
