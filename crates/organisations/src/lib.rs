@@ -1,11 +1,17 @@
 //! Compound party organisations (branches and groups) with their members and
 //! cross-membership, owners' committees and property service companies.
 
+pub mod api;
+pub mod entity;
+pub mod pages;
+pub mod rules;
+pub mod store;
+
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
     Routes {
-        api: utoipa_axum::router::OpenApiRouter::new(),
-        pages: axum::Router::new(),
+        api: api::router(),
+        pages: pages::router(),
     }
 }
