@@ -2,11 +2,17 @@
 //! residents' and the party organisation's scores, rankings, star bands, red
 //! and black lists, and rectification of black-listed companies.
 
+pub mod api;
+pub mod entity;
+pub mod pages;
+pub mod rules;
+pub mod store;
+
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
     Routes {
-        api: utoipa_axum::router::OpenApiRouter::new(),
-        pages: axum::Router::new(),
+        api: api::router(),
+        pages: pages::router(),
     }
 }

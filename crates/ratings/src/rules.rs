@@ -430,7 +430,10 @@ mod tests {
             black_threshold_centi: 9000,
             ..SCHEME
         };
-        assert_eq!(bad.check().unwrap_err().key, "ratings.error.black_below_red");
+        assert_eq!(
+            bad.check().unwrap_err().key,
+            "ratings.error.black_below_red"
+        );
         let weight = Scheme {
             residents_weight: 101,
             ..SCHEME
