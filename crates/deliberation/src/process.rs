@@ -29,7 +29,19 @@ use serde::{Deserialize, Serialize};
 use crate::vote::{Matter, Outcome};
 
 /// Where a deliberation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// 提议: a resident or owner has proposed something.
@@ -78,7 +90,7 @@ impl State {
 }
 
 /// What an actor asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     /// Complete the current step and go to the next.
@@ -168,7 +180,7 @@ pub fn allowed(state: State, action: ActionKind, actor: Actor) -> Result<State, 
 }
 
 /// A party at the consultation meeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     CompoundPartyOrg,
@@ -179,7 +191,7 @@ pub enum Party {
     Resident,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attendee {
     pub party: Party,
     pub name: String,

@@ -67,7 +67,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The matters of art. 278, numbered as in the article.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Matter {
     /// 1. make or amend the owners' assembly rules of procedure
@@ -338,7 +350,19 @@ impl Electorate {
 }
 
 /// A ballot's choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Choice {
     For,
@@ -478,14 +502,14 @@ impl BallotBox {
 }
 
 /// An area and a headcount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Count {
     pub area_centi_m2: u64,
     pub heads: u64,
 }
 
 /// Area and headcount by choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counts {
     #[serde(rename = "for")]
     pub for_: Count,
@@ -536,7 +560,7 @@ impl Counts {
 }
 
 /// A figure as numerator over denominator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fraction {
     pub numerator: u64,
     pub denominator: u64,
@@ -575,7 +599,7 @@ impl fmt::Display for Fraction {
 }
 
 /// The thresholds of the law.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Threshold {
     /// "三分之二以上": two thirds or more.
@@ -603,7 +627,7 @@ impl Threshold {
 }
 
 /// One of the four tests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Check {
     pub fraction: Fraction,
     /// [`Fraction::percent`]: for display, the test uses the fraction.
@@ -623,7 +647,7 @@ impl Check {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Passed,
@@ -634,7 +658,7 @@ pub enum Outcome {
 }
 
 /// The four tests on one set of counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Assessment {
     pub counts: Counts,
     pub participating: Count,
@@ -689,7 +713,7 @@ impl Assessment {
 }
 
 /// The non-voters deemed to follow the majority, and the result with them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deemed {
     /// The majority of cast ballots; `None` when no choice leads on both
     /// area and headcount, and then nobody is deemed.
@@ -725,7 +749,7 @@ impl Deemed {
 }
 
 /// The result of a closed vote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tally {
     pub matter: Matter,
     /// The total area and headcount of the electorate.

@@ -43,6 +43,22 @@ pub enum Command {
     /// (password jinlin-demo-2026). The same seed gives the same data; a database
     /// is seeded once.
     Seed(SeedArgs),
+    /// Recompute an owners' vote from its ballot log: every hash of the chain,
+    /// the sequence numbers, and (once closed) the published tally. Exits
+    /// non-zero when anything does not verify.
+    VerifyVote(VerifyVoteArgs),
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct VerifyVoteArgs {
+    /// The vote's id (as in /api/v1/votes/{id}).
+    #[arg(value_name = "ID")]
+    #[serde(skip)]
+    pub id: i64,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args, Serialize)]
@@ -179,6 +195,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await.ok();
             imported
         }
+        Command::VerifyVote(args) => {
+            let config = load_config(cli.config, &args)?;
+            telemetry::init(config.log_format);
+            let db = open_database(&config).await?;
+            verify_vote(&db, args.id).await
+        }
         Command::Seed(args) => {
             let config = load_config(cli.config, &args)?;
             telemetry::init(config.log_format);
@@ -191,6 +213,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             seeded
         }
     }
+}
+
+async fn verify_vote(db: &Database, id: i64) -> anyhow::Result<()> {
+    use jinlin_deliberation::entity::vote;
+    use sea_orm::EntityTrait;
+    let found = vote::Entity::find_by_id(id)
+        .one(db.conn())
+        .await
+        .context("reading the vote")?;
+    let Some(v) = found else {
+        anyhow::bail!("there is no vote {id}; the vote ids are in /api/v1/matters/{{id}}");
+    };
+    let report = jinlin_deliberation::votes::verify(db.conn(), &v)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    println!("vote         {id} ({})", v.state);
+    println!("ballots      {}", report.ballots);
+    println!("head hash    {}", report.head_hash);
+    println!(
+        "chain        {}",
+        match &report.fault {
+            None => "valid".to_string(),
+            Some(fault) => format!("INVALID: {fault}"),
+        }
+    );
+    match report.tally_matches {
+        Some(true) => println!("tally        matches the published result"),
+        Some(false) => println!("tally        DIFFERS from the published result"),
+        None => println!("tally        not published yet (the vote is open)"),
+    }
+    if !report.ok() {
+        anyhow::bail!("vote {id} does not verify");
+    }
+    Ok(())
 }
 
 async fn seed(
