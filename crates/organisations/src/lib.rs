@@ -5,6 +5,7 @@ pub mod api;
 pub mod entity;
 pub mod pages;
 pub mod rules;
+pub mod seed;
 pub mod store;
 
 use jinlin_kernel::web::Routes;
@@ -15,3 +16,5 @@ pub fn routes() -> Routes {
         pages: pages::router(),
     }
 }
+
+pub use seed::{SeedSummary, seed_demo};

@@ -1,1 +1,764 @@
-//! Tests of the organisations capability.
+//! Compound party organisations, owners' committees, property contracts,
+//! cross-membership coverage per level, and who may do what.
+
+use axum::http::{Method, StatusCode};
+use jinlin_kernel::auth::Role;
+use jinlin_testkit::fixtures::{Tree, account, tree};
+use jinlin_testkit::{TestDb, db_test};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
+
+use crate::client::Client;
+use crate::support::{TestApp, api_error, has_cjk};
+
+/// A unified social credit code with a correct check character.
+const CODE: &str = "91350100M000100Y43";
+
+fn contract_body(code: &str, start: &str, end: &str, fee: i64) -> String {
+    format!(
+        r#"{{"company_name": "福州金山物业服务有限公司", "credit_code": "{code}", "contract_start": "{start}", "contract_end": "{end}", "fee_fen_per_m2": {fee}}}"#
+    )
+}
+
+fn committee_body(start: &str, end: &str, chair: i64) -> String {
+    format!(
+        r#"{{"name": "金山花园业主委员会", "term_start": "{start}", "term_end": "{end}", "elected_on": "2023-03-18", "election_record": "2023年3月18日业主大会选举产生，到会 312 户。", "members": [{{"person_id": {chair}, "position": "chair"}}]}}"#
+    )
+}
+
+fn org_body(secretary: Option<i64>) -> String {
+    let s = secretary.map_or("null".to_string(), |s| s.to_string());
+    format!(
+        r#"{{"kind": "branch", "name": "金山花园党支部", "founded_on": "2021-07-01", "secretary_person_id": {s}}}"#
+    )
+}
+
+/// Records an owner of a dwelling (as the given editor); returns the person.
+async fn owner(c: &Client<'_>, dwelling: i64, name: &str, phone: &str) -> i64 {
+    let r = c
+        .json(
+            Method::POST,
+            &format!("/api/v1/places/{dwelling}/owners"),
+            &format!(
+                r#"{{"owner_kind": "person", "person": {{"name": "{name}", "phone": "{phone}", "party_member": true}}}}"#
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["person_id"].as_i64().unwrap()
+}
+
+/// Gives a compound its particulars row (the fixture tree has none).
+async fn particulars(c: &Client<'_>, compound: i64) {
+    let r = c
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/places/{compound}"),
+            r#"{"compound": {"compound_type": "commercial", "town_area": "new", "address": "金山大道 8 号", "owners_committee": null, "property_company": null}}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    let row = app
+        .db
+        .db
+        .conn()
+        .query_one_raw(Statement::from_string(
+            app.db.db.backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+async fn audits(app: &TestApp, action: &str, kind: &str) -> u64 {
+    use jinlin_kernel::audit::entity as audit;
+    audit::Entity::find()
+        .filter(audit::Column::Action.eq(action))
+        .filter(audit::Column::ObjectKind.eq(kind))
+        .count(app.db.db.conn())
+        .await
+        .unwrap()
+}
+
+async fn coverage(c: &Client<'_>, place: i64) -> serde_json::Value {
+    let r = c.get(&format!("/api/v1/places/{place}/coverage")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+fn figures(v: &serde_json::Value) -> (i64, i64, i64, String, String) {
+    (
+        v["compounds"].as_i64().unwrap(),
+        v["party_orgs"].as_i64().unwrap(),
+        v["covering"].as_i64().unwrap(),
+        v["fraction"].as_str().unwrap_or("-").to_string(),
+        v["percent"].as_str().unwrap_or("-").to_string(),
+    )
+}
+
+#[db_test]
+async fn a_secretary_records_the_organisations_and_coverage_follows(db: TestDb) {
+    let t = tree(&db.db).await;
+    let worker = account(&db.db, "worker", Role::CommunityWorker, t.community).await;
+    let secretary = account(&db.db, "sec", Role::CompoundSecretary, t.compound.compound).await;
+    let property = account(&db.db, "prop", Role::PropertyStaff, t.compound.compound).await;
+    let resident = account(&db.db, "res", Role::Resident, t.compound.dwellings[1]).await;
+    let district = account(&db.db, "district", Role::DistrictAdmin, t.district).await;
+    let app = TestApp::new(db);
+    let w = app.client(worker).await;
+    let s = app.client(secretary).await;
+    let c = t.compound.compound;
+    let lin = owner(&w, t.compound.dwellings[0], "林建国", "13812341234").await;
+    let chen = owner(&w, t.compound.dwellings[1], "陈美玲", "13912345678").await;
+    particulars(&w, c).await;
+
+    // Nothing recorded yet.
+    let none = s.get(&format!("/api/v1/places/{c}/party-org")).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert_eq!(api_error(&none).0, "not_recorded");
+
+    // The party organisation, its secretary joining as a member.
+    let org = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/party-org"),
+            &org_body(Some(lin)),
+        )
+        .await;
+    assert_eq!(org.status, StatusCode::OK, "{}", org.text());
+    let org = org.json();
+    assert_eq!(org["secretary"]["name"], "林建国");
+    assert_eq!(org["parent"]["name"], "金山社区");
+    assert_eq!(org["member_count"], 1);
+    assert_eq!(org["covers"], false);
+
+    let added = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/places/{c}/party-org/members"),
+            &format!(r#"{{"person_id": {chen}, "in_owners_committee": true, "owner_representative": true}}"#),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+    let staff = s
+        .json(
+            Method::POST,
+            &format!("/api/v1/places/{c}/party-org/members"),
+            r#"{"person": {"name": "王海", "phone": "13700001111", "party_member": true}, "in_property_company": true}"#,
+        )
+        .await;
+    assert_eq!(staff.status, StatusCode::CREATED, "{}", staff.text());
+    let staff_member = staff.json()["id"].as_i64().unwrap();
+
+    let committee = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/owners-committee"),
+            &committee_body("2023-04-01", "2028-03-31", chen),
+        )
+        .await;
+    assert_eq!(committee.status, StatusCode::OK, "{}", committee.text());
+    assert_eq!(committee.json()["chair"]["name"], "陈美玲");
+    let contract = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/property-contract"),
+            &contract_body(CODE, "2024-01-01", "2026-12-31", 235),
+        )
+        .await;
+    assert_eq!(contract.status, StatusCode::OK, "{}", contract.text());
+    assert_eq!(contract.json()["fee_fen_per_m2"], 235);
+
+    // The compound's particulars name the committee and the company.
+    let place = w.get(&format!("/api/v1/places/{c}")).await.json();
+    assert_eq!(place["compound"]["owners_committee"], "金山花园业主委员会");
+    assert_eq!(
+        place["compound"]["property_company"],
+        "福州金山物业服务有限公司"
+    );
+
+    // The secretary sees phones (audited); property staff masked; a
+    // resident the public face only.
+    let before = audits(&app, "person.read_phone", "party_org").await;
+    let seen = s.get(&format!("/api/v1/places/{c}/party-org")).await.json();
+    assert_eq!(seen["covers"], true);
+    assert_eq!(seen["member_count"], 3);
+    let phones: Vec<&str> = seen["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["phone"].as_str().unwrap())
+        .collect();
+    assert!(phones.contains(&"13812341234"), "{phones:?}");
+    assert_eq!(
+        audits(&app, "person.read_phone", "party_org").await,
+        before + 1
+    );
+    let p = app.client(property).await;
+    let masked = p.get(&format!("/api/v1/places/{c}/party-org")).await.json();
+    assert_eq!(masked["members"][0]["phone"], "138****1234");
+    assert_eq!(masked["members"][0]["phone_masked"], true);
+    let r = app.client(resident).await;
+    let public = r.get(&format!("/api/v1/places/{c}/party-org")).await.json();
+    assert_eq!(public["name"], "金山花园党支部");
+    assert_eq!(public["secretary"]["name"], "林建国");
+    assert!(public["members"].is_null());
+    let public_committee = r
+        .get(&format!("/api/v1/places/{c}/owners-committee"))
+        .await
+        .json();
+    assert_eq!(public_committee["chair"]["name"], "陈美玲");
+    assert!(public_committee["members"].is_null());
+    let public_contract = r
+        .get(&format!("/api/v1/places/{c}/property-contract"))
+        .await
+        .json();
+    assert_eq!(public_contract["company_name"], "福州金山物业服务有限公司");
+
+    // Coverage at every level.
+    let d = app.client(district).await;
+    assert_eq!(
+        figures(&coverage(&d, c).await),
+        (1, 1, 1, "1/1".into(), "100.0%".into())
+    );
+    // The neighbour gets an organisation without members: it does not cover.
+    let neighbour = w
+        .json(
+            Method::PUT,
+            &format!("/api/v1/places/{}/party-org", t.neighbour.compound),
+            r#"{"kind": "group", "name": "榕城小区党小组", "founded_on": "2022-01-10", "secretary_person_id": null}"#,
+        )
+        .await;
+    assert_eq!(neighbour.status, StatusCode::OK, "{}", neighbour.text());
+    let community = coverage(&d, t.community).await;
+    assert_eq!(figures(&community), (2, 2, 1, "1/2".into(), "50.0%".into()));
+    let rows = community["children"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        figures(&coverage(&d, t.street).await),
+        (2, 2, 1, "1/2".into(), "50.0%".into())
+    );
+    let whole = coverage(&d, t.district).await;
+    assert_eq!(figures(&whole), (3, 2, 1, "1/2".into(), "50.0%".into()));
+    let streets: Vec<(String, i64)> = whole["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["compounds"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(streets.contains(&("金山街道".into(), 2)) && streets.contains(&("仓山镇".into(), 1)));
+    assert_eq!(
+        figures(&coverage(&d, t.other_street).await),
+        (1, 0, 0, "-".into(), "-".into())
+    );
+
+    // Without property staff among the members the organisation no longer covers.
+    let gone = s
+        .delete(&format!(
+            "/api/v1/places/{c}/party-org/members/{staff_member}"
+        ))
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        figures(&coverage(&d, c).await),
+        (1, 1, 0, "0/1".into(), "0.0%".into())
+    );
+    assert_eq!(
+        audits(&app, "party_org.member_remove", "party_org").await,
+        1
+    );
+
+    // Pages in both languages.
+    let page = s.get(&format!("/places/{c}/organisations")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("金山花园党支部") && html.contains("业委会成员") && html.contains("2.35"),
+        "{html}"
+    );
+    let en = s.get_en(&format!("/places/{c}/organisations")).await.text();
+    assert!(
+        en.contains("Owners&#39; committee") || en.contains("Owners' committee"),
+        "{en}"
+    );
+    assert!(en.contains("Cross-membership"));
+    let cov = d.get(&format!("/places/{}/coverage", t.district)).await;
+    assert_eq!(cov.status, StatusCode::OK);
+    assert!(cov.text().contains("金山街道") && cov.text().contains("0.0%"));
+    assert!(has_cjk(&cov.text()));
+    let cov_en = d
+        .get_en(&format!("/places/{}/coverage", t.community))
+        .await
+        .text();
+    assert!(cov_en.contains("Party organisations") && cov_en.contains("榕城小区"));
+    let r_page = r.get(&format!("/places/{c}/organisations")).await;
+    assert_eq!(r_page.status, StatusCode::OK);
+    assert!(!r_page.text().contains("138****1234") && !r_page.text().contains("<form"));
+
+    // The forms: a bad code shows the form again with the message; a good one redirects.
+    let bad = s
+        .form(
+            &format!("/places/{c}/organisations/contract"),
+            &[
+                ("company_name", "福州新物业有限公司"),
+                ("credit_code", "91350100M000100Y44"),
+                ("contract_start", "2025-01-01"),
+                ("contract_end", "2027-12-31"),
+                ("fee_yuan", "1.80"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("统一社会信用代码"));
+    let good = s
+        .form(
+            &format!("/places/{c}/organisations/contract"),
+            &[
+                ("company_name", "福州新物业有限公司"),
+                ("credit_code", "91350100m000100y43"),
+                ("contract_start", "2025-01-01"),
+                ("contract_end", "2027-12-31"),
+                ("fee_yuan", "1.80"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.text());
+    let now = s
+        .get(&format!("/api/v1/places/{c}/property-contract"))
+        .await
+        .json();
+    assert_eq!(now["fee_fen_per_m2"], 180);
+    assert_eq!(now["credit_code"], CODE);
+    let no_csrf = s
+        .form(
+            &format!("/places/{c}/organisations/party-org"),
+            &[("kind", "branch")],
+            false,
+        )
+        .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let member_form = s
+        .form(
+            &format!("/places/{c}/organisations/members"),
+            &[
+                ("new_name", "赵物业"),
+                ("new_phone", "13600002222"),
+                ("in_property_company", "1"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        member_form.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        member_form.text()
+    );
+    assert_eq!(figures(&coverage(&d, c).await).2, 1);
+}
+
+/// Every route, by role and place.
+#[db_test]
+async fn access_follows_role_and_place(db: TestDb) {
+    let t: Tree = tree(&db.db).await;
+    let worker = account(&db.db, "worker", Role::CommunityWorker, t.community).await;
+    let street = account(&db.db, "street", Role::StreetAdmin, t.street).await;
+    let secretary = account(&db.db, "sec", Role::CompoundSecretary, t.compound.compound).await;
+    let neighbour_sec = account(
+        &db.db,
+        "nsec",
+        Role::CompoundSecretary,
+        t.neighbour.compound,
+    )
+    .await;
+    let far = account(&db.db, "far", Role::StreetAdmin, t.other_street).await;
+    let resident = account(&db.db, "res", Role::Resident, t.compound.dwellings[1]).await;
+    let committee = account(&db.db, "oc", Role::OwnersCommittee, t.compound.compound).await;
+    let app = TestApp::new(db);
+    let w = app.client(worker).await;
+    let c = t.compound.compound;
+    let lin = owner(&w, t.compound.dwellings[0], "林建国", "13812341234").await;
+    let chen = owner(&w, t.compound.dwellings[1], "陈美玲", "13912345678").await;
+    let put_org = |who: &str| {
+        let _ = who;
+        org_body(None)
+    };
+    let st = app.client(street).await;
+    assert_eq!(
+        st.json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/party-org"),
+            &put_org("street")
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+
+    let clients = [
+        ("worker", app.client(worker).await),
+        ("secretary", app.client(secretary).await),
+        ("neighbour_secretary", app.client(neighbour_sec).await),
+        ("far", app.client(far).await),
+        ("resident", app.client(resident).await),
+        ("committee", app.client(committee).await),
+    ];
+    let expect_read = |who: &str| match who {
+        "neighbour_secretary" | "far" => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    };
+    let expect_write = |who: &str| match who {
+        "worker" | "secretary" => None,
+        "neighbour_secretary" | "far" => Some(StatusCode::NOT_FOUND),
+        _ => Some(StatusCode::FORBIDDEN),
+    };
+    for (who, client) in &clients {
+        for path in [
+            format!("/api/v1/places/{c}/party-org"),
+            format!("/places/{c}/organisations"),
+            format!("/api/v1/places/{c}/coverage"),
+            format!("/places/{c}/coverage"),
+        ] {
+            assert_eq!(
+                client.get(&path).await.status,
+                expect_read(who),
+                "{who} GET {path}"
+            );
+        }
+        // Coverage of the street: only those whose reach includes it.
+        let street_cov = client
+            .get(&format!("/api/v1/places/{}/coverage", t.street))
+            .await
+            .status;
+        let expected = if *who == "far"
+            || *who == "neighbour_secretary"
+            || *who == "secretary"
+            || *who == "resident"
+            || *who == "committee"
+        {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(street_cov, expected, "{who} street coverage");
+        let writes = [
+            (
+                Method::PUT,
+                format!("/api/v1/places/{c}/party-org"),
+                org_body(None),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/places/{c}/owners-committee"),
+                committee_body("2023-04-01", "2028-03-31", chen),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/places/{c}/property-contract"),
+                contract_body(CODE, "2024-01-01", "2026-12-31", 200),
+            ),
+        ];
+        for (method, path, body) in writes {
+            let r = client.json(method.clone(), &path, &body).await;
+            match expect_write(who) {
+                None => assert_eq!(
+                    r.status,
+                    StatusCode::OK,
+                    "{who} {method} {path}: {}",
+                    r.text()
+                ),
+                Some(s) => {
+                    assert_eq!(r.status, s, "{who} {method} {path}");
+                    api_error(&r);
+                }
+            }
+        }
+        // Adding and removing a member.
+        let add = client
+            .json(
+                Method::POST,
+                &format!("/api/v1/places/{c}/party-org/members"),
+                &format!(r#"{{"person_id": {lin}, "owner_representative": true}}"#),
+            )
+            .await;
+        match expect_write(who) {
+            None => {
+                assert_eq!(add.status, StatusCode::CREATED, "{who}: {}", add.text());
+                let id = add.json()["id"].as_i64().unwrap();
+                let del = client
+                    .delete(&format!("/api/v1/places/{c}/party-org/members/{id}"))
+                    .await;
+                assert_eq!(del.status, StatusCode::NO_CONTENT, "{who}");
+            }
+            Some(s) => {
+                assert_eq!(add.status, s, "{who} add member");
+                let del = client
+                    .delete(&format!("/api/v1/places/{c}/party-org/members/1"))
+                    .await;
+                assert_eq!(del.status, s, "{who} remove member");
+            }
+        }
+        // Form posts follow the same rule (page errors, not JSON).
+        let form = client
+            .form(
+                &format!("/places/{c}/organisations/party-org"),
+                &[
+                    ("kind", "branch"),
+                    ("name", "金山花园党支部"),
+                    ("founded_on", "2021-07-01"),
+                ],
+                true,
+            )
+            .await;
+        match expect_write(who) {
+            None => assert_eq!(form.status, StatusCode::SEE_OTHER, "{who} form"),
+            Some(s) => assert_eq!(form.status, s, "{who} form"),
+        }
+    }
+    // Reads of the committee and contract (recorded above) follow the read rule.
+    for (who, client) in &clients {
+        for path in [
+            format!("/api/v1/places/{c}/owners-committee"),
+            format!("/api/v1/places/{c}/property-contract"),
+        ] {
+            assert_eq!(
+                client.get(&path).await.status,
+                expect_read(who),
+                "{who} GET {path}"
+            );
+        }
+    }
+    // Not a compound: 404 for the compound routes.
+    assert_eq!(
+        w.get(&format!("/api/v1/places/{}/party-org", t.community))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Anonymous: 401 from the API, a redirect to sign in from pages.
+    for path in [
+        format!("/api/v1/places/{c}/party-org"),
+        format!("/api/v1/places/{c}/owners-committee"),
+        format!("/api/v1/places/{c}/property-contract"),
+        format!("/api/v1/places/{c}/coverage"),
+    ] {
+        assert_eq!(
+            app.get(&path).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
+    }
+    for (method, path) in [
+        (Method::PUT, format!("/api/v1/places/{c}/party-org")),
+        (
+            Method::POST,
+            format!("/api/v1/places/{c}/party-org/members"),
+        ),
+        (Method::PUT, format!("/api/v1/places/{c}/owners-committee")),
+        (Method::PUT, format!("/api/v1/places/{c}/property-contract")),
+        (
+            Method::DELETE,
+            format!("/api/v1/places/{c}/party-org/members/1"),
+        ),
+    ] {
+        let r = app.json(method.clone(), &path, "{}").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    let page = app.get(&format!("/places/{c}/organisations")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.header("location").unwrap().starts_with("/login"));
+}
+
+#[db_test]
+async fn bad_input_is_refused_and_nothing_is_stored(db: TestDb) {
+    let t = tree(&db.db).await;
+    let secretary = account(&db.db, "sec", Role::CompoundSecretary, t.compound.compound).await;
+    let district = account(&db.db, "district", Role::DistrictAdmin, t.district).await;
+    let app = TestApp::new(db);
+    let d = app.client(district).await;
+    let s = app.client(secretary).await;
+    let c = t.compound.compound;
+    let lin = owner(&d, t.compound.dwellings[0], "林建国", "13812341234").await;
+    let stranger = owner(&d, t.far.dwellings[0], "郑远方", "13512345678").await;
+    assert_eq!(
+        s.json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/party-org"),
+            &org_body(None)
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let contract = format!("/api/v1/places/{c}/property-contract");
+    let committee = format!("/api/v1/places/{c}/owners-committee");
+    let members = format!("/api/v1/places/{c}/party-org/members");
+    let cases: Vec<(Method, &str, String, StatusCode)> = vec![
+        (
+            Method::PUT,
+            &contract,
+            contract_body("91350100M000100Y44", "2024-01-01", "2026-12-31", 235),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            &contract,
+            contract_body("91350100M000100Y4", "2024-01-01", "2026-12-31", 235),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            &contract,
+            contract_body(CODE, "2026-12-31", "2024-01-01", 235),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            &contract,
+            contract_body(CODE, "2024-01-01", "2026-12-31", 0),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            &contract,
+            contract_body(CODE, "2024-01-01", "2026-12-31", 100_001),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            &committee,
+            committee_body("2028-03-31", "2023-04-01", lin),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            &committee,
+            committee_body("2023-04-01", "2028-03-31", stranger),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            &committee,
+            committee_body("2023-04-01", "2028-03-31", 999_999),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            &members,
+            format!(r#"{{"person_id": {stranger}}}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            &members,
+            r#"{"person_id": 999999}"#.to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            &members,
+            r#"{}"#.to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            &members,
+            r#"{"person": {"name": "王海", "phone": "123"}}"#.to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (method, path, body, status) in &cases {
+        let r = s.json(method.clone(), path, body).await;
+        assert_eq!(r.status, *status, "{method} {path} {body}: {}", r.text());
+        let (_, message) = api_error(&r);
+        assert!(has_cjk(&message), "{message}");
+    }
+    let two_chairs = format!(
+        r#"{{"name": "业委会", "term_start": "2023-04-01", "term_end": "2028-03-31", "elected_on": "2023-03-18", "members": [{{"person_id": {lin}, "position": "chair"}}, {{"person": {{"name": "王海"}}, "position": "chair"}}]}}"#
+    );
+    assert_eq!(
+        s.json(Method::PUT, &committee, &two_chairs).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let bad_kind =
+        r#"{"kind": "cell", "name": "x", "founded_on": "2021-07-01", "secretary_person_id": null}"#;
+    assert_eq!(
+        s.json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/party-org"),
+            bad_kind
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let future = r#"{"kind": "branch", "name": "x", "founded_on": "2999-01-01", "secretary_person_id": null}"#;
+    assert_eq!(
+        s.json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/party-org"),
+            future
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // A member twice: the second is refused.
+    let body = format!(r#"{{"person_id": {lin}, "owner_representative": true}}"#);
+    assert_eq!(
+        s.json(Method::POST, &members, &body).await.status,
+        StatusCode::CREATED
+    );
+    let twice = s.json(Method::POST, &members, &body).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert_eq!(api_error(&twice).0, "conflict");
+    // English messages too.
+    let en = app
+        .request(
+            Method::PUT,
+            &contract,
+            &[
+                ("cookie", &format!("{}; jinlin_lang=en", s.cookie)),
+                ("content-type", "application/json"),
+                ("x-csrf-token", &s.csrf),
+            ],
+            axum::body::Body::from(contract_body(CODE, "2024-01-01", "2026-12-31", 0)),
+        )
+        .await;
+    assert!(api_error(&en).1.contains("property fee"), "{}", en.text());
+
+    // Nothing of the refused requests was stored.
+    assert_eq!(count(&app, "property_company_contract").await, 0);
+    assert_eq!(count(&app, "owners_committee").await, 0);
+    assert_eq!(count(&app, "owners_committee_member").await, 0);
+    assert_eq!(count(&app, "party_org_member").await, 1);
+    assert_eq!(count(&app, "party_org").await, 1);
+    // The new person of the refused member was not kept either.
+    let people: i64 = count(&app, "person").await;
+    assert_eq!(people, 2);
+    let name: String = app
+        .db
+        .db
+        .conn()
+        .query_one_raw(Statement::from_string(
+            app.db.db.backend(),
+            "SELECT name FROM party_org",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "name")
+        .unwrap();
+    assert_eq!(name, "金山花园党支部");
+}
