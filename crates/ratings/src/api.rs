@@ -730,8 +730,9 @@ pub async fn add_rectification(
     subject_id: i64,
     new: &NewRectification,
 ) -> Result<i64, ApiError> {
-    let (s, c, scope, _) = visible_subject(tx, user, subject_id).await?;
-    if !manages(user, &scope.position()) {
+    let (s, c, _, compound) = visible_subject(tx, user, subject_id).await?;
+    // The street admin of the subject's street, or a district admin.
+    if !manages(user, &compound.position()) {
         return Err(ApiError::forbidden());
     }
     let text = check_text(&new.text)?;

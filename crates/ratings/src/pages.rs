@@ -755,23 +755,30 @@ async fn rectifications_page(
 ) -> Result<Response, PageError> {
     let db = state.db.conn();
     let lang = ctx.lang;
-    let (c, scope) = api::visible_campaign(db, user, id).await?;
+    let (c, _) = api::visible_campaign(db, user, id).await?;
     let items = api::rectification_views(db, user, &c).await?;
-    let black = if api::manages(user, &scope.position()) {
-        api::results(db, user, &c)
-            .await?
-            .rows
-            .into_iter()
-            .filter(|r| r.list == Some(ListMark::Black))
-            .map(|r| BlackRow {
-                subject_id: r.subject_id,
-                name: r.name,
-                compound: r.compound_name,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut black = Vec::new();
+    if user
+        .grants
+        .iter()
+        .any(|g| matches!(g.role, Role::DistrictAdmin | Role::StreetAdmin))
+    {
+        for r in api::results(db, user, &c).await?.rows {
+            if r.list != Some(ListMark::Black) {
+                continue;
+            }
+            let Some(compound) = store::find_place(db, r.compound_id).await? else {
+                continue;
+            };
+            if api::manages(user, &compound.position()) {
+                black.push(BlackRow {
+                    subject_id: r.subject_id,
+                    name: r.name,
+                    compound: r.compound_name,
+                });
+            }
+        }
+    }
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
