@@ -211,14 +211,13 @@ pub async fn seed_demo(
     summary.party_orgs = org_rows.len() as u64;
     summary.committees = committee_rows.len() as u64;
     summary.contracts = contract_rows.len() as u64;
-    insert_chunks(db, org_rows, |rows| party_org::Entity::insert_many(rows)).await?;
-    insert_chunks(db, committee_rows, |rows| {
-        owners_committee::Entity::insert_many(rows)
-    })
-    .await?;
-    insert_chunks(db, contract_rows, |rows| {
-        property_company_contract::Entity::insert_many(rows)
-    })
+    insert_chunks(db, org_rows, party_org::Entity::insert_many).await?;
+    insert_chunks(db, committee_rows, owners_committee::Entity::insert_many).await?;
+    insert_chunks(
+        db,
+        contract_rows,
+        property_company_contract::Entity::insert_many,
+    )
     .await?;
 
     let org_ids: HashMap<i64, i64> = party_org::Entity::find()
@@ -270,10 +269,7 @@ pub async fn seed_demo(
         }
     }
     summary.members = member_rows.len() as u64;
-    insert_chunks(db, member_rows, |rows| {
-        party_org_member::Entity::insert_many(rows)
-    })
-    .await?;
+    insert_chunks(db, member_rows, party_org_member::Entity::insert_many).await?;
 
     let positions = ["chair", "vice_chair", "member"];
     let mut committee_members = Vec::new();
@@ -301,9 +297,11 @@ pub async fn seed_demo(
             });
         }
     }
-    insert_chunks(db, committee_members, |rows| {
-        owners_committee_member::Entity::insert_many(rows)
-    })
+    insert_chunks(
+        db,
+        committee_members,
+        owners_committee_member::Entity::insert_many,
+    )
     .await?;
     Ok(summary)
 }

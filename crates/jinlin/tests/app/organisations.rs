@@ -302,7 +302,12 @@ async fn a_secretary_records_the_organisations_and_coverage_follows(db: TestDb) 
     assert!(cov_en.contains("Party organisations") && cov_en.contains("榕城小区"));
     let r_page = r.get(&format!("/places/{c}/organisations")).await;
     assert_eq!(r_page.status, StatusCode::OK);
-    assert!(!r_page.text().contains("138****1234") && !r_page.text().contains("<form"));
+    assert!(
+        !r_page.text().contains("138****1234")
+            && !r_page
+                .text()
+                .contains(&format!("action=\"/places/{c}/organisations"))
+    );
 
     // The forms: a bad code shows the form again with the message; a good one redirects.
     let bad = s
@@ -390,23 +395,19 @@ async fn access_follows_role_and_place(db: TestDb) {
     let c = t.compound.compound;
     let lin = owner(&w, t.compound.dwellings[0], "林建国", "13812341234").await;
     let chen = owner(&w, t.compound.dwellings[1], "陈美玲", "13912345678").await;
-    let put_org = |who: &str| {
-        let _ = who;
-        org_body(None)
-    };
+    // The street admin records the organisation the others then act on.
     let st = app.client(street).await;
-    assert_eq!(
-        st.json(
+    let first = st
+        .json(
             Method::PUT,
             &format!("/api/v1/places/{c}/party-org"),
-            &put_org("street")
+            &org_body(None),
         )
-        .await
-        .status,
-        StatusCode::OK
-    );
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
 
     let clients = [
+        ("street", st),
         ("worker", app.client(worker).await),
         ("secretary", app.client(secretary).await),
         ("neighbour_secretary", app.client(neighbour_sec).await),
@@ -419,7 +420,7 @@ async fn access_follows_role_and_place(db: TestDb) {
         _ => StatusCode::OK,
     };
     let expect_write = |who: &str| match who {
-        "worker" | "secretary" => None,
+        "street" | "worker" | "secretary" => None,
         "neighbour_secretary" | "far" => Some(StatusCode::NOT_FOUND),
         _ => Some(StatusCode::FORBIDDEN),
     };
@@ -436,22 +437,17 @@ async fn access_follows_role_and_place(db: TestDb) {
                 "{who} GET {path}"
             );
         }
-        // Coverage of the street: only those whose reach includes it.
+        // Coverage of the community: only those whose reach includes it.
         let street_cov = client
-            .get(&format!("/api/v1/places/{}/coverage", t.street))
+            .get(&format!("/api/v1/places/{}/coverage", t.community))
             .await
             .status;
-        let expected = if *who == "far"
-            || *who == "neighbour_secretary"
-            || *who == "secretary"
-            || *who == "resident"
-            || *who == "committee"
-        {
-            StatusCode::NOT_FOUND
-        } else {
+        let expected = if *who == "worker" || *who == "street" {
             StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
         };
-        assert_eq!(street_cov, expected, "{who} street coverage");
+        assert_eq!(street_cov, expected, "{who} community coverage");
         let writes = [
             (
                 Method::PUT,
@@ -761,4 +757,65 @@ async fn bad_input_is_refused_and_nothing_is_stored(db: TestDb) {
         .try_get("", "name")
         .unwrap();
     assert_eq!(name, "金山花园党支部");
+}
+
+#[db_test]
+async fn the_demo_seed_fills_a_district_deterministically(db: TestDb) {
+    let t = tree(&db.db).await;
+    let district = account(&db.db, "district", Role::DistrictAdmin, t.district).await;
+    let app = TestApp::new(db);
+    let d = app.client(district).await;
+    owner(&d, t.compound.dwellings[0], "林建国", "13812341234").await;
+    owner(&d, t.compound.dwellings[1], "陈美玲", "13912345678").await;
+    owner(&d, t.neighbour.dwellings[0], "黄志强", "13612345678").await;
+    owner(&d, t.far.dwellings[0], "郑远方", "13512345678").await;
+    let r = d
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/places/{}", t.compound.compound),
+            r#"{"compound": {"compound_type": "commercial", "town_area": "new", "address": "", "owners_committee": "金山花园业主委员会", "property_company": "福州金山物业服务有限公司"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    let summary = jinlin_organisations::seed_demo(app.db.db.conn(), "350104")
+        .await
+        .unwrap();
+    assert_eq!(summary.compounds, 3);
+    assert_eq!(summary.party_orgs, 3);
+    assert_eq!(summary.covering, 2);
+    assert_eq!(summary.committees, 1);
+    assert_eq!(summary.contracts, 1);
+    // A second run writes nothing.
+    let again = jinlin_organisations::seed_demo(app.db.db.conn(), "350104")
+        .await
+        .unwrap();
+    assert_eq!(again, jinlin_organisations::SeedSummary::default());
+    assert_eq!(count(&app, "party_org").await, 3);
+
+    let whole = coverage(&d, t.district).await;
+    assert_eq!(figures(&whole), (3, 3, 2, "2/3".into(), "66.7%".into()));
+    let contract = d
+        .get(&format!(
+            "/api/v1/places/{}/property-contract",
+            t.compound.compound
+        ))
+        .await
+        .json();
+    assert!(
+        jinlin_organisations::rules::CreditCode::parse(contract["credit_code"].as_str().unwrap())
+            .is_ok()
+    );
+    let committee = d
+        .get(&format!(
+            "/api/v1/places/{}/owners-committee",
+            t.compound.compound
+        ))
+        .await
+        .json();
+    assert_eq!(
+        committee["name"],
+        "金山业主委员会".replace("金山", "金山花园")
+    );
+    assert!(committee["chair"]["name"].is_string());
 }
