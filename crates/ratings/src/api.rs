@@ -44,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 // ---------------------------------------------------------------- shapes
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(as = RatingNewItem)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
     pub name_zh: String,
@@ -53,6 +54,7 @@ pub struct NewItem {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(as = RatingNewCampaign)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
     /// A street (street admin or above) or the district (district admin).
@@ -73,6 +75,7 @@ pub struct NewCampaign {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RatingItemView)]
 pub struct ItemView {
     pub id: i64,
     pub name_zh: String,
@@ -81,6 +84,7 @@ pub struct ItemView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RatingCampaignSummary)]
 pub struct CampaignSummary {
     pub id: i64,
     pub scope_place_id: i64,
@@ -95,6 +99,7 @@ pub struct CampaignSummary {
 
 /// The signed-in resident's part in a campaign.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RatingMyPart)]
 pub struct MyPart {
     pub subject_id: i64,
     pub dwelling_id: i64,
@@ -102,6 +107,7 @@ pub struct MyPart {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RatingCampaignView)]
 pub struct CampaignView {
     #[serde(flatten)]
     pub summary: CampaignSummary,
@@ -116,6 +122,7 @@ pub struct CampaignView {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(as = RatingItemScore)]
 #[serde(deny_unknown_fields)]
 pub struct ItemScore {
     pub item_id: i64,
@@ -124,6 +131,7 @@ pub struct ItemScore {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = RatingNewResponse)]
 #[serde(deny_unknown_fields)]
 pub struct NewResponse {
     /// The dwelling answering, when the account lives in several.
@@ -133,6 +141,7 @@ pub struct NewResponse {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = RatingPanelScores)]
 #[serde(deny_unknown_fields)]
 pub struct PanelScores {
     /// One score for every item of the campaign.
@@ -140,11 +149,13 @@ pub struct PanelScores {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RatingCreated)]
 pub struct Created {
     pub id: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RatingResultRow)]
 pub struct ResultRow {
     pub subject_id: i64,
     /// The owners' committee or property company.
@@ -167,6 +178,7 @@ pub struct ResultRow {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RatingResults)]
 pub struct Results {
     pub campaign_id: i64,
     pub state: CampaignState,
@@ -178,6 +190,7 @@ pub struct Results {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = RatingNewRectification)]
 #[serde(deny_unknown_fields)]
 pub struct NewRectification {
     pub text: String,
@@ -185,12 +198,14 @@ pub struct NewRectification {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = RatingRectificationDone)]
 #[serde(deny_unknown_fields)]
 pub struct RectificationDone {
     pub note: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RatingRectificationView)]
 pub struct RectificationView {
     pub id: i64,
     pub subject_id: i64,

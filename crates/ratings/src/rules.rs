@@ -30,6 +30,7 @@ fn invalid<T>(key: &'static str) -> Result<T, Invalid> {
 
 /// Whom a campaign rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = RatingSubjectKind)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     OwnersCommittee,
@@ -54,6 +55,7 @@ impl SubjectKind {
 /// A campaign's life: draft (items editable) → open (responses and panel
 /// scores) → closed (results computed and stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = RatingCampaignState)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignState {
     Draft,
@@ -83,6 +85,7 @@ impl CampaignState {
 
 /// Red list (commended) or black list (to rectify).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = RatingListMark)]
 #[serde(rename_all = "snake_case")]
 pub enum ListMark {
     Red,

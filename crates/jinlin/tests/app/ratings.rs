@@ -881,3 +881,64 @@ async fn refused_input_stores_nothing(db: TestDb) {
     assert!(bad_date.status.is_client_error());
     assert_eq!(count!(app, rectification::Entity), 0);
 }
+
+#[db_test]
+async fn the_openapi_document_lists_the_rating_routes(db: TestDb) {
+    let app = TestApp::new(db);
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    for (path, method) in [
+        ("/api/v1/ratings/campaigns", "get"),
+        ("/api/v1/ratings/campaigns", "post"),
+        ("/api/v1/ratings/campaigns/{id}", "get"),
+        ("/api/v1/ratings/campaigns/{id}/open", "post"),
+        ("/api/v1/ratings/campaigns/{id}/close", "post"),
+        ("/api/v1/ratings/campaigns/{id}/responses", "post"),
+        ("/api/v1/ratings/campaigns/{id}/results", "get"),
+        ("/api/v1/ratings/campaigns/{id}/rectifications", "get"),
+        ("/api/v1/ratings/subjects/{id}/panel", "put"),
+        ("/api/v1/ratings/subjects/{id}/rectifications", "post"),
+        ("/api/v1/ratings/rectifications/{id}/done", "post"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    // Named apart from other capabilities' schemas.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["RatingCreated"].is_object());
+    assert!(schemas["RatingResults"]["properties"]["rows"].is_object());
+}
+
+#[db_test]
+async fn owners_committees_are_rated_where_a_compound_has_one(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let body = campaign_body(t.street, 8000, 6000).replace("property_company", "owners_committee");
+    let admin = app.client(p.street).await;
+    let made = admin
+        .json(Method::POST, "/api/v1/ratings/campaigns", &body)
+        .await;
+    let id = made.json()["id"].as_i64().unwrap();
+    let opened = admin
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/campaigns/{id}/open"),
+            "",
+        )
+        .await;
+    assert_eq!(opened.json()["subjects"], 1);
+    let rows = admin
+        .get(&format!("/api/v1/ratings/campaigns/{id}/results"))
+        .await
+        .json();
+    assert_eq!(rows["rows"][0]["name"], "金山花园业委会");
+    // A resident of the compound without a committee has nothing to rate.
+    let r = app
+        .client(p.resident_n)
+        .await
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/campaigns/{id}/responses"),
+            r#"{"scores": []}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(api_error(&r).1.contains("参评小区"));
+}
