@@ -377,49 +377,14 @@ pub async fn campaigns_for(
     districts.sort();
     districts.dedup();
     let found = store::campaigns_in(db, districts).await?;
-    let scopes = store::place_names(db, found.iter().map(|c| c.scope_place_id).collect()).await?;
-    let mut out = Vec::new();
-    let mut positions: HashMap<i64, Position> = HashMap::new();
-    for c in found {
-        let pos = match positions.get(&c.scope_place_id) {
-            Some(p) => p.clone(),
-            None => {
-                let Some(p) = store::find_place(db, c.scope_place_id).await? else {
-                    continue;
-                };
-                positions.insert(p.id, p.position());
-                p.position()
-            }
-        };
-        if sees_scope(user, &pos) {
-            let name = scopes.get(&c.scope_place_id).cloned().unwrap_or_default();
-            let scope = place::Model {
-                name,
-                ..placeholder_place(c.scope_place_id)
-            };
-            out.push(summary(&c, &scope));
-        }
-    }
-    Ok(out)
-}
-
-fn placeholder_place(id: i64) -> place::Model {
-    place::Model {
-        id,
-        kind: String::new(),
-        parent_id: None,
-        code: None,
-        name: String::new(),
-        initials: String::new(),
-        district_code: None,
-        street_id: None,
-        community_id: None,
-        compound_id: None,
-        building_id: None,
-        entrance_id: None,
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-    }
+    let scopes = store::places(db, found.iter().map(|c| c.scope_place_id).collect()).await?;
+    Ok(found
+        .iter()
+        .filter_map(|c| {
+            let scope = scopes.get(&c.scope_place_id)?;
+            sees_scope(user, &scope.position()).then(|| summary(c, scope))
+        })
+        .collect())
 }
 
 pub async fn campaign_view(
@@ -817,17 +782,7 @@ pub async fn rectification_views(
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
-    let compounds: HashMap<i64, place::Model> = {
-        let mut m = HashMap::new();
-        for r in &rows {
-            if !m.contains_key(&r.compound_id)
-                && let Some(p) = store::find_place(db, r.compound_id).await?
-            {
-                m.insert(p.id, p);
-            }
-        }
-        m
-    };
+    let compounds = store::places(db, rows.iter().map(|r| r.compound_id).collect()).await?;
     let today = Utc::now().date_naive();
     Ok(rows
         .into_iter()

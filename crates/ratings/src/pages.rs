@@ -374,8 +374,9 @@ async fn show(
             .any(|g| matches!(g.role, Role::CompoundSecretary | Role::CommunityWorker))
     {
         let subjects = store::subjects(db, c.id).await?;
+        let compounds = store::places(db, subjects.iter().map(|s| s.compound_id).collect()).await?;
         for s in subjects {
-            let Some(compound) = store::find_place(db, s.compound_id).await? else {
+            let Some(compound) = compounds.get(&s.compound_id) else {
                 continue;
             };
             if api::scores_as_panel(&user, &compound.position()) {
@@ -383,7 +384,7 @@ async fn show(
                 panel_links.push(PanelLink {
                     subject_id: s.id,
                     name: s.name,
-                    compound: compound.name,
+                    compound: compound.name.clone(),
                     scored,
                 });
             }
@@ -763,11 +764,13 @@ async fn rectifications_page(
         .iter()
         .any(|g| matches!(g.role, Role::DistrictAdmin | Role::StreetAdmin))
     {
-        for r in api::results(db, user, &c).await?.rows {
+        let rows = api::results(db, user, &c).await?.rows;
+        let compounds = store::places(db, rows.iter().map(|r| r.compound_id).collect()).await?;
+        for r in rows {
             if r.list != Some(ListMark::Black) {
                 continue;
             }
-            let Some(compound) = store::find_place(db, r.compound_id).await? else {
+            let Some(compound) = compounds.get(&r.compound_id) else {
                 continue;
             };
             if api::manages(user, &compound.position()) {

@@ -81,11 +81,13 @@ pub async fn results(
         .collect())
 }
 
-/// Names of places by id.
-pub async fn place_names(
+/// Places by id.
+pub async fn places(
     db: &impl ConnectionTrait,
-    ids: Vec<i64>,
-) -> Result<HashMap<i64, String>, DbErr> {
+    mut ids: Vec<i64>,
+) -> Result<HashMap<i64, place::Model>, DbErr> {
+    ids.sort_unstable();
+    ids.dedup();
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         for p in place::Entity::find()
@@ -93,10 +95,22 @@ pub async fn place_names(
             .all(db)
             .await?
         {
-            out.insert(p.id, p.name);
+            out.insert(p.id, p);
         }
     }
     Ok(out)
+}
+
+/// Names of places by id.
+pub async fn place_names(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<HashMap<i64, String>, DbErr> {
+    Ok(places(db, ids)
+        .await?
+        .into_iter()
+        .map(|(id, p)| (id, p.name))
+        .collect())
 }
 
 pub struct NewCampaign {
