@@ -5,6 +5,7 @@
 //! and `votes` keep them in the database; `api` and `pages` serve them.
 
 pub mod api;
+pub mod demo;
 pub mod entity;
 pub mod error;
 pub mod matters;

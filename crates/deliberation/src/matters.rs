@@ -777,6 +777,9 @@ pub struct VoteView {
     pub my_ballots: Vec<votes::Receipt>,
     /// Whether the reader is a voting owner of this vote.
     pub is_voter: bool,
+    /// When the reader belongs to several voting owners: one unit of each,
+    /// to name with the ballot.
+    pub my_units: Vec<i64>,
     pub head_hash: String,
 }
 
@@ -798,13 +801,21 @@ pub async fn vote_view(
     } else {
         None
     };
-    let (my_ballots, is_voter) = match user.person_id {
+    let (my_ballots, groups) = match user.person_id {
         Some(p) => (
             votes::receipts_of(db, v.id, p).await?,
-            !votes::groups_of_person(db, v.id, p).await?.is_empty(),
+            votes::groups_of_person(db, v.id, p).await?,
         ),
-        None => (Vec::new(), false),
+        None => (Vec::new(), Vec::new()),
     };
+    let mut my_units = Vec::new();
+    if groups.len() > 1 {
+        for g in &groups {
+            if let Some(first) = votes::units_of_voter(db, v.id, g).await?.first() {
+                my_units.push(*first);
+            }
+        }
+    }
     Ok(VoteView {
         id: v.id,
         matter_id: v.matter_id,
@@ -820,7 +831,8 @@ pub async fn vote_view(
         live,
         result: votes::published(v),
         my_ballots,
-        is_voter,
+        is_voter: !groups.is_empty(),
+        my_units,
         head_hash: v.head_hash.clone(),
     })
 }

@@ -14,7 +14,7 @@ use jinlin_kernel::auth::{Principal, User};
 use jinlin_kernel::i18n::Lang;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::web::{AppState, Ctx, PageError};
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QueryFilter};
 use serde::Deserialize;
 
 use crate::api::{self, NewBallot};
@@ -69,6 +69,40 @@ fn local_time(s: &str) -> Option<DateTime<Utc>> {
         .from_local_datetime(&naive)
         .single()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// "1号楼 1单元 101" for each dwelling id.
+async fn unit_labels(
+    db: &impl sea_orm::ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, sea_orm::DbErr> {
+    let units = jinlin_places::store::names(db, ids.to_vec()).await?;
+    let places = place::Entity::find()
+        .filter(sea_orm::ColumnTrait::is_in(
+            &place::Column::Id,
+            ids.to_vec(),
+        ))
+        .all(db)
+        .await?;
+    let above: Vec<i64> = places
+        .iter()
+        .flat_map(|p| [p.building_id, p.entrance_id])
+        .flatten()
+        .collect();
+    let names = jinlin_places::store::names(db, above).await?;
+    Ok(places
+        .iter()
+        .map(|p| {
+            let label = [p.building_id, p.entrance_id]
+                .iter()
+                .flatten()
+                .filter_map(|id| names.get(id).cloned())
+                .chain(units.get(&p.id).cloned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            (p.id, label)
+        })
+        .collect())
 }
 
 fn input_time(t: DateTime<Utc>) -> String {
@@ -220,6 +254,7 @@ async fn board(
 
 #[derive(Deserialize)]
 struct ProposeForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     title: String,
@@ -307,6 +342,8 @@ struct VoteRow {
     live: Option<Vec<CheckRow>>,
     result: Option<ResultView>,
     mine: Vec<(String, i64, String, String)>,
+    /// (unit id, label) of each owner group of the reader, when several.
+    units: Vec<(i64, String)>,
     open: bool,
 }
 
@@ -531,6 +568,18 @@ async fn render_matter(
                 .unwrap_or_default(),
         })
         .collect();
+    let unit_ids: Vec<i64> = view
+        .votes
+        .iter()
+        .flat_map(|v| {
+            v.my_units
+                .iter()
+                .copied()
+                .chain(v.my_ballots.iter().flat_map(|r| r.unit_ids.iter().copied()))
+        })
+        .collect();
+    let labels = unit_labels(db, &unit_ids).await?;
+    let label = |id: &i64| labels.get(id).cloned().unwrap_or_else(|| id.to_string());
     let votes = view
         .votes
         .iter()
@@ -554,14 +603,11 @@ async fn render_matter(
                         choice_label(lang, r.choice),
                         r.sequence,
                         r.hash.clone(),
-                        r.unit_ids
-                            .iter()
-                            .map(i64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        r.unit_ids.iter().map(label).collect::<Vec<_>>().join("、"),
                     )
                 })
                 .collect(),
+            units: v.my_units.iter().map(|u| (*u, label(u))).collect(),
             open: v.state == votes::OPEN,
             v: v.clone(),
         })
@@ -668,6 +714,7 @@ async fn after_write(
 
 #[derive(Deserialize)]
 struct ActForm {
+    #[serde(default)]
     csrf: String,
     action: String,
     #[serde(default)]
@@ -775,6 +822,7 @@ async fn act(
 
 #[derive(Deserialize)]
 struct CommentForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     body: String,
@@ -801,6 +849,7 @@ async fn comment(
 
 #[derive(Deserialize)]
 struct EvaluateForm {
+    #[serde(default)]
     csrf: String,
     satisfied: String,
     #[serde(default)]
@@ -832,6 +881,7 @@ async fn evaluate(
 
 #[derive(Deserialize)]
 struct OpenVoteForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     closes_at: String,
@@ -864,6 +914,7 @@ async fn open_vote(
 
 #[derive(Deserialize)]
 struct BallotForm {
+    #[serde(default)]
     csrf: String,
     matter_id: i64,
     #[serde(default)]
@@ -903,6 +954,7 @@ async fn ballot(
 
 #[derive(Deserialize)]
 struct CloseForm {
+    #[serde(default)]
     csrf: String,
     matter_id: i64,
 }
@@ -941,6 +993,7 @@ struct SettingsPage<'a> {
 
 #[derive(Deserialize)]
 struct SettingsForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     deemed_votes: Option<String>,

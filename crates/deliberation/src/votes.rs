@@ -360,7 +360,8 @@ pub async fn cast(
     })
 }
 
-async fn units_of_voter(
+/// The units of one voting owner, ascending.
+pub async fn units_of_voter(
     db: &impl ConnectionTrait,
     vote_id: i64,
     voter: &str,

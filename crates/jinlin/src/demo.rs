@@ -145,6 +145,11 @@ pub async fn load_once_at(
         extra_fact: Some((DEMO_FACT.to_string(), String::new())),
     };
     let report = jinlin_seed::seed(db, secrets, &options, |_| {}).await?;
+    let tx = db.write().await?;
+    jinlin_deliberation::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo matters: {}", e.message))?;
+    tx.commit().await?;
     let listed: String = report
         .samples
         .iter()

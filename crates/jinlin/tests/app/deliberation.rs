@@ -1030,3 +1030,204 @@ async fn every_route_checks_scope_and_role(db: TestDb) {
         0
     );
 }
+
+fn location(r: &jinlin_testkit::TestResponse) -> String {
+    r.header("location").unwrap_or_default().to_string()
+}
+
+#[db_test]
+async fn the_pages_walk_a_matter_to_its_published_result_in_both_languages(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let a = s.app.client(s.owner_a).await;
+    let b = s.app.client(s.owner_b).await;
+    let sec = s.app.client(s.secretary).await;
+
+    // A resident proposes on the board.
+    let fields = [
+        ("title", "增设电动自行车充电棚"),
+        ("description", "楼道充电有火灾隐患。"),
+    ];
+    let refused = a.form(&format!("/places/{c}/board"), &fields, false).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let empty = a
+        .form(
+            &format!("/places/{c}/board"),
+            &[("title", ""), ("description", "x")],
+            true,
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text().contains("请填写标题"), "{}", empty.text());
+    let posted = a.form(&format!("/places/{c}/board"), &fields, true).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.text());
+    let page = location(&posted);
+    let id: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    let board = a.get(&format!("/places/{c}/board")).await;
+    assert!(board.text().contains("增设电动自行车充电棚"));
+    assert!(board.text().contains("五议公示栏"));
+    assert!(
+        a.get_en(&format!("/places/{c}/board"))
+            .await
+            .text()
+            .contains("public board")
+    );
+
+    // The party organisation takes it through motion and consult.
+    let act_path = format!("/matters/{id}/act");
+    let r = sec
+        .form(&act_path, &[("action", "advance"), ("summary", "")], true)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("动议说明"), "{}", r.text());
+    for fields in [
+        vec![("action", "advance"), ("summary", "受理")],
+        vec![
+            ("action", "advance"),
+            ("plan", "北侧空地建充电棚"),
+            ("joint_decision", "8"),
+        ],
+    ] {
+        let r = sec.form(&act_path, &fields, true).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    }
+    let held = (Utc::now() + Duration::hours(8) - Duration::hours(3))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let r = sec
+        .form(
+            &act_path,
+            &[
+                ("action", "advance"),
+                ("held_at", &held),
+                ("att_compound_party_org", "王书记"),
+                ("att_community", "李主任、张网格员"),
+                ("minutes", "同意提交业主表决"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+    // The vote opens, both owners vote on the page, the secretary closes it.
+    let closes = (Utc::now() + Duration::hours(8) + Duration::days(3))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let r = sec
+        .form(
+            &format!("/matters/{id}/vote"),
+            &[("closes_at", &closes)],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let vote_id = vote::Entity::find()
+        .one(s.app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let ballot_path = format!("/votes/{vote_id}/ballot");
+    let matter_field = id.to_string();
+    let mine = a.get(&page).await.text();
+    assert!(mine.contains("您的表决意见"), "{mine}");
+    for (client, choice) in [(&a, "for"), (&b, "for")] {
+        let r = client
+            .form(
+                &ballot_path,
+                &[("matter_id", &matter_field), ("choice", choice)],
+                true,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    }
+    let twice = a
+        .form(
+            &ballot_path,
+            &[("matter_id", &matter_field), ("choice", "for")],
+            true,
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(twice.text().contains("同样的票"));
+    assert!(sec.get(&page).await.text().contains("当前参与情况"));
+    let r = sec
+        .form(
+            &format!("/votes/{vote_id}/close"),
+            &[("matter_id", &matter_field)],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+    // Published: every resident reads the result, in either language.
+    let zh = a.get(&page).await.text();
+    assert!(zh.contains("表决通过"), "{zh}");
+    assert!(zh.contains("20950/20950"));
+    assert!(zh.contains("您的选票：赞成"));
+    assert!(
+        zh.contains("1号楼 1单元 101"),
+        "{}",
+        &zh[zh.find("您的选票").unwrap()..][..300]
+    );
+    let en = a.get_en(&page).await.text();
+    assert!(en.contains("Passed"));
+    assert!(en.contains("three quarters or more"));
+
+    // Outside the compound the page does not exist.
+    let far = s.app.client(s.far_street).await;
+    assert_eq!(far.get(&page).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        far.get(&format!("/places/{c}/board")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[db_test]
+async fn the_settings_page_keeps_bad_values_out(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let sec = s.app.client(s.secretary).await;
+    let a = s.app.client(s.owner_a).await;
+    let path = format!("/places/{c}/deliberation-settings");
+    assert_eq!(a.get(&path).await.status, StatusCode::FORBIDDEN);
+    assert!(sec.get(&path).await.text().contains("最短公示天数"));
+    let bad = sec
+        .form(
+            &path,
+            &[
+                ("min_publication_days", "abc"),
+                ("min_evaluation_respondents", "1"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("公示期须为"));
+    assert_eq!(
+        setting::Entity::find()
+            .count(s.app.db.db.conn())
+            .await
+            .unwrap(),
+        0
+    );
+    let good = sec
+        .form(
+            &path,
+            &[
+                ("deemed_votes", "on"),
+                ("min_publication_days", "15"),
+                ("min_evaluation_respondents", "3"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::OK);
+    let saved = setting::Entity::find_by_id(c)
+        .one(s.app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(saved.deemed_votes);
+    assert_eq!(saved.min_publication_days, 15);
+}
