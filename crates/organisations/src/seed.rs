@@ -337,4 +337,39 @@ mod tests {
         assert!(CreditCode::parse(&b).is_ok(), "{b}");
         assert_ne!(a, b);
     }
+
+    /// Times the seed and the district's coverage on a copy of a demo
+    /// database: `JINLIN_ORG_SEED_DB=sqlite:///path/copy.sqlite cargo test
+    /// -p jinlin-organisations -- --ignored --nocapture`.
+    #[tokio::test]
+    #[ignore]
+    async fn seed_and_coverage_on_a_demo_copy() {
+        let Ok(url) = std::env::var("JINLIN_ORG_SEED_DB") else {
+            return;
+        };
+        let db = sea_orm::Database::connect(&url).await.unwrap();
+        let started = std::time::Instant::now();
+        let summary = seed_demo(&db, "350104").await.unwrap();
+        println!("seed: {summary:?} in {:?}", started.elapsed());
+        let district = jinlin_kernel::place::entity::Entity::find()
+            .filter(jinlin_kernel::place::entity::Column::Code.eq("350104000000"))
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let rows = crate::store::coverage_rows(&db, &district.position())
+            .await
+            .unwrap();
+        let covering = rows
+            .iter()
+            .filter(|r| r.has_org && crate::rules::covers(r.presence, [r.flags]))
+            .count();
+        let orgs = rows.iter().filter(|r| r.has_org).count();
+        println!(
+            "coverage: {} compounds, {orgs} orgs, {covering} covering in {:?}",
+            rows.len(),
+            started.elapsed()
+        );
+    }
 }
