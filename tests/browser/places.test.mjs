@@ -7,30 +7,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { demoAccounts, signIn } from './lib/demo.mjs';
 import { launchBrowser, screenshot, startServer } from './lib/server.mjs';
-
-function demoAccounts(stdout) {
-  const lines = stdout.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('demo accounts'));
-  assert.ok(start >= 0, `serve --demo printed no accounts:\n${stdout}`);
-  const accounts = [];
-  for (const line of lines.slice(start + 1)) {
-    if (!line.startsWith('  ')) break;
-    const [role, username, password] = line.trim().split(/\s+/);
-    accounts.push({ role, username, password });
-  }
-  return accounts;
-}
-
-async function signIn(page, baseUrl, { username, password }, next = '/places') {
-  await page.goto(`${baseUrl}/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('用户名').fill(username);
-  await page.getByLabel('密码', { exact: true }).fill(password);
-  await Promise.all([
-    page.waitForLoadState('load'),
-    page.locator('main').getByRole('button', { name: '登录' }).click(),
-  ]);
-}
 
 /** Follows the first link of the children table. */
 async function openFirstChild(page) {
