@@ -222,6 +222,8 @@ pub struct CoverageFigure {
     pub id: i64,
     pub kind: PlaceKind,
     pub name: String,
+    /// National division code (down to community).
+    pub code: Option<String>,
     #[serde(flatten)]
     pub coverage: Coverage,
     /// covering / party_orgs in lowest terms, e.g. "4/5".
@@ -243,6 +245,7 @@ pub fn figure(p: &place::Model, coverage: Coverage) -> CoverageFigure {
         id: p.id,
         kind: PlaceKind::parse(&p.kind).unwrap_or(PlaceKind::Compound),
         name: p.name.clone(),
+        code: p.code.clone(),
         coverage,
         fraction: coverage.fraction().map(|(n, d)| format!("{n}/{d}")),
         percent: coverage.percent(),
@@ -886,7 +889,13 @@ pub async fn coverage(
             }
         }
     }
-    children.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    // Division order where there are codes, then names (compounds).
+    children.sort_by(|a, b| {
+        a.code
+            .cmp(&b.code)
+            .then_with(|| a.name.cmp(&b.name))
+            .then(a.id.cmp(&b.id))
+    });
     Ok(CoverageView {
         place: figure(p, total),
         children,
