@@ -941,4 +941,50 @@ async fn owners_committees_are_rated_where_a_compound_has_one(db: TestDb) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(api_error(&r).1.contains("参评小区"));
+    // A resident names a dwelling that is not theirs: refused.
+    let items: Vec<i64> = opened.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    let other = format!(
+        r#"{{"dwelling_id": {}, "scores": [{{"item_id": {}, "score": 80}}, {{"item_id": {}, "score": 80}}]}}"#,
+        t.compound.dwellings[1], items[0], items[1]
+    );
+    let r = app
+        .client(p.resident)
+        .await
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/campaigns/{id}/responses"),
+            &other,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(count!(app, response::Entity), 0);
+
+    // The other street has no owners' committee: nothing to rate, stays a draft.
+    let far =
+        campaign_body(t.other_street, 8000, 6000).replace("property_company", "owners_committee");
+    let district = app.client(p.district).await;
+    let made = district
+        .json(Method::POST, "/api/v1/ratings/campaigns", &far)
+        .await;
+    let far_id = made.json()["id"].as_i64().unwrap();
+    let refused = district
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/campaigns/{far_id}/open"),
+            "",
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(api_error(&refused).0, "no_subjects");
+    let still = district
+        .get(&format!("/api/v1/ratings/campaigns/{far_id}"))
+        .await
+        .json();
+    assert_eq!(still["state"], "draft");
+    assert_eq!(still["subjects"], 0);
 }
