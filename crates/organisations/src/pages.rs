@@ -122,6 +122,8 @@ struct OrgPage<'a> {
     csrf: &'a str,
     error: Option<String>,
     people: Vec<Choice>,
+    chair: Option<i64>,
+    on_committee: Vec<i64>,
     kinds: Vec<(&'static str, String)>,
     today: String,
 }
@@ -135,6 +137,14 @@ impl OrgPage<'_> {
         self.lang
             .t(&format!("organisations.kind.{}", kind.as_str()))
             .into_owned()
+    }
+
+    fn is_chair(&self, id: &i64) -> bool {
+        self.chair == Some(*id)
+    }
+
+    fn on_committee(&self, id: &i64) -> bool {
+        self.on_committee.contains(id) && self.chair != Some(*id)
     }
 
     fn position_label(&self, position: &str) -> String {
@@ -166,7 +176,7 @@ async fn render(
         .map(|c| api::contract_view(&c));
     let coverage = api::coverage(db, &compound).await?.place;
     let can_write = api::may_write(user, &compound.position());
-    let people = if can_write {
+    let mut people: Vec<Choice> = if can_write {
         store::compound_people(db, id, 300)
             .await?
             .into_iter()
@@ -182,6 +192,34 @@ async fn render(
     } else {
         Vec::new()
     };
+    // Members recorded earlier stay choosable (new people have no dwelling
+    // here), so saving the committee form keeps them.
+    let mut recorded: Vec<(i64, String)> = Vec::new();
+    if let Some(ms) = org.as_ref().and_then(|o| o.members.as_ref()) {
+        recorded.extend(ms.iter().map(|m| (m.person_id, m.name.clone())));
+    }
+    if let Some(ms) = committee.as_ref().and_then(|c| c.members.as_ref()) {
+        recorded.extend(ms.iter().map(|m| (m.person_id, m.name.clone())));
+    }
+    if can_write {
+        for (pid, name) in recorded {
+            if !people.iter().any(|c| c.id == pid) {
+                people.push(Choice {
+                    id: pid,
+                    label: name,
+                });
+            }
+        }
+    }
+    let chair = committee
+        .as_ref()
+        .and_then(|c| c.chair.as_ref())
+        .map(|p| p.id);
+    let on_committee: Vec<i64> = committee
+        .as_ref()
+        .and_then(|c| c.members.as_ref())
+        .map(|ms| ms.iter().map(|m| m.person_id).collect())
+        .unwrap_or_default();
     let lang = ctx.lang;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -199,6 +237,8 @@ async fn render(
         csrf: ctx.csrf(),
         error,
         people,
+        chair,
+        on_committee,
         kinds: OrgKind::ALL
             .into_iter()
             .map(|k| {
@@ -347,15 +387,24 @@ async fn post_committee(
                 position: "chair".into(),
             });
         }
+        // Positions other than the chair's are kept as recorded.
+        let current = match store::committee_of(tx, compound.id).await? {
+            Some(c) => store::committee_members(tx, c.id).await?,
+            None => Vec::new(),
+        };
         for m in f.all("member") {
             let pid: i64 = m.parse().map_err(|_| {
                 ApiError::invalid(i18n::current().t("organisations.error.unknown_person"))
             })?;
-            if Some(pid) != chair {
+            if Some(pid) != chair && !members.iter().any(|x| x.person_id == Some(pid)) {
+                let position = current
+                    .iter()
+                    .find(|c| c.person_id == pid && c.position != "chair")
+                    .map_or("member", |c| c.position.as_str());
                 members.push(CommitteeMemberInput {
                     person_id: Some(pid),
                     person: None,
-                    position: "member".into(),
+                    position: position.into(),
                 });
             }
         }

@@ -371,6 +371,56 @@ async fn a_secretary_records_the_organisations_and_coverage_follows(db: TestDb) 
         member_form.text()
     );
     assert_eq!(figures(&coverage(&d, c).await).2, 1);
+
+    // The committee form: the page preselects the chair; saving it with a
+    // second member keeps the chair and adds the member.
+    let page = s.get(&format!("/places/{c}/organisations")).await.text();
+    assert!(
+        page.contains(&format!(r#"<option value="{chen}" selected>"#)),
+        "{page}"
+    );
+    let chen_s = chen.to_string();
+    let lin_s = lin.to_string();
+    let saved = s
+        .form(
+            &format!("/places/{c}/organisations/committee"),
+            &[
+                ("name", "金山花园业主委员会"),
+                ("term_start", "2023-04-01"),
+                ("term_end", "2028-03-31"),
+                ("elected_on", "2023-03-18"),
+                ("election_record", "换届选举"),
+                ("chair_person_id", &chen_s),
+                ("member", &chen_s),
+                ("member", &lin_s),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let committee = s
+        .get(&format!("/api/v1/places/{c}/owners-committee"))
+        .await
+        .json();
+    assert_eq!(committee["chair"]["name"], "陈美玲");
+    assert_eq!(committee["member_count"], 2);
+    let bad_term = s
+        .form(
+            &format!("/places/{c}/organisations/committee"),
+            &[
+                ("name", "金山花园业主委员会"),
+                ("term_start", "2028-04-01"),
+                ("term_end", "2023-03-31"),
+                ("elected_on", "2023-03-18"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(bad_term.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_term.text().contains("结束日期须晚于开始日期"));
+    let en_page = s.get_en(&format!("/places/{c}/coverage")).await;
+    assert_eq!(en_page.status, StatusCode::OK);
+    assert!(en_page.text().contains("Cross-membership coverage"));
 }
 
 /// Every route, by role and place.
