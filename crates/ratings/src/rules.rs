@@ -542,5 +542,26 @@ mod tests {
             // The total lies between its two parts (within the rounding).
             prop_assert!(t >= r.min(p) - 1 && t <= r.max(p) + 1);
         }
+        #[test]
+        fn total_matches_the_weighted_mean(
+            weights in prop::collection::vec(1i64..=MAX_WEIGHT, 1..8),
+            responses in prop::collection::vec(prop::collection::vec(0i64..=MAX_SCORE, 8), 1..40),
+            panel in prop::collection::vec(0i64..=MAX_SCORE, 8),
+            rw in 0i64..=100,
+        ) {
+            let k = weights.len();
+            let sums: Vec<i64> = (0..k).map(|i| responses.iter().map(|r| r[i]).sum()).collect();
+            let n = responses.len() as i64;
+            let c = Collected { responses: n, resident_sums: sums, panel: Some(panel[..k].to_vec()) };
+            let scheme = Scheme { residents_weight: rw, ..SCHEME };
+            let t = score(&weights, scheme, &c).total_centi.unwrap() as f64;
+            // The same total in floating point, from per-item averages.
+            let w: f64 = weights.iter().map(|w| *w as f64).sum();
+            let avg = |i: usize| responses.iter().map(|r| r[i] as f64).sum::<f64>() / n as f64;
+            let res: f64 = (0..k).map(|i| weights[i] as f64 * avg(i)).sum::<f64>() / w;
+            let pan: f64 = (0..k).map(|i| weights[i] as f64 * panel[i] as f64).sum::<f64>() / w;
+            let expected = (rw as f64 * res + (100 - rw) as f64 * pan) / 100.0 * 100.0;
+            prop_assert!((t - expected).abs() <= 0.5 + 1e-6, "{} vs {}", t, expected);
+        }
     }
 }
