@@ -24,6 +24,9 @@ pub const POSTGRES_URL_VAR: &str = "JINLIN_TEST_POSTGRES_URL";
 
 pub struct TestDb {
     pub db: Database,
+    /// The URL the test database was opened with, for a process started by
+    /// the test (the binary, say).
+    pub url: String,
     /// Keeps the SQLite file's directory alive for the test.
     _dir: Option<tempfile::TempDir>,
     /// PostgreSQL: the admin URL and the test database to drop at the end.
@@ -43,6 +46,7 @@ impl TestDb {
         db.migrate().await.expect("migrate SQLite test database");
         TestDb {
             db,
+            url,
             _dir: Some(dir),
             drop_pg: None,
         }
@@ -77,6 +81,7 @@ impl TestDb {
             .expect("migrate PostgreSQL test database");
         TestDb {
             db,
+            url,
             _dir: None,
             drop_pg: Some((admin_url, name)),
         }

@@ -1231,3 +1231,102 @@ async fn the_settings_page_keeps_bad_values_out(db: TestDb) {
     assert!(saved.deemed_votes);
     assert_eq!(saved.min_publication_days, 15);
 }
+
+#[db_test]
+async fn the_openapi_document_lists_the_deliberation_routes(db: TestDb) {
+    let app = TestApp::new(db);
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    for (path, method) in [
+        ("/api/v1/places/{id}/matters", "get"),
+        ("/api/v1/places/{id}/matters", "post"),
+        ("/api/v1/matters/{id}", "get"),
+        ("/api/v1/matters/{id}/actions", "post"),
+        ("/api/v1/matters/{id}/comments", "post"),
+        ("/api/v1/matters/{id}/evaluations", "post"),
+        ("/api/v1/matters/{id}/votes", "post"),
+        ("/api/v1/votes/{id}", "get"),
+        ("/api/v1/votes/{id}/ballots", "post"),
+        ("/api/v1/votes/{id}/close", "post"),
+        ("/api/v1/votes/{id}/verify", "get"),
+        ("/api/v1/places/{id}/deliberation-settings", "get"),
+        ("/api/v1/places/{id}/deliberation-settings", "put"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    for schema in [
+        "MatterView",
+        "VoteView",
+        "Tally",
+        "Receipt",
+        "Verification",
+        "ActionInput",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
+
+#[db_test]
+async fn jinlin_verify_vote_recomputes_the_log_and_finds_tampering(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let a = s.app.client(s.owner_a).await;
+    let b = s.app.client(s.owner_b).await;
+    let sec = s.app.client(s.secretary).await;
+    let matter = propose(&a, c).await;
+    to_public_review(&s, matter, Some(4)).await;
+    let vote_id = ok(&open_vote(&sec, matter).await, StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    ok(
+        &cast(&a, vote_id, json!({"choice": "for"})).await,
+        StatusCode::CREATED,
+    );
+    ok(
+        &cast(&b, vote_id, json!({"choice": "against"})).await,
+        StatusCode::CREATED,
+    );
+    ok(
+        &sec.json(Method::POST, &format!("/api/v1/votes/{vote_id}/close"), "")
+            .await,
+        StatusCode::OK,
+    );
+    let verify = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jinlin"))
+            .args([
+                "verify-vote",
+                &vote_id.to_string(),
+                "--database-url",
+                &s.app.db.url,
+            ])
+            .output()
+            .unwrap()
+    };
+    let good = verify();
+    let out = String::from_utf8_lossy(&good.stdout).to_string();
+    assert!(
+        good.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(out.contains("chain        valid"), "{out}");
+    assert!(out.contains("matches the published result"), "{out}");
+
+    // Someone changes B's ballot in the database: the chain breaks there.
+    ballot::Entity::update_many()
+        .col_expr(ballot::Column::Choice, Expr::value("for"))
+        .filter(ballot::Column::Sequence.eq(2))
+        .filter(ballot::Column::VoteId.eq(vote_id))
+        .exec(s.app.db.db.conn())
+        .await
+        .unwrap();
+    let bad = verify();
+    let out = String::from_utf8_lossy(&bad.stdout).to_string();
+    assert!(!bad.status.success());
+    assert!(out.contains("INVALID: ballot log entry 1"), "{out}");
+    let api = ok(
+        &a.get(&format!("/api/v1/votes/{vote_id}/verify")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(api["chain_valid"], false);
+    assert_eq!(api["tally_matches"], false);
+}
