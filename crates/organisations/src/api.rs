@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_party_org, put_party_org))
         .routes(routes!(add_member))
-        .routes(routes!(remove_member))
+        .routes(routes!(remove_member, change_member))
         .routes(routes!(get_committee, put_committee))
         .routes(routes!(get_contract, put_contract))
         .routes(routes!(get_coverage))
@@ -150,6 +150,15 @@ pub struct NewMember {
     #[serde(default)]
     pub in_property_company: bool,
     #[serde(default)]
+    pub owner_representative: bool,
+}
+
+/// A member's cross-memberships.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberFlagsBody {
+    pub in_owners_committee: bool,
+    pub in_property_company: bool,
     pub owner_representative: bool,
 }
 
@@ -656,6 +665,68 @@ pub async fn drop_member(
     )
     .await?;
     Ok(())
+}
+
+/// Changes a member's cross-memberships in the caller's transaction.
+pub async fn change_flags(
+    tx: &impl ConnectionTrait,
+    user: &Principal,
+    compound: &place::Model,
+    member_id: i64,
+    body: &MemberFlagsBody,
+) -> Result<(), ApiError> {
+    let org = store::org_of(tx, compound.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let member = store::members_of(tx, org.id)
+        .await?
+        .into_iter()
+        .find(|m| m.id == member_id)
+        .ok_or_else(ApiError::not_found)?;
+    store::set_member_flags(
+        tx,
+        member.id,
+        MemberFlags {
+            in_owners_committee: body.in_owners_committee,
+            in_property_company: body.in_property_company,
+            owner_representative: body.owner_representative,
+        },
+    )
+    .await?;
+    audit::record(
+        tx,
+        Entry::new(Some(user), "party_org.member_change", "party_org")
+            .object(org.id)
+            .district(compound.district_code.clone())
+            .detail(serde_json::json!({
+                "member_id": member.id,
+                "person_id": member.person_id,
+                "in_owners_committee": body.in_owners_committee,
+                "in_property_company": body.in_property_company,
+                "owner_representative": body.owner_representative,
+            })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Changes a member's cross-memberships.
+#[utoipa::path(patch, path = "/places/{id}/party-org/members/{member_id}", tag = "organisations",
+    params(("id" = i64, Path, description = "Compound id"), ("member_id" = i64, Path, description = "Member record id")),
+    request_body = MemberFlagsBody,
+    responses((status = 200, body = MemberFlagsBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn change_member(
+    State(state): State<AppState>,
+    user: User,
+    Path((id, member_id)): Path<(i64, i64)>,
+    ApiJson(body): ApiJson<MemberFlagsBody>,
+) -> Result<ApiJson<MemberFlagsBody>, ApiError> {
+    let tx = state.db.write().await?;
+    let compound = compound_for(&tx, &user, id, true).await?;
+    change_flags(&tx, &user, &compound, member_id, &body).await?;
+    tx.commit().await?;
+    Ok(ApiJson(body))
 }
 
 /// Removes a member from the compound's party organisation.

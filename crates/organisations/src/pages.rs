@@ -36,6 +36,10 @@ pub fn router() -> Router<AppState> {
             "/places/{id}/organisations/members/{member_id}/delete",
             post(post_remove_member),
         )
+        .route(
+            "/places/{id}/organisations/members/{member_id}/flags",
+            post(post_member_flags),
+        )
         .route("/places/{id}/organisations/committee", post(post_committee))
         .route("/places/{id}/organisations/contract", post(post_contract))
         .route("/places/{id}/coverage", get(coverage_page))
@@ -364,6 +368,25 @@ async fn post_remove_member(
     let f = Fields::parse(&body);
     write(&ctx, &state, &user, id, &f, async |tx, compound| {
         api::drop_member(tx, &user, compound, member_id).await
+    })
+    .await
+}
+
+async fn post_member_flags(
+    ctx: Ctx,
+    user: User,
+    State(state): State<AppState>,
+    Path((id, member_id)): Path<(i64, i64)>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let f = Fields::parse(&body);
+    write(&ctx, &state, &user, id, &f, async |tx, compound| {
+        let flags = api::MemberFlagsBody {
+            in_owners_committee: f.checked("in_owners_committee"),
+            in_property_company: f.checked("in_property_company"),
+            owner_representative: f.checked("owner_representative"),
+        };
+        api::change_flags(tx, &user, compound, member_id, &flags).await
     })
     .await
 }

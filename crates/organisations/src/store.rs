@@ -238,6 +238,30 @@ pub async fn add_member(
     Ok(inserted.last_insert_id)
 }
 
+pub async fn set_member_flags(
+    db: &impl ConnectionTrait,
+    id: i64,
+    flags: MemberFlags,
+) -> Result<(), DbErr> {
+    party_org_member::Entity::update_many()
+        .col_expr(
+            party_org_member::Column::InOwnersCommittee,
+            Expr::value(flags.in_owners_committee),
+        )
+        .col_expr(
+            party_org_member::Column::InPropertyCompany,
+            Expr::value(flags.in_property_company),
+        )
+        .col_expr(
+            party_org_member::Column::OwnerRepresentative,
+            Expr::value(flags.owner_representative),
+        )
+        .filter(party_org_member::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn delete_member(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
     party_org_member::Entity::delete_by_id(id).exec(db).await?;
     Ok(())

@@ -371,6 +371,38 @@ async fn a_secretary_records_the_organisations_and_coverage_follows(db: TestDb) 
         member_form.text()
     );
     assert_eq!(figures(&coverage(&d, c).await).2, 1);
+    // Changing the new member's cross-membership (API, then the form).
+    let listed = s.get(&format!("/api/v1/places/{c}/party-org")).await.json();
+    let zhao = listed["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "赵物业")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let off = s
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/places/{c}/party-org/members/{zhao}"),
+            r#"{"in_owners_committee": false, "in_property_company": false, "owner_representative": false}"#,
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text());
+    assert_eq!(figures(&coverage(&d, c).await).2, 0);
+    let on = s
+        .form(
+            &format!("/places/{c}/organisations/members/{zhao}/flags"),
+            &[("in_property_company", "1")],
+            true,
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.text());
+    assert_eq!(figures(&coverage(&d, c).await).2, 1);
+    assert_eq!(
+        audits(&app, "party_org.member_change", "party_org").await,
+        2
+    );
 
     // The committee form: the page preselects the chair; saving it with a
     // second member keeps the chair and adds the member.
@@ -542,6 +574,14 @@ async fn access_follows_role_and_place(db: TestDb) {
             None => {
                 assert_eq!(add.status, StatusCode::CREATED, "{who}: {}", add.text());
                 let id = add.json()["id"].as_i64().unwrap();
+                let change = client
+                    .json(
+                        Method::PATCH,
+                        &format!("/api/v1/places/{c}/party-org/members/{id}"),
+                        r#"{"in_owners_committee": true, "in_property_company": false, "owner_representative": true}"#,
+                    )
+                    .await;
+                assert_eq!(change.status, StatusCode::OK, "{who}: {}", change.text());
                 let del = client
                     .delete(&format!("/api/v1/places/{c}/party-org/members/{id}"))
                     .await;
@@ -549,6 +589,14 @@ async fn access_follows_role_and_place(db: TestDb) {
             }
             Some(s) => {
                 assert_eq!(add.status, s, "{who} add member");
+                let change = client
+                    .json(
+                        Method::PATCH,
+                        &format!("/api/v1/places/{c}/party-org/members/1"),
+                        r#"{"in_owners_committee": true, "in_property_company": false, "owner_representative": true}"#,
+                    )
+                    .await;
+                assert_eq!(change.status, s, "{who} change member");
                 let del = client
                     .delete(&format!("/api/v1/places/{c}/party-org/members/1"))
                     .await;
@@ -615,6 +663,10 @@ async fn access_follows_role_and_place(db: TestDb) {
         (Method::PUT, format!("/api/v1/places/{c}/property-contract")),
         (
             Method::DELETE,
+            format!("/api/v1/places/{c}/party-org/members/1"),
+        ),
+        (
+            Method::PATCH,
             format!("/api/v1/places/{c}/party-org/members/1"),
         ),
     ] {
