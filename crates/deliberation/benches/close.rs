@@ -172,7 +172,7 @@ fn cast_one(bencher: Bencher, url: &str) {
     bencher.bench_local(|| {
         n += 1;
         // Alternate, so that no ballot repeats the one before.
-        let choice = if n % 2 == 0 {
+        let choice = if n.is_multiple_of(2) {
             Choice::For
         } else {
             Choice::Against

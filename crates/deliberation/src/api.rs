@@ -398,10 +398,10 @@ pub async fn close_in(
         serde_json::json!({"vote_id": v.id, "outcome": tally.outcome()}),
     )
     .await?;
-    Ok(vote::Entity::find_by_id(v.id)
+    vote::Entity::find_by_id(v.id)
         .one(tx)
         .await?
-        .ok_or_else(ApiError::not_found)?)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// Recomputes the vote's ballot chain and, once closed, its tally. Open to

@@ -161,10 +161,10 @@ pub async fn propose(
     })
     .exec(tx)
     .await?;
-    Ok(matter::Entity::find_by_id(id)
+    matter::Entity::find_by_id(id)
         .one(tx)
         .await?
-        .ok_or_else(ApiError::not_found)?)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// What an actor submits to move a matter.
@@ -509,10 +509,10 @@ pub async fn act(
     })
     .exec(tx)
     .await?;
-    Ok(matter::Entity::find_by_id(m.id)
+    matter::Entity::find_by_id(m.id)
         .one(tx)
         .await?
-        .ok_or_else(ApiError::not_found)?)
+        .ok_or_else(ApiError::not_found)
 }
 
 fn bounded(reason: &str) -> Result<String, ApiError> {

@@ -468,10 +468,12 @@ fn step_details(lang: Lang, record: &serde_json::Value) -> Vec<(String, String)>
             ));
         }
     }
-    if let Some(t) = record.get("held_at").and_then(|v| v.as_i64()) {
-        if let Some(t) = DateTime::from_timestamp(t, 0) {
-            out.push((label("held_at"), format_time(t)));
-        }
+    if let Some(t) = record
+        .get("held_at")
+        .and_then(|v| v.as_i64())
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+    {
+        out.push((label("held_at"), format_time(t)));
     }
     if let Some(list) = record.get("attendees").and_then(|v| v.as_array()) {
         let names: Vec<String> = list

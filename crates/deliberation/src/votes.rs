@@ -215,10 +215,10 @@ pub async fn open(
             .exec(tx)
             .await?;
     }
-    Ok(vote::Entity::find_by_id(vote_id)
+    vote::Entity::find_by_id(vote_id)
         .one(tx)
         .await?
-        .ok_or_else(ApiError::not_found)?)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// The voting owners a person belongs to in a vote.

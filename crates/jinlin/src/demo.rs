@@ -146,6 +146,9 @@ pub async fn load_once_at(
     };
     let report = jinlin_seed::seed(db, secrets, &options, |_| {}).await?;
     let tx = db.write().await?;
+    jinlin_organisations::seed_demo(&tx, DEMO_DISTRICT)
+        .await
+        .context("demo party organisations, owners' committees and property contracts")?;
     jinlin_deliberation::demo::seed_demo(&tx)
         .await
         .map_err(|e| anyhow::anyhow!("demo matters: {}", e.message))?;

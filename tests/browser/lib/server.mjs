@@ -33,7 +33,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 const HEALTH_POLL_MS = 200;
-const HEALTH_TIMEOUT_MS = 60_000;
+const HEALTH_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 10_000;
 const MAX_CAPTURED_CHARS = 64 * 1024;
 
