@@ -16,6 +16,8 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_deliberation::routes(),
         jinlin_organisations::routes(),
         jinlin_ratings::routes(),
+        jinlin_resident_matters::routes(),
+        jinlin_open311::routes(),
     ]
 }
 

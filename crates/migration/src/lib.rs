@@ -11,6 +11,8 @@ mod m0004_compound_registry_index;
 mod m0005_deliberation;
 mod m0006_organisations;
 mod m0007_ratings;
+mod m0008_jobs;
+mod m0009_resident_matters;
 
 pub struct Migrator;
 
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_deliberation::Migration),
             Box::new(m0006_organisations::Migration),
             Box::new(m0007_ratings::Migration),
+            Box::new(m0008_jobs::Migration),
+            Box::new(m0009_resident_matters::Migration),
         ]
     }
 }

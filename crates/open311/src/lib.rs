@@ -1,0 +1,11 @@
+//! Open311 GeoReport v2 at `/open311/v2/`: the matter catalogue as services,
+//! residents' matters as service requests, in JSON and XML.
+
+use jinlin_kernel::web::Routes;
+
+pub fn routes() -> Routes {
+    Routes {
+        api: utoipa_axum::router::OpenApiRouter::new(),
+        pages: axum::Router::new(),
+    }
+}

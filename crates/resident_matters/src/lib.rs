@@ -1,0 +1,12 @@
+//! Residents' matters (事项/诉求): raised by a resident, owner, party member,
+//! community worker or patrol, dispatched, handled on time, escalated when
+//! late, and closed on the reporter's verdict.
+
+use jinlin_kernel::web::Routes;
+
+pub fn routes() -> Routes {
+    Routes {
+        api: utoipa_axum::router::OpenApiRouter::new(),
+        pages: axum::Router::new(),
+    }
+}
