@@ -2,6 +2,10 @@
 //! community worker or patrol, dispatched, handled on time, escalated when
 //! late, and closed on the reporter's verdict.
 
+pub mod entity;
+pub mod rules;
+pub mod store;
+
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
