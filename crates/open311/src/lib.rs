@@ -1,6 +1,11 @@
 //! Open311 GeoReport v2 at `/open311/v2/`: the matter catalogue as services,
 //! residents' matters as service requests, in JSON and XML.
 
+pub mod format;
+pub mod model;
+pub mod rules;
+pub mod xml;
+
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
