@@ -64,7 +64,18 @@ pub async fn electorate_units(
 ) -> Result<Vec<(Unit, String)>, ApiError> {
     use jinlin_people::entity::dwelling_owner;
     use jinlin_places::entity::dwelling;
-    let dwellings: Vec<(i64, i64, String)> = dwelling::Entity::find()
+    // Every dwelling of the tree counts, whether or not its particulars
+    // (area) were entered: one without is an error, never left out.
+    let places: Vec<i64> = place::Entity::find()
+        .select_only()
+        .column(place::Column::Id)
+        .filter(place::Column::CompoundId.eq(compound_id))
+        .filter(place::Column::Kind.eq("dwelling"))
+        .order_by_asc(place::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut particulars: HashMap<i64, (i64, String)> = dwelling::Entity::find()
         .select_only()
         .columns([
             dwelling::Column::PlaceId,
@@ -72,10 +83,19 @@ pub async fn electorate_units(
             dwelling::Column::AreaSource,
         ])
         .filter(dwelling::Column::CompoundId.eq(compound_id))
-        .order_by_asc(dwelling::Column::PlaceId)
-        .into_tuple()
+        .into_tuple::<(i64, i64, String)>()
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|(id, area, source)| (id, (area, source)))
+        .collect();
+    let dwellings: Vec<(i64, i64, String)> = places
+        .into_iter()
+        .map(|id| {
+            let (area, source) = particulars.remove(&id).unwrap_or((0, String::new()));
+            (id, area, source)
+        })
+        .collect();
     let owners: Vec<(i64, String, Option<i64>, Option<String>)> = dwelling_owner::Entity::find()
         .select_only()
         .columns([

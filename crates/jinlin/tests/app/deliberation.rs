@@ -1330,3 +1330,40 @@ async fn jinlin_verify_vote_recomputes_the_log_and_finds_tampering(db: TestDb) {
     assert_eq!(api["chain_valid"], false);
     assert_eq!(api["tally_matches"], false);
 }
+
+#[db_test]
+async fn a_vote_does_not_open_on_a_register_with_gaps(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let a = s.app.client(s.owner_a).await;
+    let sec = s.app.client(s.secretary).await;
+    let matter = propose(&a, c).await;
+    to_public_review(&s, matter, Some(4)).await;
+    // A flat entered in the tree without its area.
+    let flat = insert_dwelling(&s.app, &s.t, "301").await;
+    let r = open_vote(&sec, matter).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(api_error(&r).1.contains(&flat.to_string()), "{}", r.text());
+    assert_eq!(
+        vote::Entity::find()
+            .count(s.app.db.db.conn())
+            .await
+            .unwrap(),
+        0
+    );
+    // With its area on record (and no owner entered: the developer's), it opens.
+    dwelling::Entity::insert(dwelling::ActiveModel {
+        place_id: Set(flat),
+        district_code: Set("350104".into()),
+        compound_id: Set(c),
+        area_centi_m2: Set(7_000),
+        area_source: Set("survey".into()),
+    })
+    .exec(s.app.db.db.conn())
+    .await
+    .unwrap();
+    let opened = ok(&open_vote(&sec, matter).await, StatusCode::CREATED);
+    assert_eq!(opened["unit_count"], 3);
+    assert_eq!(opened["total_heads"], 3);
+    assert_eq!(opened["total_area_centi_m2"], 27_950);
+}
