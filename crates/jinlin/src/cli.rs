@@ -401,11 +401,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Install the metrics recorder before the first request is counted.
     jinlin_kernel::web::metrics_handle();
     let secrets = config.secrets()?;
+    let handlers = crate::job_handlers(&config).map_err(|e| anyhow::anyhow!(e))?;
+    let runner =
+        jinlin_kernel::jobs::JobRunner::new(db.clone(), handlers, Default::default()).spawn();
     let state = AppState::new(db.clone(), config, secrets);
     let app = crate::app(state);
     tracing::info!(%addr, "listening");
     println!("jinlin listening on http://{addr}");
     jinlin_kernel::web::serve(listener, app).await?;
+    // A job cut short here is taken again after its lease.
+    runner.abort();
     db.close().await.ok();
     tracing::info!("stopped");
     Ok(())

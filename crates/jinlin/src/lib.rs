@@ -21,6 +21,14 @@ pub fn capabilities() -> Vec<Routes> {
     ]
 }
 
+/// Every capability's job handlers (deadlines, escalations, reminders,
+/// outbound notifications), run by one `JobRunner` per node.
+pub fn job_handlers(
+    config: &jinlin_kernel::Config,
+) -> Result<jinlin_kernel::jobs::JobHandlers, String> {
+    Ok(jinlin_kernel::jobs::kernel_handlers().merge(jinlin_kernel::notify::handlers_for(config)?))
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     web::app(state, capabilities())

@@ -31,6 +31,9 @@ pub struct Config {
     /// stored in the database. Empty: the key file `secret.key` in the data
     /// directory, created on first start (set this on multi-node deployments).
     pub secret_key: Option<String>,
+    /// URL that outbound notifications are POSTed to as JSON (a WeCom or
+    /// DingTalk bot adapter, an SMS gateway). Empty: in-app only.
+    pub notify_webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +55,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             max_body_bytes: 8 * 1024 * 1024,
             secret_key: None,
+            notify_webhook_url: None,
         }
     }
 }
@@ -77,7 +81,7 @@ impl Config {
             .map_err(Box::new)
     }
 
-    const ENV_KEYS: [&'static str; 9] = [
+    const ENV_KEYS: [&'static str; 10] = [
         "listen",
         "data_dir",
         "database_url",
@@ -87,6 +91,7 @@ impl Config {
         "request_timeout_secs",
         "max_body_bytes",
         "secret_key",
+        "notify_webhook_url",
     ];
 
     /// The URL the database layer connects to: the configured one, or the
@@ -122,6 +127,15 @@ impl Config {
         shown.database_url = Some(redact_url(&self.effective_database_url()));
         if shown.secret_key.is_some() {
             shown.secret_key = Some("***".into());
+        }
+        // Bot webhooks carry their token in the query.
+        if let Some(url) = &self.notify_webhook_url {
+            let base = redact_url(url.split('?').next().unwrap_or(""));
+            shown.notify_webhook_url = Some(if url.contains('?') {
+                format!("{base}?***")
+            } else {
+                base
+            });
         }
         toml_string(&shown)
     }

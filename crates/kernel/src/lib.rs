@@ -12,6 +12,8 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod instance;
+pub mod jobs;
+pub mod notify;
 pub mod place;
 pub mod telemetry;
 pub mod web;

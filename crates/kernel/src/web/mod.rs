@@ -3,6 +3,7 @@
 
 mod api;
 mod ctx;
+mod notifications;
 mod observe;
 mod server;
 mod shell;
@@ -81,8 +82,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Builds the whole application from the shell and the capabilities' routes.
 pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> Router {
-    let mut api = shell::api();
-    let mut pages = shell::pages();
+    let mut api = shell::api().merge(notifications::api());
+    let mut pages = shell::pages().merge(notifications::pages());
     for routes in capabilities {
         api = api.merge(routes.api);
         pages = pages.merge(routes.pages);
