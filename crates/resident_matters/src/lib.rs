@@ -3,8 +3,13 @@
 //! late, and closed on the reporter's verdict.
 
 pub mod entity;
+pub mod matters;
+pub mod photos;
 pub mod rules;
 pub mod store;
+pub mod sweep;
+
+pub use sweep::{SweepReport, sweep_deadlines};
 
 use jinlin_kernel::web::Routes;
 
