@@ -33,13 +33,13 @@ impl Status {
         }
     }
 
-    /// A matter is closed only once it is closed; a reply still waits for
-    /// the resident, and a reopened matter is open again.
+    /// Open while the matter still needs someone's work (a reply still
+    /// waits for the reporter's verdict); closed once closed, merged into
+    /// another or withdrawn.
     pub fn of_state(state: &str) -> Status {
-        if state == "closed" {
-            Status::Closed
-        } else {
-            Status::Open
+        match jinlin_resident_matters::rules::State::parse(state) {
+            Some(s) if !s.is_open() => Status::Closed,
+            _ => Status::Open,
         }
     }
 }
