@@ -614,31 +614,33 @@ impl JobRunner {
         }
     }
 
-    /// Polls until the task is dropped or aborted: schedules recurring
-    /// work, runs due jobs, updates the due-jobs gauge.
+    /// One poll as if the clock read `now`: schedules recurring work,
+    /// updates the due-jobs gauge, then runs batches until none is full.
+    pub async fn tick_at(&self, now: DateTime<Utc>) -> Result<Pass, DbErr> {
+        self.schedule_recurring(now).await?;
+        let due = count_due(self.db.conn(), now).await?;
+        metrics::gauge!("jinlin_jobs_due").set(due as f64);
+        let mut total = Pass::default();
+        loop {
+            let pass = self.run_due_at(now.max(Utc::now())).await?;
+            total.claimed += pass.claimed;
+            total.done += pass.done;
+            total.retried += pass.retried;
+            total.failed += pass.failed;
+            if (pass.claimed as u64) < self.config.batch {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Polls until the task is dropped or aborted.
     pub async fn run(self) {
         let mut ticker = tokio::time::interval(self.config.poll_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let now = Utc::now();
-            if let Err(e) = self.schedule_recurring(now).await {
-                tracing::warn!(error = %e, "cannot schedule recurring jobs");
-            }
-            match count_due(self.db.conn(), now).await {
-                Ok(due) => metrics::gauge!("jinlin_jobs_due").set(due as f64),
-                Err(e) => tracing::warn!(error = %e, "cannot count due jobs"),
-            }
-            // Keep going while there is a full batch waiting.
-            loop {
-                match self.run_due_at(Utc::now()).await {
-                    Ok(pass) if pass.claimed as u64 >= self.config.batch => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "job runner pass failed");
-                        break;
-                    }
-                }
+            if let Err(e) = self.tick_at(Utc::now()).await {
+                tracing::warn!(error = %e, "job runner poll failed");
             }
         }
     }

@@ -568,3 +568,70 @@ async fn the_inbox_shows_each_account_only_its_own(db: TestDb) {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
 }
+
+#[db_test]
+async fn the_runner_loop_schedules_recurring_work_once_and_counts_jobs(db: TestDb) {
+    let metrics = jinlin_kernel::web::metrics_handle();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let handlers = || {
+        let counted = counted.clone();
+        JobHandlers::new()
+            .every("sweep", Duration::from_secs(60), move |_db, _| {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            })
+            .add("broken", |_db, _| async { Err("always".to_string()) })
+    };
+    let minute = jobs::period_key("sweep", Duration::from_secs(60), t0()).1;
+    let other = Database::connect(&db.url, 2).await.unwrap();
+    let a = runner(&db.db, "node-a", handlers(), Duration::from_secs(60));
+    let b = runner(&other, "node-b", handlers(), Duration::from_secs(60));
+    // Both nodes poll within the same minute: the sweep runs once.
+    let pass = a.tick_at(minute).await.unwrap();
+    assert_eq!(pass.done, 1);
+    assert_eq!(b.tick_at(minute + secs(20)).await.unwrap().claimed, 0);
+    assert_eq!(a.tick_at(minute + secs(40)).await.unwrap().claimed, 0);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // The next minute, once more.
+    assert_eq!(b.tick_at(minute + secs(60)).await.unwrap().done, 1);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+
+    // The spawned loop (as `jinlin serve` starts it) picks work up by itself.
+    NewJob::new("broken", json!(null), Utc::now())
+        .max_attempts(1)
+        .enqueue(db.db.conn())
+        .await
+        .unwrap();
+    let task = runner(&db.db, "node-live", handlers(), Duration::from_secs(60)).spawn();
+    let mut failed = false;
+    for _ in 0..500 {
+        if all_jobs(&db.db)
+            .await
+            .iter()
+            .any(|j| j.kind == "broken" && j.failed_at.is_some())
+        {
+            failed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    task.abort();
+    assert!(failed, "the spawned runner never ran the job");
+
+    let text = metrics.render();
+    assert!(text.contains("jinlin_jobs_due"), "{text}");
+    // (The live loop also ran the sweep of the real clock's minute.)
+    assert!(
+        text.contains(r#"jinlin_jobs_done_total{kind="sweep"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"jinlin_jobs_failed_total{kind="broken"} 1"#),
+        "{text}"
+    );
+    other.close().await.unwrap();
+}
