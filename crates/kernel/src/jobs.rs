@@ -617,9 +617,14 @@ impl JobRunner {
     /// One poll as if the clock read `now`: schedules recurring work,
     /// updates the due-jobs gauge, then runs batches until none is full.
     pub async fn tick_at(&self, now: DateTime<Utc>) -> Result<Pass, DbErr> {
-        self.schedule_recurring(now).await?;
-        let due = count_due(self.db.conn(), now).await?;
-        metrics::gauge!("jinlin_jobs_due").set(due as f64);
+        // Neither stops the due jobs from running.
+        if let Err(e) = self.schedule_recurring(now).await {
+            tracing::warn!(error = %e, "cannot schedule recurring jobs");
+        }
+        match count_due(self.db.conn(), now).await {
+            Ok(due) => metrics::gauge!("jinlin_jobs_due").set(due as f64),
+            Err(e) => tracing::warn!(error = %e, "cannot count due jobs"),
+        }
         let mut total = Pass::default();
         loop {
             let pass = self.run_due_at(now.max(Utc::now())).await?;

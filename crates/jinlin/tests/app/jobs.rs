@@ -635,3 +635,51 @@ async fn the_runner_loop_schedules_recurring_work_once_and_counts_jobs(db: TestD
     );
     other.close().await.unwrap();
 }
+
+#[db_test]
+async fn a_running_jobs_lease_is_renewed(db: TestDb) {
+    let id = jobs::enqueue(db.db.conn(), "slow", &json!({}), Utc::now(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    let slow = JobHandlers::new().add("slow", move |_db, _| {
+        let gate = gate.clone();
+        async move {
+            gate.notified().await;
+            Ok(())
+        }
+    });
+    // A short lease, renewed every third of it while the handler runs.
+    let a = runner(&db.db, "node-a", slow, Duration::from_millis(600));
+    let task = tokio::spawn(async move { a.run_due().await });
+    let get = || async {
+        job::Entity::find_by_id(id)
+            .one(db.db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let mut first = None;
+    let mut renewed = false;
+    for _ in 0..1000 {
+        let j = get().await;
+        match (first, j.locked_until) {
+            (None, Some(until)) => first = Some(until),
+            (Some(before), Some(until)) if until > before => {
+                renewed = true;
+                break;
+            }
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(renewed, "the lease was never renewed");
+    release.notify_one();
+    let pass = task.await.unwrap().unwrap();
+    assert_eq!((pass.claimed, pass.done), (1, 1));
+    let j = get().await;
+    assert_eq!(j.attempts, 1);
+    assert!(j.done_at.is_some());
+}
