@@ -12,13 +12,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
-use jinlin_kernel::audit::{self, Entry};
 use jinlin_kernel::auth::entity::api_token;
 use jinlin_kernel::auth::{self, AuthVia, MaybePrincipal, Principal, Role, hash_token};
 use jinlin_kernel::i18n::{self, Lang};
-use jinlin_kernel::place::{PlaceKind, entity as place};
+use jinlin_kernel::place::entity as place;
 use jinlin_kernel::web::AppState;
 use jinlin_resident_matters::entity::{category, event, matter};
+use jinlin_resident_matters::matters::{NewMatter, raise};
 use jinlin_resident_matters::rules::{HandlerKind, MAX_TITLE, Urgency};
 use jinlin_resident_matters::store as matters;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -481,18 +481,6 @@ async fn token(
 
 // ---------------------------------------------------------------- create
 
-/// The role the reporter raises the matter in: their own at the place if
-/// they live there, else the first role reaching it.
-fn reporter_role(who: &Principal, at: &jinlin_kernel::place::Position) -> Role {
-    let roles = who.roles_for(jinlin_kernel::auth::Access::Public, at);
-    roles
-        .iter()
-        .copied()
-        .find(|r| matches!(r, Role::Resident | Role::PartyMember))
-        .or_else(|| roles.first().copied())
-        .unwrap_or(Role::Resident)
-}
-
 /// A title for the matter: the description's first line, shortened, or
 /// the service's name.
 fn title(description: Option<&str>, service_name: &str) -> String {
@@ -590,85 +578,43 @@ async fn created(
             }
         }
     };
-    let at = place::Entity::find_by_id(place_id)
-        .one(db)
-        .await
-        .map_err(Open311Error::db(format))?
-        .filter(|p| {
-            PlaceKind::parse(&p.kind).is_some_and(|k| k >= PlaceKind::Compound)
-                && p.district_code.is_some()
-        })
-        .ok_or_else(|| bad("place_not_found"))?;
-    let position = at.position();
-    // Outside the caller's reach is answered as an unknown place.
-    if !who.sees(&position) {
-        return Err(bad("place_not_found"));
-    }
-    let compound_id = if PlaceKind::parse(&at.kind) == Some(PlaceKind::Compound) {
-        at.id
-    } else {
-        at.compound_id.ok_or_else(|| bad("place_not_found"))?
-    };
     let lang = i18n::current();
     let service_name = name_of(&category, lang);
     let mut description = input
         .description
         .clone()
         .unwrap_or_else(|| service_name.clone());
-    // Kept with the text so handlers can follow it; the matter has no
-    // field for an outside link.
+    // Kept with the text so handlers can follow it; a matter has no field
+    // for an outside link.
     if let Some(url) = &input.media_url {
         description = format!("{description}\n{url}");
     }
-    if description.chars().count() > jinlin_resident_matters::rules::MAX_TEXT {
-        return Err(bad("description_too_long"));
-    }
-    let public = value(fields, "public") == Some("true");
-    let now = Utc::now();
-    let coordinates = input
-        .lat
-        .zip(input.long)
-        .map(|(lat, long)| ((lat * 1e6).round() as i32, (long * 1e6).round() as i32));
-    let role = reporter_role(who, &position);
-    let new = matters::NewMatter {
-        district_code: at.district_code.clone().unwrap_or_default(),
-        street_id: at.street_id,
-        community_id: at.community_id,
-        compound_id,
-        place_id: at.id,
-        address: input.address_string.clone(),
-        coordinates,
-        reporter_account_id: Some(who.account_id),
-        reporter_person_id: who.person_id,
-        reporter_role: role.as_str().into(),
-        category_id: category.id,
+    let coordinate = |v: f64| (v * 1e6).round() as i64;
+    let new = NewMatter {
+        category: category.code.clone(),
         urgency: Urgency::Normal,
         title: title(input.description.as_deref(), &service_name),
         description,
-        public,
-        // The community is the first contact of a request from outside.
-        holder_kind: HandlerKind::Community,
-        holder_place_id: at.community_id,
-        received_by: None,
-        at: now,
+        place_id,
+        address: input.address_string.clone(),
+        latitude_e6: input.lat.map(coordinate),
+        longitude_e6: input.long.map(coordinate),
+        public: value(fields, "public") == Some("true"),
     };
     let tx = state.db.write().await.map_err(Open311Error::db(format))?;
-    let m = matters::insert(&tx, &new)
-        .await
-        .map_err(Open311Error::db(format))?;
-    audit::record(
-        &tx,
-        Entry::new(Some(who), "resident_matter.create", "resident_matter")
-            .object(m.id)
-            .district(Some(m.district_code.clone()))
-            .detail(serde_json::json!({
-                "via": "open311",
-                "service_code": category.code,
-                "device_id": input.device_id,
-            })),
-    )
-    .await
-    .map_err(Open311Error::db(format))?;
+    let m = match raise(&tx, who, &new, Utc::now()).await {
+        Ok(m) => m,
+        // An unknown place and one outside the caller's reach read alike.
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Err(bad("place_not_found")),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            return Err(Open311Error::new(
+                format,
+                StatusCode::BAD_REQUEST,
+                e.message,
+            ));
+        }
+        Err(e) => return Err(Open311Error::new(format, e.status, e.message)),
+    };
     tx.commit().await.map_err(Open311Error::db(format))?;
     let doc = CreatedList(vec![Created {
         service_request_id: m.id.to_string(),

@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
-use jinlin_kernel::auth::{Principal, Role};
+use jinlin_kernel::auth::Principal;
 use jinlin_kernel::place::{PlaceKind, entity as place};
 use jinlin_resident_matters::entity::{event, matter, reporter};
+use jinlin_resident_matters::matters::scope_condition;
 use jinlin_resident_matters::rules::State;
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -25,45 +26,34 @@ pub fn states_of(status: Status) -> Vec<&'static str> {
         .collect()
 }
 
-/// The matters a caller may read: every public matter that was not
-/// withdrawn; with a principal, also the matters its grants reach at the
-/// registry level (the compound's own bodies and the levels above, a
-/// resident's own dwelling) and those it reported.
+/// Whether callers without a key see public matters. Residents are told a
+/// public matter is seen by the compound's residents, so the open web does
+/// not see it unless that promise changes.
+pub const ANONYMOUS_SEES_PUBLIC: bool = false;
+
+/// The matters a caller may read: with a principal, the residents' matters
+/// rule (`scope_condition`: the compound's bodies, the community, street
+/// and district over it, an agency's dispatched matters, the compound's
+/// residents for public matters) and the matters it reported; without one,
+/// nothing unless [`ANONYMOUS_SEES_PUBLIC`].
 pub fn visible(who: Option<&Principal>) -> Condition {
-    let public = Condition::all()
-        .add(matter::Column::Public.eq(true))
-        .add(matter::Column::State.ne(State::Withdrawn.as_str()));
-    let mut any = Condition::any().add(public);
-    let Some(who) = who else { return any };
-    for grant in &who.grants {
-        let anchor = &grant.place;
-        let Some(kind) = anchor.kind else { continue };
-        let reach = match (grant.role, kind) {
-            (Role::AgencyAdmin, _) => continue,
-            (Role::Resident | Role::PartyMember, _) => matter::Column::PlaceId.eq(anchor.id),
-            (_, PlaceKind::Province | PlaceKind::City | PlaceKind::District) => {
-                let digits = kind.code_digits().unwrap_or(6);
-                let prefix = anchor
-                    .code
-                    .as_deref()
-                    .map(|c| c[..digits.min(c.len())].to_string())
-                    .or_else(|| anchor.district_code.clone())
-                    .unwrap_or_else(|| "-".into());
-                matter::Column::DistrictCode.starts_with(prefix)
-            }
-            (_, PlaceKind::Street) => matter::Column::StreetId.eq(anchor.id),
-            (_, PlaceKind::Community) => matter::Column::CommunityId.eq(anchor.id),
-            (_, PlaceKind::Compound) => matter::Column::CompoundId.eq(anchor.id),
-            (_, _) => matter::Column::PlaceId.eq(anchor.id),
+    let Some(who) = who else {
+        return if ANONYMOUS_SEES_PUBLIC {
+            Condition::all()
+                .add(matter::Column::Public.eq(true))
+                .add(matter::Column::State.ne(State::Withdrawn.as_str()))
+        } else {
+            Condition::all().add(matter::Column::Id.lt(0))
         };
-        any = any.add(reach);
-    }
+    };
     let followed = Query::select()
         .column(reporter::Column::MatterId)
         .from(reporter::Entity)
         .and_where(reporter::Column::AccountId.eq(who.account_id))
         .to_owned();
-    any.add(matter::Column::ReporterAccountId.eq(who.account_id))
+    Condition::any()
+        .add(scope_condition(who))
+        .add(matter::Column::ReporterAccountId.eq(who.account_id))
         .add(matter::Column::Id.in_subquery(followed))
 }
 
