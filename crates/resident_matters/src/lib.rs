@@ -2,6 +2,7 @@
 //! community worker or patrol, dispatched, handled on time, escalated when
 //! late, and closed on the reporter's verdict.
 
+pub mod api;
 pub mod entity;
 pub mod matters;
 pub mod photos;
@@ -15,7 +16,7 @@ use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
     Routes {
-        api: utoipa_axum::router::OpenApiRouter::new(),
+        api: api::router(),
         pages: axum::Router::new(),
     }
 }

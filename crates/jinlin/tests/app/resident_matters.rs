@@ -1,1 +1,918 @@
-//! Tests of resident_matters.
+//! Tests of residents' matters: a matter from a resident's report to a
+//! satisfied verdict, deadlines swept at chosen times, merges, who may do
+//! what on every route, and refused input that stores nothing.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use chrono::{Duration, Utc};
+use jinlin_kernel::Config;
+use jinlin_kernel::auth::Role;
+use jinlin_resident_matters::entity::{event, matter, photo, reporter};
+use jinlin_resident_matters::sweep_deadlines;
+use jinlin_testkit::fixtures::{Tree, account, tree};
+use jinlin_testkit::{TestDb, TestResponse, db_test};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait};
+
+use crate::client::Client;
+use crate::support::{TestApp, api_error, has_cjk};
+
+struct People {
+    street: i64,
+    other_street: i64,
+    worker: i64,
+    secretary: i64,
+    property: i64,
+    property_n: i64,
+    committee: i64,
+    resident: i64,
+    neighbour: i64,
+    resident_n: i64,
+    resident_far: i64,
+    agency: i64,
+    agency_other: i64,
+}
+
+const API: &str = "/api/v1/resident-matters";
+
+async fn setup(db: TestDb) -> (TestApp, Tree, People, tempfile::TempDir) {
+    let t = tree(&db.db).await;
+    let d = &db.db;
+    let p = People {
+        street: account(d, "street", Role::StreetAdmin, t.street).await,
+        other_street: account(d, "other-street", Role::StreetAdmin, t.other_street).await,
+        worker: account(d, "worker", Role::CommunityWorker, t.community).await,
+        secretary: account(d, "secretary", Role::CompoundSecretary, t.compound.compound).await,
+        property: account(d, "property", Role::PropertyStaff, t.compound.compound).await,
+        property_n: account(d, "property-n", Role::PropertyStaff, t.neighbour.compound).await,
+        committee: account(d, "committee", Role::OwnersCommittee, t.compound.compound).await,
+        resident: account(d, "resident", Role::Resident, t.compound.dwellings[0]).await,
+        neighbour: account(d, "neighbour", Role::Resident, t.compound.dwellings[1]).await,
+        resident_n: account(d, "resident-n", Role::Resident, t.neighbour.dwellings[0]).await,
+        resident_far: account(d, "resident-far", Role::Resident, t.far.dwellings[0]).await,
+        agency: account(d, "agency", Role::AgencyAdmin, t.district).await,
+        agency_other: account(d, "agency-other", Role::AgencyAdmin, t.district).await,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    (TestApp::with_config(db, config), t, p, dir)
+}
+
+fn new_matter(place: i64, category: &str, public: bool) -> String {
+    format!(
+        r#"{{"category": "{category}", "title": "3号楼停水", "description": "从早上起没有自来水。",
+            "place_id": {place}, "public": {public}}}"#
+    )
+}
+
+async fn raise(app: &TestApp, who: i64, place: i64, category: &str, public: bool) -> i64 {
+    let r = app
+        .client(who)
+        .await
+        .json(Method::POST, API, &new_matter(place, category, public))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["id"].as_i64().unwrap()
+}
+
+async fn step(app: &TestApp, who: i64, id: i64, body: &str) -> TestResponse {
+    app.client(who)
+        .await
+        .json(Method::POST, &format!("{API}/{id}/actions"), body)
+        .await
+}
+
+async fn ok_step(app: &TestApp, who: i64, id: i64, body: &str) -> serde_json::Value {
+    let r = step(app, who, id, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{body}: {}", r.text());
+    r.json()
+}
+
+macro_rules! count {
+    ($app:expr, $entity:ty) => {
+        <$entity>::find().count($app.db.db.conn()).await.unwrap()
+    };
+}
+
+const JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1,
+];
+
+async fn upload(c: &Client<'_>, id: i64, files: &[&[u8]]) -> TestResponse {
+    let boundary = "XyZboundary";
+    let mut body = Vec::new();
+    for f in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(f);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n现场照片\r\n--{boundary}--\r\n").as_bytes(),
+    );
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    c.app
+        .request(
+            Method::POST,
+            &format!("{API}/{id}/photos"),
+            &[
+                ("cookie", &c.cookie),
+                ("content-type", &ct),
+                ("x-csrf-token", &c.csrf),
+            ],
+            Body::from(body),
+        )
+        .await
+}
+
+#[db_test]
+async fn a_matter_from_report_to_a_satisfied_verdict(db: TestDb) {
+    let (app, t, p, dir) = setup(db).await;
+    let id = raise(
+        &app,
+        p.resident,
+        t.compound.dwellings[0],
+        "utilities",
+        false,
+    )
+    .await;
+    let view = app
+        .client(p.resident)
+        .await
+        .get(&format!("{API}/{id}"))
+        .await
+        .json();
+    assert_eq!(view["state"], "intake");
+    // First contact: the community receives a resident's report.
+    assert_eq!(view["holder_kind"], "community");
+    assert_eq!(view["actions"], serde_json::json!(["note", "withdraw"]));
+
+    // The community worker dispatches to the catalogue's default handler.
+    let before = Utc::now();
+    let v = ok_step(&app, p.worker, id, r#"{"action": "dispatch"}"#).await;
+    assert_eq!(v["state"], "dispatched");
+    assert_eq!(v["holder_kind"], "property_company");
+    let due: chrono::DateTime<Utc> = serde_json::from_value(v["due_at"].clone()).unwrap();
+    assert!(due >= before + Duration::hours(24) && due <= Utc::now() + Duration::hours(24));
+
+    ok_step(&app, p.property, id, r#"{"action": "accept"}"#).await;
+    ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "note", "note": "已联系自来水公司"}"#,
+    )
+    .await;
+    let c = app.client(p.property).await;
+    let up = upload(&c, id, &[JPEG]).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text());
+    let url = up.json()[0]["url"].as_str().unwrap().to_string();
+    let got = app.client(p.resident).await.get(&url).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.header("content-type"), Some("image/jpeg"));
+    assert!(std::fs::read_dir(dir.path().join("resident_matters")).is_ok());
+
+    ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "reply", "note": "管道已修复，已恢复供水"}"#,
+    )
+    .await;
+    // Not satisfied: reopened once, the clock starts again.
+    let v = ok_step(
+        &app,
+        p.resident,
+        id,
+        r#"{"action": "rate", "satisfaction": "not_satisfied", "note": "水压仍然很低"}"#,
+    )
+    .await;
+    assert_eq!(v["state"], "handling");
+    assert_eq!(v["reopened_count"], 1);
+    ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "reply", "note": "已更换加压泵"}"#,
+    )
+    .await;
+    let v = ok_step(
+        &app,
+        p.resident,
+        id,
+        r#"{"action": "rate", "satisfaction": "satisfied"}"#,
+    )
+    .await;
+    assert_eq!(v["state"], "closed");
+    assert_eq!(v["satisfaction"], "satisfied");
+    let actions: Vec<&str> = v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "raise", "dispatch", "accept", "note", "photo", "reply", "rate", "reply", "rate"
+        ]
+    );
+    // A second rating is refused.
+    let again = step(
+        &app,
+        p.resident,
+        id,
+        r#"{"action": "rate", "satisfaction": "basically"}"#,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // A party member who coordinated it is credited.
+    let person = jinlin_people::entity::person::ActiveModel {
+        district_code: Set(Some("350104".into())),
+        name: Set("林党员".into()),
+        party_member: Set(true),
+        created_at: Set(Utc::now()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.db.db.conn())
+    .await
+    .unwrap();
+    let r = app
+        .client(p.worker)
+        .await
+        .json(
+            Method::POST,
+            &format!("{API}/{id}/credits"),
+            &format!(r#"{{"person_id": {}}}"#, person.id),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let record = app
+        .client(p.worker)
+        .await
+        .get(&format!("{API}/service-record/{}", person.id))
+        .await
+        .json();
+    assert_eq!(record[0]["matter_id"], id);
+    let dup = app
+        .client(p.worker)
+        .await
+        .json(
+            Method::POST,
+            &format!("{API}/{id}/credits"),
+            &format!(r#"{{"person_id": {}}}"#, person.id),
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+
+    let mine = app
+        .client(p.resident)
+        .await
+        .get(&format!("{API}/mine"))
+        .await
+        .json();
+    assert_eq!(mine[0]["id"], id);
+}
+
+#[db_test]
+async fn deadlines_warn_and_escalate_up_the_tree(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let r = app
+        .client(p.resident)
+        .await
+        .json(
+            Method::POST,
+            API,
+            &format!(
+                r#"{{"category": "safety_hazard", "urgency": "emergency", "title": "电线裸露",
+                    "description": "楼道电线裸露", "place_id": {}}}"#,
+                t.compound.entrance
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    ok_step(
+        &app,
+        p.worker,
+        id,
+        r#"{"action": "dispatch", "to": "property_company"}"#,
+    )
+    .await;
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let start = m.dispatched_at.unwrap();
+    assert_eq!(m.due_at, Some(start + Duration::hours(2)));
+    let db = &app.db.db;
+    let at = |min: i64| start + Duration::minutes(min);
+    assert_eq!(sweep_deadlines(db, at(90)).await.unwrap().warned, 0);
+    let r = sweep_deadlines(db, at(97)).await.unwrap();
+    assert_eq!((r.warned, r.escalated), (1, 0));
+    assert_eq!(
+        sweep_deadlines(db, at(98)).await.unwrap(),
+        Default::default()
+    );
+    let r = sweep_deadlines(db, at(121)).await.unwrap();
+    assert_eq!((r.warned, r.escalated), (0, 1));
+    assert_eq!(
+        sweep_deadlines(db, at(150)).await.unwrap(),
+        Default::default()
+    );
+    sweep_deadlines(db, at(181)).await.unwrap();
+    sweep_deadlines(db, at(241)).await.unwrap();
+    let m = matter::Entity::find_by_id(id)
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.escalation_level, 3);
+    let levels: Vec<i64> = jinlin_resident_matters::store::timeline(db.conn(), id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "escalate")
+        .map(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.detail).unwrap()["level"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(levels, [1, 2, 3]);
+    let overdue =
+        jinlin_resident_matters::store::overdue_in_street(db.conn(), t.street, at(241), 50)
+            .await
+            .unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert!(
+        jinlin_resident_matters::store::overdue_in_street(db.conn(), t.other_street, at(241), 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Replied matters stop the clock: nothing more happens.
+    ok_step(&app, p.property, id, r#"{"action": "accept"}"#).await;
+    ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "reply", "note": "已处理"}"#,
+    )
+    .await;
+    assert_eq!(
+        sweep_deadlines(db, at(10_000)).await.unwrap(),
+        Default::default()
+    );
+}
+
+#[db_test]
+async fn duplicates_merge_without_losing_a_reporter(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let a = raise(&app, p.resident, t.compound.building, "sanitation", true).await;
+    let b = raise(&app, p.neighbour, t.compound.building, "sanitation", false).await;
+    let other = raise(
+        &app,
+        p.resident_n,
+        t.neighbour.building,
+        "sanitation",
+        false,
+    )
+    .await;
+    let bad = step(
+        &app,
+        p.worker,
+        b,
+        &format!(r#"{{"action": "merge", "into": {other}}}"#),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let self_merge = step(
+        &app,
+        p.worker,
+        b,
+        &format!(r#"{{"action": "merge", "into": {b}}}"#),
+    )
+    .await;
+    assert_eq!(self_merge.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let v = ok_step(
+        &app,
+        p.worker,
+        b,
+        &format!(r#"{{"action": "merge", "into": {a}}}"#),
+    )
+    .await;
+    assert_eq!(v["state"], "merged");
+    assert_eq!(v["merged_into"], a);
+    let survivor = app
+        .client(p.worker)
+        .await
+        .get(&format!("{API}/{a}"))
+        .await
+        .json();
+    assert_eq!(survivor["reporters"], 2);
+    // The neighbour follows and may rate the surviving matter.
+    let mine = app
+        .client(p.neighbour)
+        .await
+        .get(&format!("{API}/mine"))
+        .await
+        .json();
+    let ids: Vec<i64> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&a) && ids.contains(&b));
+    ok_step(&app, p.worker, a, r#"{"action": "dispatch"}"#).await;
+    ok_step(&app, p.property, a, r#"{"action": "accept"}"#).await;
+    ok_step(
+        &app,
+        p.property,
+        a,
+        r#"{"action": "reply", "note": "已清理"}"#,
+    )
+    .await;
+    let v = ok_step(
+        &app,
+        p.neighbour,
+        a,
+        r#"{"action": "rate", "satisfaction": "basically"}"#,
+    )
+    .await;
+    assert_eq!(v["state"], "closed");
+    // A merged matter takes no more steps.
+    let r = step(&app, p.worker, b, r#"{"action": "note", "note": "x"}"#).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(count!(app, reporter::Entity), 4);
+}
+
+#[db_test]
+async fn transfers_need_a_reason_and_agencies_see_only_their_own(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let id = raise(&app, p.resident, t.compound.compound, "other", false).await;
+    ok_step(
+        &app,
+        p.worker,
+        id,
+        r#"{"action": "dispatch", "to": "owners_committee"}"#,
+    )
+    .await;
+    let no_reason = step(
+        &app,
+        p.committee,
+        id,
+        r#"{"action": "transfer", "to": "agency"}"#,
+    )
+    .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let no_agency = step(
+        &app,
+        p.committee,
+        id,
+        r#"{"action": "transfer", "to": "agency", "reason": "需要机关协调"}"#,
+    )
+    .await;
+    assert_eq!(no_agency.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let v = ok_step(
+        &app,
+        p.committee,
+        id,
+        &format!(
+            r#"{{"action": "transfer", "to": "agency", "agency_account_id": {}, "reason": "需要机关协调"}}"#,
+            p.agency
+        ),
+    )
+    .await;
+    assert_eq!(v["holder_kind"], "agency");
+    assert_eq!(v["holder_org"], "agency");
+    // The committee no longer holds it, but still sees its compound's matter.
+    let r = step(&app, p.committee, id, r#"{"action": "accept"}"#).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.client(p.agency_other)
+            .await
+            .get(&format!("{API}/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    ok_step(&app, p.agency, id, r#"{"action": "accept"}"#).await;
+    let q = app.client(p.agency).await.get(API).await.json();
+    assert_eq!(q.as_array().unwrap().len(), 1);
+    assert!(
+        app.client(p.agency_other)
+            .await
+            .get(API)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[db_test]
+async fn every_route_by_scope_and_role(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let private = raise(&app, p.resident, t.compound.dwellings[0], "parking", false).await;
+    let public = raise(&app, p.resident, t.compound.building, "parking", true).await;
+    let get = |who: i64, id: i64| {
+        let app = &app;
+        async move {
+            app.client(who)
+                .await
+                .get(&format!("{API}/{id}"))
+                .await
+                .status
+        }
+    };
+    // Reading a private matter.
+    for (who, want) in [
+        (p.resident, StatusCode::OK),
+        (p.worker, StatusCode::OK),
+        (p.street, StatusCode::OK),
+        (p.property, StatusCode::OK),
+        (p.secretary, StatusCode::OK),
+        (p.committee, StatusCode::OK),
+        (p.neighbour, StatusCode::NOT_FOUND),
+        (p.resident_n, StatusCode::NOT_FOUND),
+        (p.property_n, StatusCode::NOT_FOUND),
+        (p.other_street, StatusCode::NOT_FOUND),
+        (p.agency, StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(get(who, private).await, want, "account {who}");
+    }
+    // A public matter is seen by the compound's residents only.
+    assert_eq!(get(p.neighbour, public).await, StatusCode::OK);
+    assert_eq!(get(p.resident_n, public).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("{API}/{private}")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Queues: workers inside scope, residents 403, anonymous 401.
+    let q = app.client(p.property).await.get(API).await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert_eq!(q.json().as_array().unwrap().len(), 2);
+    assert!(
+        app.client(p.property_n)
+            .await
+            .get(API)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        app.client(p.other_street)
+            .await
+            .get(API)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        app.client(p.resident).await.get(API).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.get(API).await.status, StatusCode::UNAUTHORIZED);
+    let far_place = app
+        .client(p.worker)
+        .await
+        .get(&format!("{API}?place_id={}", t.far.compound))
+        .await;
+    assert_eq!(far_place.status, StatusCode::NOT_FOUND);
+    let filtered = app
+        .client(p.street)
+        .await
+        .get(&format!(
+            "{API}?state=intake&category=parking&place_id={}",
+            t.compound.compound
+        ))
+        .await;
+    assert_eq!(filtered.json().as_array().unwrap().len(), 2);
+    let overdue = app
+        .client(p.street)
+        .await
+        .get(&format!("{API}?overdue=true"))
+        .await;
+    assert!(overdue.json().as_array().unwrap().is_empty());
+
+    // Raising: a place outside the reader's reach is 404.
+    let r = app
+        .client(p.resident)
+        .await
+        .json(
+            Method::POST,
+            API,
+            &new_matter(t.far.compound, "parking", false),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.json(
+            Method::POST,
+            API,
+            &new_matter(t.compound.compound, "parking", false)
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Steps: outside 404, inside without the power 403.
+    for (who, want) in [
+        (p.other_street, StatusCode::NOT_FOUND),
+        (p.property_n, StatusCode::NOT_FOUND),
+        (p.resident, StatusCode::FORBIDDEN),
+        (p.property, StatusCode::FORBIDDEN),
+    ] {
+        let r = step(&app, who, private, r#"{"action": "dispatch"}"#).await;
+        assert_eq!(r.status, want, "account {who}: {}", r.text());
+    }
+    let r = step(
+        &app,
+        p.neighbour,
+        public,
+        r#"{"action": "note", "note": "我也遇到"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.json(
+            Method::POST,
+            &format!("{API}/{private}/actions"),
+            r#"{"action": "accept"}"#
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Photos.
+    assert_eq!(
+        upload(&app.client(p.property_n).await, private, &[JPEG])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        upload(&app.client(p.neighbour).await, public, &[JPEG])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        upload(&app.client(p.resident).await, private, &[JPEG])
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let ph = photo::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let url = format!("{API}/{private}/photos/{}", ph.id);
+    assert_eq!(
+        app.client(p.property).await.get(&url).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.client(p.neighbour).await.get(&url).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get(&url).await.status, StatusCode::UNAUTHORIZED);
+
+    // Credits: the holder or a supervisor; residents 403; outside 404.
+    let body = r#"{"person_id": 1}"#;
+    let credit = |who: i64| {
+        let app = &app;
+        async move {
+            app.client(who)
+                .await
+                .json(Method::POST, &format!("{API}/{private}/credits"), body)
+                .await
+                .status
+        }
+    };
+    assert_eq!(credit(p.resident).await, StatusCode::FORBIDDEN);
+    assert_eq!(credit(p.other_street).await, StatusCode::NOT_FOUND);
+    assert_eq!(credit(p.worker).await, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Catalogue and "mine": any signed-in user; anonymous 401.
+    let cats = app
+        .client(p.resident_far)
+        .await
+        .get(&format!("{API}/categories"))
+        .await
+        .json();
+    assert!(
+        cats.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "utilities")
+    );
+    assert_eq!(
+        app.get(&format!("{API}/categories")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(
+        app.client(p.resident_far)
+            .await
+            .get(&format!("{API}/mine"))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        app.get(&format!("{API}/mine")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[db_test]
+async fn refused_input_stores_nothing(db: TestDb) {
+    let (app, t, p, dir) = setup(db).await;
+    let c = app.client(p.resident).await;
+    for body in [
+        new_matter(t.compound.dwellings[0], "no_such_category", false),
+        format!(
+            r#"{{"category": "utilities", "title": " ", "description": "x", "place_id": {}}}"#,
+            t.compound.compound
+        ),
+        format!(
+            r#"{{"category": "utilities", "title": "t", "description": "x", "place_id": {}, "latitude_e6": 1}}"#,
+            t.compound.compound
+        ),
+    ] {
+        let r = c.json(Method::POST, API, &body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text()
+        );
+        api_error(&r);
+    }
+    // A community is no place for a matter, even for its worker.
+    let r = app
+        .client(p.worker)
+        .await
+        .json(
+            Method::POST,
+            API,
+            &new_matter(t.community, "utilities", false),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(count!(app, matter::Entity), 0);
+
+    let id = raise(
+        &app,
+        p.resident,
+        t.compound.dwellings[0],
+        "utilities",
+        false,
+    )
+    .await;
+    let events = count!(app, event::Entity);
+    // Oversize and non-image photos.
+    let mut big = JPEG.to_vec();
+    big.resize(5 * 1024 * 1024 + 1, 0);
+    for files in [
+        vec![&big[..]],
+        vec![JPEG, b"GIF89a....".as_slice()],
+        vec![b"%PDF-1.7".as_slice()],
+    ] {
+        let r = upload(&c, id, &files).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        let (code, msg) = api_error(&r);
+        assert_eq!(code, "invalid_input");
+        assert!(has_cjk(&msg));
+    }
+    assert_eq!(count!(app, photo::Entity), 0);
+    assert!(std::fs::read_dir(dir.path().join("resident_matters")).is_err());
+
+    // A step the state does not allow, a close by someone who does not hold it.
+    let r = step(&app, p.worker, id, r#"{"action": "accept"}"#).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = step(&app, p.worker, id, r#"{"action": "reply", "note": "x"}"#).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = step(&app, p.property, id, r#"{"action": "dispatch"}"#).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = step(&app, p.worker, id, r#"{"action": "close"}"#).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    api_error(&r);
+    ok_step(&app, p.worker, id, r#"{"action": "dispatch"}"#).await;
+    ok_step(&app, p.property, id, r#"{"action": "accept"}"#).await;
+    ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "reply", "note": "已修复"}"#,
+    )
+    .await;
+    let events = events + 3;
+    for (who, body, want) in [
+        (p.committee, r#"{"action": "close"}"#, StatusCode::FORBIDDEN),
+        (p.resident, r#"{"action": "close"}"#, StatusCode::FORBIDDEN),
+        (p.property, r#"{"action": "accept"}"#, StatusCode::CONFLICT),
+        (
+            p.property,
+            r#"{"action": "note"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            p.resident,
+            r#"{"action": "rate"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            p.worker,
+            r#"{"action": "reopen"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            p.worker,
+            r#"{"action": "fly"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let r = step(&app, who, id, body).await;
+        assert_eq!(r.status, want, "{body}: {}", r.text());
+    }
+    assert_eq!(count!(app, event::Entity), events);
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.state, "replied");
+    // The holder closes; the supervisor reopens once, never twice.
+    ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "close", "note": "已核实"}"#,
+    )
+    .await;
+    ok_step(
+        &app,
+        p.worker,
+        id,
+        r#"{"action": "reopen", "reason": "复查仍有问题"}"#,
+    )
+    .await;
+    ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "reply", "note": "再次修复"}"#,
+    )
+    .await;
+    let r = step(
+        &app,
+        p.worker,
+        id,
+        r#"{"action": "reopen", "reason": "again"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+}
+
+#[db_test]
+async fn the_openapi_document_lists_the_matter_routes(db: TestDb) {
+    let (app, _t, _p, _dir) = setup(db).await;
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    for path in [
+        "/api/v1/resident-matters",
+        "/api/v1/resident-matters/categories",
+        "/api/v1/resident-matters/mine",
+        "/api/v1/resident-matters/{id}",
+        "/api/v1/resident-matters/{id}/actions",
+        "/api/v1/resident-matters/{id}/photos",
+        "/api/v1/resident-matters/{id}/photos/{photo_id}",
+        "/api/v1/resident-matters/{id}/credits",
+        "/api/v1/resident-matters/service-record/{person_id}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+}
