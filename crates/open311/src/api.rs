@@ -93,6 +93,22 @@ async fn caller(
     let Some(found) = found else {
         return Err(invalid());
     };
+    // Keys show when they were last used, as bearer tokens do.
+    let now = Utc::now();
+    if found
+        .last_used_at
+        .is_none_or(|t| t + auth::session::TOUCH_EVERY <= now)
+    {
+        api_token::Entity::update_many()
+            .col_expr(
+                api_token::Column::LastUsedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(api_token::Column::Id.eq(found.id))
+            .exec(db)
+            .await
+            .map_err(Open311Error::db(format))?;
+    }
     let principal = auth::load(
         db,
         found.account_id,
@@ -623,4 +639,22 @@ async fn created(
         account_id: None,
     }]);
     Ok(format.render(StatusCode::OK, &doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_the_first_line() {
+        assert_eq!(
+            title(Some("\n  楼道灯不亮 \n一周了"), "设施维修"),
+            "楼道灯不亮"
+        );
+        assert_eq!(title(None, "设施维修"), "设施维修");
+        let long = "灯".repeat(60);
+        let t = title(Some(&long), "x");
+        assert_eq!(t.chars().count(), 41);
+        assert!(t.ends_with('…'));
+    }
 }

@@ -843,6 +843,15 @@ async fn who_sees_which_request(db: TestDb) {
         .await,
         vec![public]
     );
+    // A key records when it was last used.
+    let used = api_token::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.token_hash == hash_token(&k.neighbour))
+        .unwrap();
+    assert!(used.last_used_at.is_some());
     // A bad key is refused, not read as anonymous.
     assert_error_json(
         &app.get(&format!("{V2}/requests.json?api_key=wrong")).await,
