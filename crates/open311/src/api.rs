@@ -170,7 +170,7 @@ async fn discovery(
     let format = match split(&file) {
         Ok(("discovery", format)) => format,
         Ok((_, format)) => {
-            return Open311Error::keyed(format, StatusCode::NOT_FOUND, "format").into_response();
+            return Open311Error::keyed(format, StatusCode::NOT_FOUND, "not_found").into_response();
         }
         Err(e) => return e.into_response(),
     };
@@ -429,7 +429,11 @@ async fn list(
         match name {
             "services" => services(&state, format, &pairs(raw.as_deref())).await,
             "requests" => requests(&state, format, raw.as_deref(), signed_in).await,
-            _ => Err(Open311Error::keyed(format, StatusCode::NOT_FOUND, "format")),
+            _ => Err(Open311Error::keyed(
+                format,
+                StatusCode::NOT_FOUND,
+                "not_found",
+            )),
         }
     };
     run.await.unwrap_or_else(Open311Error::into_response)
@@ -523,7 +527,7 @@ async fn create(
             return Err(Open311Error::keyed(
                 format,
                 StatusCode::METHOD_NOT_ALLOWED,
-                "format",
+                "method",
             ));
         }
         let mut fields = pairs(raw.as_deref());

@@ -414,6 +414,11 @@ async fn services_definitions_and_discovery_in_both_formats(db: TestDb) {
         &app.get(&format!("{V2}/services.html")).await,
         StatusCode::NOT_FOUND,
     );
+    assert_error_xml(
+        &app.get(&format!("{V2}/nothing.xml")).await,
+        StatusCode::NOT_FOUND,
+    );
+    assert_error_json(&app.get("/open311/other.json").await, StatusCode::NOT_FOUND);
 
     // The discovery document names this endpoint.
     let r = app
