@@ -5,6 +5,7 @@
 pub mod api;
 pub mod entity;
 pub mod matters;
+pub mod pages;
 pub mod photos;
 pub mod rules;
 pub mod store;
@@ -17,6 +18,6 @@ use jinlin_kernel::web::Routes;
 pub fn routes() -> Routes {
     Routes {
         api: api::router(),
-        pages: axum::Router::new(),
+        pages: pages::router(),
     }
 }

@@ -916,3 +916,154 @@ async fn the_openapi_document_lists_the_matter_routes(db: TestDb) {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
 }
+
+async fn post_new_form(
+    c: &Client<'_>,
+    fields: &[(&str, &str)],
+    photo: Option<&[u8]>,
+) -> TestResponse {
+    let boundary = "PageBoundary42";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some(p) = photo {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(p);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    c.app
+        .request(
+            Method::POST,
+            "/resident-matters/new",
+            &[("cookie", &c.cookie), ("content-type", &ct)],
+            Body::from(body),
+        )
+        .await
+}
+
+#[db_test]
+async fn pages_in_both_languages(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let c = app.client(p.resident).await;
+    let home = t.compound.dwellings[0].to_string();
+    let fields = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("category", "facility_repair".to_string()),
+            ("place_id", home.clone()),
+            ("title", "路灯不亮".to_string()),
+            ("description", "3号楼前路灯坏了".to_string()),
+            ("urgency", "normal".to_string()),
+        ]
+    };
+    // A bad photo: the form comes back with the message, nothing stored.
+    let f = fields(&c.csrf);
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = post_new_form(&c, &refs, Some(b"not an image")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("JPEG"));
+    assert_eq!(count!(app, matter::Entity), 0);
+    // Without the CSRF token: refused.
+    let f = fields("wrong");
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        post_new_form(&c, &refs, None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // With a photo: stored and shown.
+    let f = fields(&c.csrf);
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = post_new_form(&c, &refs, Some(JPEG)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let id = matter::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(count!(app, photo::Entity), 1);
+
+    for (path, zh, en) in [
+        ("/resident-matters".to_string(), "我的诉求", "My matters"),
+        (
+            "/resident-matters/new".to_string(),
+            "我要反映",
+            "Raise a matter",
+        ),
+        (format!("/resident-matters/{id}"), "办理过程", "Timeline"),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.text().contains(zh), "{path}");
+        let r = c.get_en(&path).await;
+        assert!(r.text().contains(en), "{path} en");
+    }
+    let w = app.client(p.worker).await;
+    let q = w.get("/resident-matters/queue?state=intake&overdue=").await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert!(q.text().contains("路灯不亮"));
+    assert!(
+        w.get_en("/resident-matters/queue")
+            .await
+            .text()
+            .contains("Work queue")
+    );
+    assert_eq!(
+        c.get("/resident-matters/queue").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.client(p.resident_far)
+            .await
+            .get(&format!("/resident-matters/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let anon = app.get("/resident-matters").await;
+    assert!(anon.status.is_redirection());
+
+    // Steps by form: dispatch, then a refused close shows the message.
+    let r = w
+        .form(
+            &format!("/resident-matters/{id}/act"),
+            &[("action", "dispatch"), ("to", "property_company")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = w
+        .form(
+            &format!("/resident-matters/{id}/act"),
+            &[("action", "close")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(has_cjk(&r.text()));
+    let r = w
+        .form(
+            &format!("/resident-matters/{id}/act"),
+            &[("action", "note"), ("note", "x")],
+            false,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.state, "dispatched");
+}
