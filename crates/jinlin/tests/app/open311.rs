@@ -576,6 +576,33 @@ async fn a_request_posted_followed_and_closed(db: TestDb) {
     assert_eq!(one[0]["status_notes"], "灯已更换");
     assert!(one[0]["updated_datetime"].is_string());
 
+    // A duplicate merged into it reads as closed, saying where it went; the
+    // body holding a matter at the compound is named with the compound.
+    let conn = app.db.db.conn();
+    let mut dup = matters::find(conn, xml_id).await.unwrap().unwrap();
+    dup.holder_kind = "property_company".into();
+    dup.holder_place_id = Some(t.compound.compound);
+    matters::save(conn, dup).await.unwrap();
+    let r = get_json(
+        &app,
+        &format!("{V2}/requests/{xml_id}.json?api_key={}", k.resident),
+        "requests.json",
+    )
+    .await;
+    assert_eq!(r[0]["agency_responsible"], "金山花园 物业服务企业");
+    let mut dup = matters::find(conn, xml_id).await.unwrap().unwrap();
+    dup.merged_into = Some(id);
+    matters::save(conn, dup).await.unwrap();
+    set_state(&app, xml_id, State::Merged, "重复").await;
+    let r = get_json(
+        &app,
+        &format!("{V2}/requests/{xml_id}.json?api_key={}", k.resident),
+        "requests.json",
+    )
+    .await;
+    assert_eq!(r[0]["status"], "closed");
+    assert_eq!(r[0]["status_notes"], format!("已并入诉求 #{id}"));
+
     // Unknown ids and ids of nothing: 404 in the spec's shape.
     assert_error_json(
         &app.get(&format!("{V2}/requests/999999.json?api_key={}", k.resident))
