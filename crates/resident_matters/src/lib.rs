@@ -3,6 +3,7 @@
 //! late, and closed on the reporter's verdict.
 
 pub mod api;
+pub mod demo;
 pub mod entity;
 pub mod matters;
 pub mod pages;
@@ -11,6 +12,7 @@ pub mod rules;
 pub mod store;
 pub mod sweep;
 
+pub use demo::seed_demo;
 pub use sweep::{SweepReport, sweep_deadlines};
 
 use jinlin_kernel::web::Routes;

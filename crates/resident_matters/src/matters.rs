@@ -17,7 +17,7 @@ use jinlin_kernel::auth::{Principal, Role};
 use jinlin_kernel::i18n;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::place::{PlaceKind, Position};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -623,6 +623,21 @@ pub async fn act(
         )
         .await?;
     }
+    let (kind, recipients) = match a.action {
+        ActionKind::Dispatch | ActionKind::Transfer => ("assigned", holder_accounts(tx, &m).await?),
+        ActionKind::Reply | ActionKind::Close => ("replied", reporter_accounts(tx, &m).await?),
+        ActionKind::Reopen | ActionKind::Rate if to == State::Handling => {
+            ("reopened", holder_accounts(tx, &m).await?)
+        }
+        _ => ("", Vec::new()),
+    };
+    let recipients: Vec<i64> = recipients
+        .into_iter()
+        .filter(|id| *id != user.account_id)
+        .collect();
+    if !recipients.is_empty() {
+        notify(tx, &recipients, kind, &m).await?;
+    }
     audit::record(
         tx,
         Entry::new(
@@ -725,3 +740,101 @@ pub fn escalation(m: &matter::Model) -> Escalation {
 /// Shorthand for serialising a state code back.
 #[derive(Debug, Serialize)]
 pub struct Code(pub &'static str);
+
+// ---------------------------------------------------------------- notify
+
+async fn grant_accounts(
+    db: &impl ConnectionTrait,
+    role: Role,
+    place_id: Option<i64>,
+    district_code: Option<&str>,
+) -> Result<Vec<i64>, DbErr> {
+    use jinlin_kernel::auth::entity::role_grant;
+    use sea_orm::QueryFilter;
+    let mut q = role_grant::Entity::find().filter(role_grant::Column::Role.eq(role.as_str()));
+    if let Some(p) = place_id {
+        q = q.filter(role_grant::Column::PlaceId.eq(p));
+    }
+    if let Some(d) = district_code {
+        q = q.filter(role_grant::Column::DistrictCode.eq(d));
+    }
+    Ok(q.all(db).await?.into_iter().map(|g| g.account_id).collect())
+}
+
+/// The accounts acting for the handler that holds the matter.
+pub async fn holder_accounts(
+    db: &impl ConnectionTrait,
+    m: &matter::Model,
+) -> Result<Vec<i64>, DbErr> {
+    let at_compound = Some(m.compound_id);
+    match HandlerKind::parse(&m.holder_kind) {
+        Some(HandlerKind::PropertyCompany) => {
+            grant_accounts(db, Role::PropertyStaff, at_compound, None).await
+        }
+        Some(HandlerKind::OwnersCommittee) => {
+            grant_accounts(db, Role::OwnersCommittee, at_compound, None).await
+        }
+        Some(HandlerKind::PartyOrg) => {
+            grant_accounts(db, Role::CompoundSecretary, at_compound, None).await
+        }
+        Some(HandlerKind::Community) => match m.community_id {
+            Some(c) => grant_accounts(db, Role::CommunityWorker, Some(c), None).await,
+            None => Ok(Vec::new()),
+        },
+        Some(HandlerKind::Agency) => Ok(m.holder_account_id.into_iter().collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Every reporter's account (merged duplicates' included).
+pub async fn reporter_accounts(
+    db: &impl ConnectionTrait,
+    m: &matter::Model,
+) -> Result<Vec<i64>, DbErr> {
+    Ok(store::reporters(db, m.id)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.account_id)
+        .collect())
+}
+
+/// The accounts of the level a late matter has escalated to.
+pub async fn escalation_accounts(
+    db: &impl ConnectionTrait,
+    m: &matter::Model,
+    level: Escalation,
+) -> Result<Vec<i64>, DbErr> {
+    match level {
+        Escalation::None => Ok(Vec::new()),
+        Escalation::Community => match m.community_id {
+            Some(c) => grant_accounts(db, Role::CommunityWorker, Some(c), None).await,
+            None => Ok(Vec::new()),
+        },
+        Escalation::Street => match m.street_id {
+            Some(s) => grant_accounts(db, Role::StreetAdmin, Some(s), None).await,
+            None => Ok(Vec::new()),
+        },
+        Escalation::District => {
+            grant_accounts(db, Role::DistrictAdmin, None, Some(&m.district_code)).await
+        }
+    }
+}
+
+/// Puts a notice of the matter in the recipients' inboxes (and the
+/// outbound queue), on the caller's transaction. `kind` is one of
+/// `assigned`, `replied`, `reopened`, `warned`, `escalated`.
+pub async fn notify(
+    db: &impl ConnectionTrait,
+    recipients: &[i64],
+    kind: &str,
+    m: &matter::Model,
+) -> Result<(), DbErr> {
+    let lang = i18n::current();
+    let message = jinlin_kernel::notify::Message::new(
+        &format!("resident_matter.{kind}"),
+        lang.t(&format!("resident_matters.notify.{kind}")),
+        format!("#{} {}", m.id, m.title),
+    )
+    .link(format!("/resident-matters/{}", m.id));
+    jinlin_kernel::notify::notify_parties(db, recipients, &message).await
+}

@@ -1,7 +1,8 @@
 //! Warnings and escalations of running deadlines. Idempotent: a matter is
 //! warned once per clock and escalated only to a level it has not reached,
 //! so the job runner may call [`sweep_deadlines`] as often as it likes and
-//! tests call it with the `now` they choose.
+//! tests call it with the `now` they choose. The holder is notified of a
+//! warning; the holder and the level escalated to of an escalation.
 
 use chrono::{DateTime, Utc};
 use jinlin_kernel::Database;
@@ -56,6 +57,10 @@ pub async fn sweep_deadlines(db: &Database, now: DateTime<Utc>) -> Result<SweepR
             }
             let m = store::save(&tx, m).await?;
             if warn {
+                let to = crate::matters::holder_accounts(&tx, &m).await?;
+                if !to.is_empty() {
+                    crate::matters::notify(&tx, &to, "warned", &m).await?;
+                }
                 report.warned += 1;
                 store::record(
                     &tx,
@@ -75,6 +80,11 @@ pub async fn sweep_deadlines(db: &Database, now: DateTime<Utc>) -> Result<SweepR
                 .await?;
             }
             if escalate {
+                let mut to = crate::matters::holder_accounts(&tx, &m).await?;
+                to.extend(crate::matters::escalation_accounts(&tx, &m, level).await?);
+                if !to.is_empty() {
+                    crate::matters::notify(&tx, &to, "escalated", &m).await?;
+                }
                 report.escalated += 1;
                 store::record(
                     &tx,

@@ -91,6 +91,21 @@ async fn ok_step(app: &TestApp, who: i64, id: i64, body: &str) -> serde_json::Va
     r.json()
 }
 
+/// The kinds of notification in an account's inbox, oldest first.
+async fn inbox(app: &TestApp, account: i64) -> Vec<String> {
+    use jinlin_kernel::notify::entity as note;
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    note::Entity::find()
+        .filter(note::Column::AccountId.eq(account))
+        .order_by_asc(note::Column::Id)
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .collect()
+}
+
 macro_rules! count {
     ($app:expr, $entity:ty) => {
         <$entity>::find().count($app.db.db.conn()).await.unwrap()
@@ -162,6 +177,8 @@ async fn a_matter_from_report_to_a_satisfied_verdict(db: TestDb) {
     let due: chrono::DateTime<Utc> = serde_json::from_value(v["due_at"].clone()).unwrap();
     assert!(due >= before + Duration::hours(24) && due <= Utc::now() + Duration::hours(24));
 
+    assert_eq!(inbox(&app, p.property).await, ["resident_matter.assigned"]);
+    assert!(inbox(&app, p.resident).await.is_empty());
     ok_step(&app, p.property, id, r#"{"action": "accept"}"#).await;
     ok_step(
         &app,
@@ -186,6 +203,7 @@ async fn a_matter_from_report_to_a_satisfied_verdict(db: TestDb) {
         r#"{"action": "reply", "note": "管道已修复，已恢复供水"}"#,
     )
     .await;
+    assert_eq!(inbox(&app, p.resident).await, ["resident_matter.replied"]);
     // Not satisfied: reopened once, the clock starts again.
     let v = ok_step(
         &app,
@@ -338,6 +356,17 @@ async fn deadlines_warn_and_escalate_up_the_tree(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(m.escalation_level, 3);
+    assert_eq!(inbox(&app, p.street).await, ["resident_matter.escalated"]);
+    assert_eq!(
+        inbox(&app, p.property).await,
+        [
+            "resident_matter.assigned",
+            "resident_matter.warned",
+            "resident_matter.escalated",
+            "resident_matter.escalated",
+            "resident_matter.escalated"
+        ]
+    );
     let levels: Vec<i64> = jinlin_resident_matters::store::timeline(db.conn(), id)
         .await
         .unwrap()
@@ -1066,4 +1095,39 @@ async fn pages_in_both_languages(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(m.state, "dispatched");
+}
+
+#[db_test]
+async fn the_demo_seed_leaves_a_matter_at_every_stage(db: TestDb) {
+    let (app, t, _p, _dir) = setup(db).await;
+    let tx = app.db.db.write().await.unwrap();
+    let made = jinlin_resident_matters::seed_demo(&tx).await.unwrap();
+    tx.commit().await.unwrap();
+    // Two compounds of the fixture have property staff, a resident and a
+    // community worker; the far one has no property staff.
+    assert_eq!(made, 12);
+    let mut states: Vec<String> = matter::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .inspect(|m| assert_ne!(m.compound_id, t.far.compound))
+        .filter(|m| m.compound_id == t.compound.compound)
+        .map(|m| m.state)
+        .collect();
+    states.sort();
+    assert_eq!(
+        states,
+        [
+            "closed",
+            "dispatched",
+            "handling",
+            "handling",
+            "intake",
+            "replied"
+        ]
+    );
+    // The late one escalates when the sweep runs.
+    let r = sweep_deadlines(&app.db.db, Utc::now()).await.unwrap();
+    assert!(r.escalated >= 1, "{r:?}");
 }
