@@ -33,6 +33,7 @@ use crate::store::{self, QueueFilter};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_categories))
+        .routes(routes!(update_category))
         .routes(routes!(queue, create))
         .routes(routes!(mine))
         .routes(routes!(get_matter))
@@ -185,6 +186,15 @@ pub struct PhotoUpload {
     photo: Vec<u8>,
     /// What the photos show.
     note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ResidentMatterCategoryChange)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryChange {
+    pub default_handler: HandlerKind,
+    pub allowances: rules::Allowances,
+    pub active: bool,
 }
 
 // ---------------------------------------------------------------- views
@@ -473,6 +483,54 @@ async fn list_categories(
 ) -> Result<ApiJson<Vec<CategoryView>>, ApiError> {
     let found = store::categories(state.db.conn(), false).await?;
     Ok(ApiJson(found.into_iter().map(category_view).collect()))
+}
+
+/// Changes a category's default handler, allowances (minutes per urgency)
+/// or whether it is offered. District admins only: the catalogue serves
+/// every district. New allowances apply to clocks started afterwards.
+#[utoipa::path(put, path = "/resident-matters/categories/{code}", tag = "resident_matters",
+    params(("code" = String, Path, description = "Category code")), request_body = CategoryChange,
+    responses((status = 200, body = CategoryView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_category(
+    State(state): State<AppState>,
+    user: User,
+    Path(code): Path<String>,
+    ApiJson(change): ApiJson<CategoryChange>,
+) -> Result<ApiJson<CategoryView>, ApiError> {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    if !user.has_role(jinlin_kernel::auth::Role::DistrictAdmin) {
+        return Err(ApiError::forbidden());
+    }
+    let tx = state.db.write().await?;
+    let c = store::category_by_code(&tx, &code)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let a = change.allowances.check().map_err(matters::invalid)?;
+    let mut am: category::ActiveModel = c.into();
+    am.default_handler = Set(change.default_handler.as_str().into());
+    am.emergency_minutes = Set(a.emergency_minutes as i32);
+    am.normal_minutes = Set(a.normal_minutes as i32);
+    am.complex_minutes = Set(a.complex_minutes as i32);
+    am.active = Set(change.active);
+    let c = am.update(&tx).await?;
+    jinlin_kernel::audit::record(
+        &tx,
+        jinlin_kernel::audit::Entry::new(
+            Some(&user),
+            "resident_matter.category_change",
+            "resident_matter_category",
+        )
+        .object(&c.code)
+        .detail(serde_json::json!({
+            "default_handler": c.default_handler,
+            "minutes": [c.emergency_minutes, c.normal_minutes, c.complex_minutes],
+            "active": c.active,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ApiJson(category_view(c)))
 }
 
 pub fn category_view(c: category::Model) -> CategoryView {

@@ -934,6 +934,7 @@ async fn the_openapi_document_lists_the_matter_routes(db: TestDb) {
     for path in [
         "/api/v1/resident-matters",
         "/api/v1/resident-matters/categories",
+        "/api/v1/resident-matters/categories/{code}",
         "/api/v1/resident-matters/mine",
         "/api/v1/resident-matters/{id}",
         "/api/v1/resident-matters/{id}/actions",
@@ -1130,4 +1131,67 @@ async fn the_demo_seed_leaves_a_matter_at_every_stage(db: TestDb) {
     // The late one escalates when the sweep runs.
     let r = sweep_deadlines(&app.db.db, Utc::now()).await.unwrap();
     assert!(r.escalated >= 1, "{r:?}");
+}
+
+#[db_test]
+async fn district_admins_configure_the_catalogue(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let district = account(&app.db.db, "district", Role::DistrictAdmin, t.district).await;
+    let path = format!("{API}/categories/utilities");
+    let body = r#"{"default_handler": "community", "allowances":
+        {"emergency_minutes": 60, "normal_minutes": 720, "complex_minutes": 14400}, "active": true}"#;
+    for (who, want) in [
+        (p.street, StatusCode::FORBIDDEN),
+        (p.resident, StatusCode::FORBIDDEN),
+    ] {
+        let r = app.client(who).await.json(Method::PUT, &path, body).await;
+        assert_eq!(r.status, want);
+    }
+    assert_eq!(
+        app.json(Method::PUT, &path, body).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let c = app.client(district).await;
+    let bad = body.replace("\"emergency_minutes\": 60", "\"emergency_minutes\": 0");
+    assert_eq!(
+        c.json(Method::PUT, &path, &bad).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        c.json(Method::PUT, &format!("{API}/categories/nope"), body)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = c.json(Method::PUT, &path, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The new allowance and default apply to the next dispatch.
+    let id = raise(&app, p.resident, t.compound.compound, "utilities", false).await;
+    let v = ok_step(&app, p.worker, id, r#"{"action": "dispatch"}"#).await;
+    assert_eq!(v["holder_kind"], "community");
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        m.due_at.unwrap() - m.dispatched_at.unwrap(),
+        Duration::minutes(720)
+    );
+    // An inactive category is refused like an unknown one.
+    let off = body.replace("\"active\": true", "\"active\": false");
+    assert_eq!(
+        c.json(Method::PUT, &path, &off).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .client(p.resident)
+        .await
+        .json(
+            Method::POST,
+            API,
+            &new_matter(t.compound.compound, "utilities", false),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
