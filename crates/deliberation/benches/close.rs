@@ -11,13 +11,12 @@ use std::sync::OnceLock;
 use chrono::{Duration, Utc};
 use divan::Bencher;
 use jinlin_deliberation::entity::{ballot, matter, vote, vote_unit};
-use jinlin_deliberation::vote::{
-    BallotRecord, Choice, GENESIS, LoggedBallot, OwnerGroup, OwnerKey,
-};
+use jinlin_deliberation::vote::{BallotRecord, Choice, LoggedBallot, OwnerGroup, OwnerKey, Unit};
 use jinlin_deliberation::votes;
 use jinlin_kernel::Database;
 use jinlin_kernel::auth::{AuthVia, Principal};
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use tokio::runtime::Runtime;
 
@@ -69,39 +68,58 @@ async fn prepared(url: &str, closes_in: Duration) -> (Database, i64) {
         closes_at: Set(now + closes_in),
         closed_at: Set(None),
         unit_count: Set(UNITS),
-        total_area_centi_m2: Set(0),
+        total_area_centi_m2: Set((0..UNITS).map(|i| 6_000 + (i * 7_919) % 9_000).sum()),
         total_heads: Set(UNITS),
         ballot_count: Set(UNITS),
+        opening_hash: Set(String::new()),
         head_hash: Set(String::new()),
         result: Set(None),
+        cancel_reason: Set(None),
         ..Default::default()
     })
     .exec(db.conn())
     .await
     .expect("vote")
     .last_insert_id;
+    let stored = vote::Entity::find_by_id(vote_id)
+        .one(db.conn())
+        .await
+        .expect("read vote")
+        .expect("the vote");
+    let electorate: Vec<Unit> = (0..UNITS)
+        .map(|i| Unit {
+            unit_id: i + 1,
+            area_centi_m2: (6_000 + (i * 7_919) % 9_000) as u64,
+            owner: OwnerGroup::sole(OwnerKey::Person(i + 1)),
+        })
+        .collect();
+    let opening = votes::header_of(&stored)
+        .expect("header")
+        .opening_hash(&electorate);
     let mut units = Vec::new();
     let mut ballots = Vec::new();
-    let mut prev = GENESIS;
-    for i in 0..UNITS {
-        let owner = OwnerGroup::sole(OwnerKey::Person(i + 1));
-        let key = votes::voter_key(&owner);
+    let mut prev = opening;
+    for (i, unit) in electorate.iter().enumerate() {
+        let i = i as i64;
+        let key = votes::voter_key(&unit.owner);
         units.push(vote_unit::ActiveModel {
             vote_id: Set(vote_id),
-            dwelling_id: Set(i + 1),
-            area_centi_m2: Set(6_000 + (i * 7_919) % 9_000),
+            dwelling_id: Set(unit.unit_id),
+            area_centi_m2: Set(unit.area_centi_m2 as i64),
             area_source: Set("register".into()),
             voter: Set(key.clone()),
         });
         let choice = [Choice::For, Choice::For, Choice::Against, Choice::Abstain][i as usize % 4];
+        let nonce = [(i % 251) as u8; 16];
         let sealed = LoggedBallot::seal(
             &prev,
             BallotRecord {
                 vote_id,
-                voter: owner,
+                voter: unit.owner.clone(),
                 choice,
                 sequence: i as u64 + 1,
                 cast_at: now.timestamp(),
+                nonce,
             },
         );
         prev = sealed.hash;
@@ -112,7 +130,9 @@ async fn prepared(url: &str, closes_in: Duration) -> (Database, i64) {
             choice: Set(choice.as_str().into()),
             cast_at: Set(now.timestamp()),
             account_id: Set(1),
+            nonce: Set(nonce.iter().map(|b| format!("{b:02x}")).collect()),
             hash: Set(votes::hex(&sealed.hash)),
+            entered_by: Set(None),
             ..Default::default()
         });
     }
@@ -129,10 +149,8 @@ async fn prepared(url: &str, closes_in: Duration) -> (Database, i64) {
             .expect("ballots");
     }
     vote::Entity::update_many()
-        .col_expr(
-            vote::Column::HeadHash,
-            sea_orm::sea_query::Expr::value(votes::hex(&prev)),
-        )
+        .col_expr(vote::Column::OpeningHash, Expr::value(votes::hex(&opening)))
+        .col_expr(vote::Column::HeadHash, Expr::value(votes::hex(&prev)))
         .filter(vote::Column::Id.eq(vote_id))
         .exec(db.conn())
         .await
@@ -179,7 +197,11 @@ fn cast_one(bencher: Bencher, url: &str) {
         };
         runtime().block_on(async {
             let tx = db.write().await.expect("begin");
-            votes::cast(&tx, &voter, vote_id, key.clone(), choice)
+            let ballot_for = votes::BallotFor {
+                voter: key.clone(),
+                entered_by: None,
+            };
+            votes::cast(&tx, &voter, vote_id, ballot_for, choice)
                 .await
                 .expect("cast");
             tx.commit().await.expect("commit");

@@ -124,7 +124,7 @@ async fn propose(
     Ok((StatusCode::CREATED, ApiJson((&m).into())))
 }
 
-async fn audit_matter(
+pub async fn audit_matter(
     db: &impl ConnectionTrait,
     user: &Principal,
     action: &str,
@@ -352,9 +352,24 @@ pub async fn cast_in(
     vote_id: i64,
     new: &NewBallot,
 ) -> Result<Receipt, ApiError> {
-    let (v, _) = visible_vote(tx, user, vote_id).await?;
-    let voter = votes::voter_for(tx, user, v.id, new.unit_id).await?;
-    votes::cast(tx, user, v.id, voter, new.choice).await
+    let (v, compound) = visible_vote(tx, user, vote_id).await?;
+    let runs = user.sees(&compound.position()) && matters::runs_votes(user, &compound);
+    let ballot_for = votes::voter_for(tx, user, v.id, new.unit_id, runs).await?;
+    let entered = ballot_for.entered_by.is_some();
+    let receipt = votes::cast(tx, user, v.id, ballot_for, new.choice).await?;
+    if entered {
+        // A written ballot of a company or the developer, entered by the
+        // party organisation: who entered which, on the record.
+        audit::record(
+            tx,
+            Entry::new(Some(user), "vote.ballot_entered", "vote")
+                .object(v.id)
+                .district(Some(v.district_code.clone()))
+                .detail(serde_json::json!({"unit_id": new.unit_id, "sequence": receipt.sequence})),
+        )
+        .await?;
+    }
+    Ok(receipt)
 }
 
 /// Closes a vote and publishes its result: once the closing time has

@@ -205,11 +205,6 @@ async fn publish_since(
         .filter(matter::Column::Id.eq(m.id))
         .exec(db)
         .await?;
-    vote::Entity::update_many()
-        .col_expr(vote::Column::OpenedAt, Expr::value(from))
-        .filter(vote::Column::MatterId.eq(m.id))
-        .exec(db)
-        .await?;
     matter::Entity::find_by_id(m.id)
         .one(db)
         .await?
@@ -217,14 +212,19 @@ async fn publish_since(
 }
 
 /// Ballots of a share of the voters (in per cent), entered by the party
-/// organisation as paper ballots: most for, some against, a few abstaining.
+/// organisation from written ballots: most for, some against, a few
+/// abstaining.
 async fn ballots(
     db: &impl ConnectionTrait,
     sec: &Principal,
     vote_id: i64,
     share: usize,
 ) -> Result<(), ApiError> {
-    let loaded = votes::load(db, vote_id).await?;
+    let v = vote::Entity::find_by_id(vote_id)
+        .one(db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let loaded = votes::load(db, &v).await?;
     // The largest holdings first (the developer's unsold units among them),
     // so a share of the owners is at least that share of the area.
     let mut voters: Vec<_> = loaded.electorate.voters().iter().collect();
@@ -238,7 +238,11 @@ async fn ballots(
             19 => Choice::Abstain,
             _ => Choice::For,
         };
-        votes::cast(db, sec, vote_id, votes::voter_key(&voter.owner), choice).await?;
+        let ballot_for = votes::BallotFor {
+            voter: votes::voter_key(&voter.owner),
+            entered_by: Some(sec.account_id),
+        };
+        votes::cast(db, sec, vote_id, ballot_for, choice).await?;
     }
     Ok(())
 }
@@ -255,17 +259,11 @@ async fn board(
         0 => {
             // A vote closed and passed, the work done and judged.
             let m = walk(db, compound, cast, [1, 3][round % 2], 3).await?;
-            let v = votes::open(db, sec, &m, Utc::now() + Duration::days(5)).await?;
+            // A short vote, closed once its time is up (the demo's clock
+            // runs a minute ahead rather than the record being altered).
+            let v = votes::open(db, sec, &m, Utc::now() + Duration::minutes(1)).await?;
             ballots(db, sec, v.id, 85).await?;
-            vote::Entity::update_many()
-                .col_expr(
-                    vote::Column::ClosesAt,
-                    Expr::value(Utc::now() - Duration::hours(1)),
-                )
-                .filter(vote::Column::Id.eq(v.id))
-                .exec(db)
-                .await?;
-            votes::close(db, v.id).await?;
+            votes::close_at(db, v.id, Utc::now() + Duration::minutes(2)).await?;
             let m = publish_since(db, &m, 10).await?;
             let m = advance(db, sec, compound, &m, AdvanceInput::default()).await?;
             if let Some(resident) = &cast.resident {

@@ -135,7 +135,7 @@ pub mod vote {
         pub compound_id: i64,
         /// The matter of Civil Code art. 278, 1–9.
         pub article_matter: i16,
-        /// `open` or `closed`.
+        /// `open`, `closed` or `cancelled`.
         pub state: String,
         pub deemed_votes: bool,
         pub opened_by: i64,
@@ -147,10 +147,16 @@ pub mod vote {
         pub total_heads: i64,
         /// The sequence number of the last ballot.
         pub ballot_count: i64,
-        /// The hash of the last ballot, hex ([`crate::vote::GENESIS`] before any).
+        /// The hash of what was fixed at the opening (hex,
+        /// [`crate::vote::VoteHeader::opening_hash`]): the chain's start.
+        pub opening_hash: String,
+        /// The hash of the last ballot, hex (the opening hash before any).
         pub head_hash: String,
         /// The published tally as JSON ([`crate::vote::Tally`]), once closed.
         pub result: Option<String>,
+        /// Why the vote was cancelled (state `cancelled`): the matter left
+        /// public review while it was open.
+        pub cancel_reason: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -217,7 +223,12 @@ pub mod ballot {
         pub choice: String,
         pub cast_at: i64,
         pub account_id: i64,
+        /// The ballot's random bytes, hex (see [`crate::vote::BallotRecord`]).
+        pub nonce: String,
         pub hash: String,
+        /// For a ballot of a company or the developer entered from its
+        /// written ballot by the party organisation: who entered it.
+        pub entered_by: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

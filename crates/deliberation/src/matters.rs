@@ -480,6 +480,13 @@ pub async fn act(
     if moved.rows_affected == 0 {
         return Err(error::conflict("matter_changed"));
     }
+    // Leaving public review backwards ends its vote: no ballot may go on
+    // counting for a plan that is being reworked or was rejected.
+    if state == State::PublicReview
+        && let Action::SendBack { reason } | Action::Reject { reason } = &action
+    {
+        votes::cancel_open(tx, m.id, reason).await?;
+    }
     let sequence = step::Entity::find()
         .filter(step::Column::MatterId.eq(m.id))
         .count(tx)
@@ -632,7 +639,7 @@ pub async fn add_evaluation(
     if exists > 0 {
         return Err(error::conflict("already_evaluated"));
     }
-    Ok(evaluation::Entity::insert(evaluation::ActiveModel {
+    let inserted = evaluation::Entity::insert(evaluation::ActiveModel {
         matter_id: Set(m.id),
         dwelling_id: Set(dwelling),
         account_id: Set(user.account_id),
@@ -642,8 +649,20 @@ pub async fn add_evaluation(
         ..Default::default()
     })
     .exec(tx)
-    .await?
-    .last_insert_id)
+    .await;
+    match inserted {
+        Ok(done) => Ok(done.last_insert_id),
+        // A double submit that raced the check above.
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Err(error::conflict("already_evaluated"))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One line of a board.
@@ -692,11 +711,19 @@ pub async fn list(
         PlaceKind::Compound => Condition::all().add(matter::Column::CompoundId.eq(within.id)),
         PlaceKind::Community => Condition::all().add(matter::Column::CommunityId.eq(within.id)),
         PlaceKind::Street => Condition::all().add(matter::Column::StreetId.eq(within.id)),
-        PlaceKind::District => Condition::all().add(matter::Column::DistrictCode.eq(district)),
-        PlaceKind::City => Condition::all()
-            .add(matter::Column::DistrictCode.starts_with(code.get(..4).unwrap_or(""))),
-        PlaceKind::Province => Condition::all()
-            .add(matter::Column::DistrictCode.starts_with(code.get(..2).unwrap_or(""))),
+        // A level without its code lists nothing rather than everything.
+        PlaceKind::District if district.len() == 6 => {
+            Condition::all().add(matter::Column::DistrictCode.eq(district))
+        }
+        PlaceKind::City if code.len() >= 4 => {
+            Condition::all().add(matter::Column::DistrictCode.starts_with(&code[..4]))
+        }
+        PlaceKind::Province if code.len() >= 2 => {
+            Condition::all().add(matter::Column::DistrictCode.starts_with(&code[..2]))
+        }
+        PlaceKind::District | PlaceKind::City | PlaceKind::Province => {
+            return Ok((Vec::new(), 0));
+        }
         _ => return Err(ApiError::not_found()),
     };
     let mut q = matter::Entity::find().filter(scope);
@@ -780,7 +807,11 @@ pub struct VoteView {
     /// When the reader belongs to several voting owners: one unit of each,
     /// to name with the ballot.
     pub my_units: Vec<i64>,
-    pub head_hash: String,
+    /// The chain's head: once the vote is closed, or for the party
+    /// organisation and above.
+    pub head_hash: Option<String>,
+    /// Why the vote was cancelled (state `cancelled`).
+    pub cancel_reason: Option<String>,
 }
 
 pub async fn vote_view(
@@ -790,7 +821,7 @@ pub async fn vote_view(
     v: &vote::Model,
 ) -> Result<VoteView, ApiError> {
     let live = if v.state == votes::OPEN && full_reader(user, compound) {
-        let loaded = votes::load(db, v.id).await?;
+        let loaded = votes::load(db, v).await?;
         let tally = loaded.tally(votes::article(v)?, false)?;
         Some(Live {
             voters: tally.cast.participating.heads,
@@ -833,7 +864,11 @@ pub async fn vote_view(
         my_ballots,
         is_voter: !groups.is_empty(),
         my_units,
-        head_hash: v.head_hash.clone(),
+        // While ballots come in, the head would let a reader test guesses
+        // against the chain; it is published with the result.
+        head_hash: (v.state != votes::OPEN || full_reader(user, compound))
+            .then(|| v.head_hash.clone()),
+        cancel_reason: v.cancel_reason.clone(),
     })
 }
 

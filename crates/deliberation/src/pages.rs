@@ -278,6 +278,7 @@ async fn propose(
         let tx = state.db.write().await?;
         let compound = matters::visible_compound(&tx, &user, id).await?;
         let m = matters::propose(&tx, &user, &compound, &new).await?;
+        api::audit_matter(&tx, &user, "matter.propose", &m, serde_json::json!({})).await?;
         tx.commit().await?;
         Ok(m)
     }
@@ -718,6 +719,7 @@ async fn after_write(
 struct ActForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     action: String,
     #[serde(default)]
     summary: String,
@@ -814,7 +816,9 @@ async fn act(
         let input = form.input()?;
         let tx = state.db.write().await?;
         let (m, compound) = matters::visible_matter(&tx, &user, id).await?;
-        matters::act(&tx, &user, &compound, &m, &input).await?;
+        let after = matters::act(&tx, &user, &compound, &m, &input).await?;
+        let detail = serde_json::json!({"from": m.state, "to": after.state});
+        api::audit_matter(&tx, &user, "matter.act", &after, detail).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -853,6 +857,7 @@ async fn comment(
 struct EvaluateForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     satisfied: String,
     #[serde(default)]
     comment: String,
@@ -869,8 +874,13 @@ async fn evaluate(
     let result = async {
         let tx = state.db.write().await?;
         let (m, _) = matters::visible_matter(&tx, &user, id).await?;
+        let satisfied = match form.satisfied.as_str() {
+            "yes" => true,
+            "no" => false,
+            _ => return Err(error::invalid_key("deliberation.error.satisfied")),
+        };
         let new = NewEvaluation {
-            satisfied: form.satisfied == "yes",
+            satisfied,
             comment: form.comment,
         };
         matters::add_evaluation(&tx, &user, &m, &new).await?;
@@ -918,7 +928,6 @@ async fn open_vote(
 struct BallotForm {
     #[serde(default)]
     csrf: String,
-    matter_id: i64,
     #[serde(default)]
     choice: String,
     #[serde(default)]
@@ -933,6 +942,7 @@ async fn ballot(
     Form(form): Form<BallotForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(Some(&form.csrf))?;
+    let (v, _) = api::visible_vote(state.db.conn(), &user, id).await?;
     let result = async {
         let choice = Choice::ALL
             .into_iter()
@@ -951,14 +961,13 @@ async fn ballot(
         Ok(())
     }
     .await;
-    after_write(&ctx, &state, &user, form.matter_id, result).await
+    after_write(&ctx, &state, &user, v.matter_id, result).await
 }
 
 #[derive(Deserialize)]
 struct CloseForm {
     #[serde(default)]
     csrf: String,
-    matter_id: i64,
 }
 
 async fn close_vote(
@@ -969,6 +978,7 @@ async fn close_vote(
     Form(form): Form<CloseForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(Some(&form.csrf))?;
+    let (v, _) = api::visible_vote(state.db.conn(), &user, id).await?;
     let result = async {
         let tx = state.db.write().await?;
         api::close_in(&tx, &user, id).await?;
@@ -976,7 +986,7 @@ async fn close_vote(
         Ok(())
     }
     .await;
-    after_write(&ctx, &state, &user, form.matter_id, result).await
+    after_write(&ctx, &state, &user, v.matter_id, result).await
 }
 
 // ---------------------------------------------------------------------------
@@ -1039,6 +1049,9 @@ async fn save_settings(
     user.check_csrf(Some(&form.csrf))?;
     let db = state.db.conn();
     let compound = matters::visible_compound(db, &user, id).await?;
+    if !matters::runs_votes(&user, &compound) {
+        return Err(ApiError::forbidden().into());
+    }
     let number = |s: &str, key: &str| s.trim().parse::<i32>().map_err(|_| error::invalid_key(key));
     let result: Result<settings::Settings, ApiError> = async {
         let s = settings::Settings {

@@ -786,13 +786,18 @@ pub struct BallotRecord {
     pub choice: Choice,
     pub sequence: u64,
     pub cast_at: i64,
+    /// Random bytes drawn for this ballot. Without them every field could be
+    /// guessed (a few thousand owners, three choices, the second of casting),
+    /// and anyone who sees the chain's head could find out who voted how by
+    /// trying each guess.
+    pub nonce: [u8; 16],
 }
 
 impl BallotRecord {
     /// The canonical bytes of the record, which the chain hashes:
     ///
     /// ```text
-    /// "jinlin-ballot-v1"  16 bytes
+    /// "jinlin-ballot-v2"  16 bytes
     /// vote_id             i64, big-endian
     /// owner count         u32, big-endian, then per owner in group order:
     ///   0x01 person id    i64, big-endian
@@ -801,30 +806,90 @@ impl BallotRecord {
     /// choice              u8: 1 for, 2 against, 3 abstain
     /// sequence            u64, big-endian
     /// cast_at             i64, big-endian
+    /// nonce               16 bytes
     /// ```
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
-        out.extend_from_slice(b"jinlin-ballot-v1");
+        let mut out = Vec::with_capacity(80);
+        out.extend_from_slice(b"jinlin-ballot-v2");
         out.extend_from_slice(&self.vote_id.to_be_bytes());
-        out.extend_from_slice(&(self.voter.keys().len() as u32).to_be_bytes());
-        for key in self.voter.keys() {
-            match key {
-                OwnerKey::Person(id) => {
-                    out.push(1);
-                    out.extend_from_slice(&id.to_be_bytes());
-                }
-                OwnerKey::Company(name) => {
-                    out.push(2);
-                    out.extend_from_slice(&(name.len() as u32).to_be_bytes());
-                    out.extend_from_slice(name.as_bytes());
-                }
-                OwnerKey::Developer => out.push(3),
-            }
-        }
+        write_group(&mut out, &self.voter);
         out.push(self.choice.code());
         out.extend_from_slice(&self.sequence.to_be_bytes());
         out.extend_from_slice(&self.cast_at.to_be_bytes());
+        out.extend_from_slice(&self.nonce);
         out
+    }
+}
+
+/// An owner group's bytes: the count, then each owner (see
+/// [`BallotRecord::canonical_bytes`]).
+fn write_group(out: &mut Vec<u8>, group: &OwnerGroup) {
+    out.extend_from_slice(&(group.keys().len() as u32).to_be_bytes());
+    for key in group.keys() {
+        match key {
+            OwnerKey::Person(id) => {
+                out.push(1);
+                out.extend_from_slice(&id.to_be_bytes());
+            }
+            OwnerKey::Company(name) => {
+                out.push(2);
+                out.extend_from_slice(&(name.len() as u32).to_be_bytes());
+                out.extend_from_slice(name.as_bytes());
+            }
+            OwnerKey::Developer => out.push(3),
+        }
+    }
+}
+
+/// What a vote is about and who may vote in it, fixed when it opens. Its
+/// hash ([`VoteHeader::opening_hash`]) starts the ballot chain, so changing
+/// an area, an owner, the matter, the deemed-votes setting or the closing
+/// time after the opening breaks every ballot's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteHeader {
+    pub vote_id: i64,
+    pub matter: Matter,
+    pub deemed: DeemedVotes,
+    /// Seconds since the Unix epoch.
+    pub opened_at: i64,
+    pub closes_at: i64,
+}
+
+impl VoteHeader {
+    /// SHA-256 of:
+    ///
+    /// ```text
+    /// "jinlin-vote-v1"    14 bytes
+    /// vote_id             i64, big-endian
+    /// matter              u8 (1–9)
+    /// deemed              u8: 0 off, 1 follow the majority
+    /// opened_at           i64, big-endian
+    /// closes_at           i64, big-endian
+    /// unit count          u64, big-endian, then per unit by ascending id:
+    ///   unit_id           i64, big-endian
+    ///   area              u64, big-endian (hundredths of m²)
+    ///   owner group       as in a ballot
+    /// ```
+    pub fn opening_hash(&self, units: &[Unit]) -> [u8; 32] {
+        let mut sorted: Vec<&Unit> = units.iter().collect();
+        sorted.sort_unstable_by_key(|u| u.unit_id);
+        let mut out = Vec::with_capacity(64 + sorted.len() * 40);
+        out.extend_from_slice(b"jinlin-vote-v1");
+        out.extend_from_slice(&self.vote_id.to_be_bytes());
+        out.push(self.matter.number());
+        out.push(match self.deemed {
+            DeemedVotes::Off => 0,
+            DeemedVotes::FollowMajority => 1,
+        });
+        out.extend_from_slice(&self.opened_at.to_be_bytes());
+        out.extend_from_slice(&self.closes_at.to_be_bytes());
+        out.extend_from_slice(&(sorted.len() as u64).to_be_bytes());
+        for unit in sorted {
+            out.extend_from_slice(&unit.unit_id.to_be_bytes());
+            out.extend_from_slice(&unit.area_centi_m2.to_be_bytes());
+            write_group(&mut out, &unit.owner);
+        }
+        Sha256::digest(&out).into()
     }
 }
 
@@ -873,7 +938,13 @@ pub enum ChainFault {
 /// Checks a vote's log from its first entry: every hash, the sequence
 /// numbers 1, 2, 3, … and one vote id throughout.
 pub fn verify_chain(records: &[LoggedBallot]) -> Result<(), ChainError> {
-    let mut prev = GENESIS;
+    verify_chain_from(&GENESIS, records)
+}
+
+/// [`verify_chain`] for a log whose first entry follows `start` (a vote's
+/// [`VoteHeader::opening_hash`]).
+pub fn verify_chain_from(start: &[u8; 32], records: &[LoggedBallot]) -> Result<(), ChainError> {
+    let mut prev = *start;
     for (index, entry) in records.iter().enumerate() {
         let fault = if entry.record.vote_id != records[0].record.vote_id {
             Some(ChainFault::Vote)

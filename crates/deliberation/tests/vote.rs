@@ -879,6 +879,7 @@ fn record(seq: u64, voter: OwnerGroup, choice: Choice) -> BallotRecord {
         choice,
         sequence: seq,
         cast_at: 1_700_000_000 + seq as i64 * 61,
+        nonce: [seq as u8; 16],
     }
 }
 
@@ -936,8 +937,9 @@ fn canonical_bytes_are_fixed() {
         choice: Choice::Against,
         sequence: 3,
         cast_at: -1,
+        nonce: [7; 16],
     };
-    let mut expected = b"jinlin-ballot-v1".to_vec();
+    let mut expected = b"jinlin-ballot-v2".to_vec();
     expected.extend([0, 0, 0, 0, 0, 0, 0, 1]);
     expected.extend([0, 0, 0, 2]);
     expected.extend([1, 0, 0, 0, 0, 0, 0, 0, 2]);
@@ -945,6 +947,7 @@ fn canonical_bytes_are_fixed() {
     expected.push(2);
     expected.extend([0, 0, 0, 0, 0, 0, 0, 3]);
     expected.extend([0xff; 8]);
+    expected.extend([7; 16]);
     assert_eq!(r.canonical_bytes(), expected);
 }
 
@@ -958,7 +961,8 @@ fn an_intact_log_verifies() {
 fn changing_any_field_of_any_record_is_detected_at_that_record() {
     let good = sample_log();
     type Change = fn(&mut BallotRecord);
-    let changes: [Change; 7] = [
+    let changes: [Change; 8] = [
+        |r| r.nonce[3] ^= 1,
         |r| r.vote_id += 1,
         |r| r.voter = sole(999),
         |r| r.voter = OwnerGroup::new([person(2)]).unwrap(),
@@ -1039,6 +1043,7 @@ proptest! {
                 choice: *c,
                 sequence: i as u64 + 1,
                 cast_at: *t,
+                nonce: [i as u8; 16],
             })
             .collect();
         let good = log(records);
@@ -1056,4 +1061,66 @@ proptest! {
         prop_assume!(bad[i].record != good[i].record);
         prop_assert_eq!(verify_chain(&bad).unwrap_err().index, i);
     }
+}
+
+#[test]
+fn the_opening_hash_changes_with_anything_fixed_at_the_opening() {
+    let header = VoteHeader {
+        vote_id: 7,
+        matter: Matter::PropertyManager,
+        deemed: DeemedVotes::Off,
+        opened_at: 1_700_000_000,
+        closes_at: 1_700_600_000,
+    };
+    let units = vec![
+        unit(1, 8_950, sole(1)),
+        unit(2, 12_000, OwnerGroup::developer()),
+    ];
+    let base = header.opening_hash(&units);
+    // The order units are listed in does not matter; their contents do.
+    let mut reversed = units.clone();
+    reversed.reverse();
+    assert_eq!(header.opening_hash(&reversed), base);
+    let mut changed = units.clone();
+    changed[0].area_centi_m2 += 1;
+    assert_ne!(header.opening_hash(&changed), base);
+    let mut changed = units.clone();
+    changed[1].owner = sole(3);
+    assert_ne!(header.opening_hash(&changed), base);
+    assert_ne!(header.opening_hash(&units[..1]), base);
+    for other in [
+        VoteHeader {
+            vote_id: 8,
+            ..header.clone()
+        },
+        VoteHeader {
+            matter: Matter::Rebuild,
+            ..header.clone()
+        },
+        VoteHeader {
+            deemed: DeemedVotes::FollowMajority,
+            ..header.clone()
+        },
+        VoteHeader {
+            opened_at: 1_700_000_001,
+            ..header.clone()
+        },
+        VoteHeader {
+            closes_at: 1_700_000_001,
+            ..header.clone()
+        },
+    ] {
+        assert_ne!(other.opening_hash(&units), base);
+    }
+    // A log sealed after the opening hash verifies from it, not from zero.
+    let mut prev = base;
+    let sealed: Vec<LoggedBallot> = (1..=3)
+        .map(|i| {
+            let entry = LoggedBallot::seal(&prev, record(i, sole(1), Choice::For));
+            prev = entry.hash;
+            entry
+        })
+        .collect();
+    assert_eq!(verify_chain_from(&base, &sealed), Ok(()));
+    assert_eq!(verify_chain(&sealed).unwrap_err().index, 0);
 }

@@ -101,8 +101,10 @@ enum OwnerVote {
     TotalAreaCentiM2,
     TotalHeads,
     BallotCount,
+    OpeningHash,
     HeadHash,
     Result,
+    CancelReason,
 }
 
 #[derive(DeriveIden)]
@@ -133,7 +135,9 @@ enum VoteBallot {
     Choice,
     CastAt,
     AccountId,
+    Nonce,
     Hash,
+    EnteredBy,
 }
 
 fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>) -> IndexCreateStatement {
@@ -314,7 +318,7 @@ impl MigrationTrait for Migration {
                 .col(string_len(OwnerVote::DistrictCode, 6))
                 .col(big_integer(OwnerVote::CompoundId))
                 .col(small_integer(OwnerVote::ArticleMatter))
-                .col(string_len(OwnerVote::State, 8))
+                .col(string_len(OwnerVote::State, 16))
                 .col(boolean(OwnerVote::DeemedVotes))
                 .col(big_integer(OwnerVote::OpenedBy))
                 .col(timestamp_with_time_zone(OwnerVote::OpenedAt))
@@ -324,8 +328,10 @@ impl MigrationTrait for Migration {
                 .col(big_integer(OwnerVote::TotalAreaCentiM2))
                 .col(big_integer(OwnerVote::TotalHeads))
                 .col(big_integer(OwnerVote::BallotCount))
+                .col(string_len(OwnerVote::OpeningHash, 64))
                 .col(string_len(OwnerVote::HeadHash, 64))
                 .col(text_null(OwnerVote::Result))
+                .col(text_null(OwnerVote::CancelReason))
                 .foreign_key(
                     ForeignKey::create()
                         .name("fk_owner_vote_matter")
@@ -406,7 +412,9 @@ impl MigrationTrait for Migration {
                 .col(string_len(VoteBallot::Choice, 8))
                 .col(big_integer(VoteBallot::CastAt))
                 .col(big_integer(VoteBallot::AccountId))
+                .col(string_len(VoteBallot::Nonce, 32))
                 .col(string_len(VoteBallot::Hash, 64))
+                .col(big_integer_null(VoteBallot::EnteredBy))
                 .foreign_key(
                     ForeignKey::create()
                         .name("fk_vote_ballot_vote")
@@ -416,6 +424,23 @@ impl MigrationTrait for Migration {
                 )
                 .to_owned(),
         )
+        .await?;
+        // A voter's last ballot, and a voter's units, read under the vote's lock.
+        m.create_index(index(
+            "ix_vote_ballot_voter",
+            VoteBallot::Table,
+            vec![
+                VoteBallot::VoteId.into_iden(),
+                VoteBallot::Voter.into_iden(),
+                VoteBallot::Sequence.into_iden(),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_vote_unit_voter",
+            VoteUnit::Table,
+            vec![VoteUnit::VoteId.into_iden(), VoteUnit::Voter.into_iden()],
+        ))
         .await?;
         m.create_index(
             index(

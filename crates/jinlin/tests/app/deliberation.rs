@@ -207,7 +207,15 @@ async fn to_public_review(s: &Setup, matter: i64, joint: Option<u8>) {
 }
 
 async fn open_vote(c: &Client<'_>, matter: i64) -> jinlin_testkit::TestResponse {
-    let closes_at = (Utc::now() + Duration::hours(24)).to_rfc3339();
+    open_vote_for(c, matter, Duration::hours(24)).await
+}
+
+async fn open_vote_for(
+    c: &Client<'_>,
+    matter: i64,
+    lasting: Duration,
+) -> jinlin_testkit::TestResponse {
+    let closes_at = (Utc::now() + lasting).to_rfc3339();
     c.json(
         Method::POST,
         &format!("/api/v1/matters/{matter}/votes"),
@@ -631,16 +639,8 @@ async fn bad_ballots_and_settings_are_refused_and_store_nothing(db: TestDb) {
     assert!(r.status.is_client_error());
     assert_eq!(ballots(&s.app, vote_id).await, 1);
 
-    // After close, no ballot.
-    vote::Entity::update_many()
-        .col_expr(
-            vote::Column::ClosesAt,
-            Expr::value(Utc::now() - Duration::minutes(1)),
-        )
-        .filter(vote::Column::Id.eq(vote_id))
-        .exec(s.app.db.db.conn())
-        .await
-        .unwrap();
+    // The closing time passes and the vote is closed: no more ballots.
+    close_later(&s.app, vote_id, Duration::days(2)).await;
     let late = cast(
         &s.app.client(s.owner_b).await,
         vote_id,
@@ -650,8 +650,7 @@ async fn bad_ballots_and_settings_are_refused_and_store_nothing(db: TestDb) {
     assert_eq!(late.status, StatusCode::CONFLICT);
     assert_eq!(api_error(&late).0, "vote_closed");
     let closed = ok(
-        &sec.json(Method::POST, &format!("/api/v1/votes/{vote_id}/close"), "")
-            .await,
+        &sec.get(&format!("/api/v1/votes/{vote_id}")).await,
         StatusCode::OK,
     );
     // One of two owners, 89.50 of 209.50 m²: too few took part.
@@ -745,25 +744,19 @@ async fn deemed_votes_are_counted_apart_when_the_compound_says_so(db: TestDb) {
     ok(&r, StatusCode::OK);
     let matter = propose(&a, c).await;
     to_public_review(&s, matter, Some(4)).await;
-    let vote_id = ok(&open_vote(&sec, matter).await, StatusCode::CREATED)["id"]
+    let vote_id = ok(
+        &open_vote_for(&sec, matter, Duration::days(16)).await,
+        StatusCode::CREATED,
+    )["id"]
         .as_i64()
         .unwrap();
     ok(
         &cast(&a, vote_id, json!({"choice": "for"})).await,
         StatusCode::CREATED,
     );
-    vote::Entity::update_many()
-        .col_expr(
-            vote::Column::ClosesAt,
-            Expr::value(Utc::now() - Duration::minutes(1)),
-        )
-        .filter(vote::Column::Id.eq(vote_id))
-        .exec(s.app.db.db.conn())
-        .await
-        .unwrap();
+    close_later(&s.app, vote_id, Duration::days(17)).await;
     let closed = ok(
-        &sec.json(Method::POST, &format!("/api/v1/votes/{vote_id}/close"), "")
-            .await,
+        &sec.get(&format!("/api/v1/votes/{vote_id}")).await,
         StatusCode::OK,
     );
     let result = &closed["result"];
@@ -1351,7 +1344,7 @@ async fn a_vote_does_not_open_on_a_register_with_gaps(db: TestDb) {
             .unwrap(),
         0
     );
-    // With its area on record (and no owner entered: the developer's), it opens.
+    // With its area on record but no owner, still not: nothing is guessed.
     dwelling::Entity::insert(dwelling::ActiveModel {
         place_id: Set(flat),
         district_code: Set("350104".into()),
@@ -1362,8 +1355,301 @@ async fn a_vote_does_not_open_on_a_register_with_gaps(db: TestDb) {
     .exec(s.app.db.db.conn())
     .await
     .unwrap();
+    let r = open_vote(&sec, matter).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(api_error(&r).1.contains("没有登记业主"), "{}", r.text());
+    // Entered as the developer's unsold unit, it opens.
+    add_developer(&s.app, flat, c).await;
     let opened = ok(&open_vote(&sec, matter).await, StatusCode::CREATED);
     assert_eq!(opened["unit_count"], 3);
     assert_eq!(opened["total_heads"], 3);
     assert_eq!(opened["total_area_centi_m2"], 27_950);
+}
+
+async fn add_developer(app: &TestApp, dwelling_id: i64, compound_id: i64) {
+    dwelling_owner::Entity::insert(dwelling_owner::ActiveModel {
+        dwelling_id: Set(dwelling_id),
+        district_code: Set("350104".into()),
+        compound_id: Set(compound_id),
+        owner_kind: Set("developer".into()),
+        person_id: Set(None),
+        company_name: Set(Some("福州金山置业有限公司".into())),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(app.db.db.conn())
+    .await
+    .unwrap();
+}
+
+/// A flat with its area, not yet owned by anyone in the register.
+async fn add_flat(s: &Setup, name: &str, area: i64) -> i64 {
+    let flat = insert_dwelling(&s.app, &s.t, name).await;
+    dwelling::Entity::insert(dwelling::ActiveModel {
+        place_id: Set(flat),
+        district_code: Set("350104".into()),
+        compound_id: Set(s.t.compound.compound),
+        area_centi_m2: Set(area),
+        area_source: Set("register".into()),
+    })
+    .exec(s.app.db.db.conn())
+    .await
+    .unwrap();
+    flat
+}
+
+#[db_test]
+async fn owner_groups_are_counted_as_the_law_counts_them(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let a = s.app.client(s.owner_a).await;
+    let b = s.app.client(s.owner_b).await;
+    let sec = s.app.client(s.secretary).await;
+    // B also holds flat 201 jointly with A: a group {A, B} of its own.
+    let joint = add_flat(&s, "201", 10_000).await;
+    let person_a = account::Entity::find_by_id(s.owner_a)
+        .one(s.app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .person_id
+        .unwrap();
+    let person_b = account::Entity::find_by_id(s.owner_b)
+        .one(s.app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .person_id
+        .unwrap();
+    add_owner(&s.app, joint, c, person_a).await;
+    add_owner(&s.app, joint, c, person_b).await;
+    // A owns 202 too: one head with 101. The developer holds 301 and 302: one head.
+    let second = add_flat(&s, "202", 5_000).await;
+    add_owner(&s.app, second, c, person_a).await;
+    let unsold: Vec<i64> = vec![
+        add_flat(&s, "301", 9_000).await,
+        add_flat(&s, "302", 9_000).await,
+    ];
+    for u in &unsold {
+        add_developer(&s.app, *u, c).await;
+    }
+    let matter = propose(&a, c).await;
+    to_public_review(&s, matter, Some(4)).await;
+    let opened = ok(&open_vote(&sec, matter).await, StatusCode::CREATED);
+    let vote_id = opened["id"].as_i64().unwrap();
+    assert_eq!(opened["unit_count"], 6);
+    // {A}: 101+202, {B}: 102, {A,B}: 201, developer: 301+302.
+    assert_eq!(opened["total_heads"], 4);
+
+    // A belongs to two groups and must say which one a ballot is for.
+    let r = cast(&a, vote_id, json!({"choice": "for"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let mine = ok(
+        &a.get(&format!("/api/v1/votes/{vote_id}")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(mine["my_units"].as_array().unwrap().len(), 2);
+    let r = ok(
+        &cast(&a, vote_id, json!({"choice": "for", "unit_id": second})).await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(r["unit_ids"], json!([s.t.compound.dwellings[0], second]));
+    // Co-owners share one ballot: A casts it, B changes it, the last stands.
+    ok(
+        &cast(&a, vote_id, json!({"choice": "for", "unit_id": joint})).await,
+        StatusCode::CREATED,
+    );
+    ok(
+        &cast(&b, vote_id, json!({"choice": "against", "unit_id": joint})).await,
+        StatusCode::CREATED,
+    );
+    ok(
+        &cast(
+            &b,
+            vote_id,
+            json!({"choice": "for", "unit_id": s.t.compound.dwellings[1]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    );
+    // The developer has no account: the party organisation enters its
+    // written ballot, which is audited; a resident cannot.
+    let r = cast(&a, vote_id, json!({"choice": "for", "unit_id": unsold[0]})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    ok(
+        &cast(
+            &sec,
+            vote_id,
+            json!({"choice": "abstain", "unit_id": unsold[1]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    );
+    let closed = ok(
+        &sec.json(Method::POST, &format!("/api/v1/votes/{vote_id}/close"), "")
+            .await,
+        StatusCode::OK,
+    );
+    let cast_counts = &closed["result"]["cast"]["counts"];
+    assert_eq!(cast_counts["for"]["heads"], 2);
+    assert_eq!(cast_counts["against"]["heads"], 1);
+    assert_eq!(cast_counts["abstain"]["heads"], 1);
+    assert_eq!(cast_counts["abstain"]["area_centi_m2"], 18_000);
+    assert_eq!(cast_counts["against"]["area_centi_m2"], 10_000);
+    let entered = jinlin_kernel::audit::entity::Entity::find()
+        .filter(jinlin_kernel::audit::entity::Column::Action.eq("vote.ballot_entered"))
+        .count(s.app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(entered, 1);
+}
+
+#[db_test]
+async fn sending_a_matter_back_cancels_its_open_vote(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let a = s.app.client(s.owner_a).await;
+    let sec = s.app.client(s.secretary).await;
+    let street = s.app.client(s.street).await;
+    let matter = propose(&a, c).await;
+    to_public_review(&s, matter, Some(4)).await;
+    let vote_id = ok(&open_vote(&sec, matter).await, StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    ok(
+        &cast(&a, vote_id, json!({"choice": "against"})).await,
+        StatusCode::CREATED,
+    );
+    let back = act(
+        &street,
+        matter,
+        json!({"action": "send_back", "reason": "方案需补充费用测算"}),
+    )
+    .await;
+    ok(&back, StatusCode::OK);
+    let v = ok(
+        &a.get(&format!("/api/v1/votes/{vote_id}")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(v["state"], "cancelled");
+    assert_eq!(v["cancel_reason"], "方案需补充费用测算");
+    let late = cast(
+        &s.app.client(s.owner_b).await,
+        vote_id,
+        json!({"choice": "for"}),
+    )
+    .await;
+    assert_eq!(api_error(&late).0, "vote_closed");
+    // Back in public review, a new vote opens; the old one stays cancelled.
+    let held_at = (Utc::now() - Duration::hours(1)).to_rfc3339();
+    ok(
+        &act(&sec, matter, json!({"action": "advance", "held_at": held_at, "minutes": "补充费用测算后再议。",
+            "attendees": [{"party": "compound_party_org", "name": "王书记"}, {"party": "community", "name": "李主任"}]})).await,
+        StatusCode::OK,
+    );
+    let second = ok(&open_vote(&sec, matter).await, StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    assert_ne!(second, vote_id);
+    let page = a.get(&format!("/matters/{matter}")).await.text();
+    assert!(page.contains("方案需补充费用测算"));
+}
+
+#[db_test]
+async fn deemed_votes_need_a_full_voting_period(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let a = s.app.client(s.owner_a).await;
+    let sec = s.app.client(s.secretary).await;
+    ok(
+        &sec.json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/deliberation-settings"),
+            r#"{"deemed_votes": true, "min_publication_days": 7, "min_evaluation_respondents": 1}"#,
+        )
+        .await,
+        StatusCode::OK,
+    );
+    let matter = propose(&a, c).await;
+    to_public_review(&s, matter, Some(4)).await;
+    let r = open_vote(&sec, matter).await; // one day
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(api_error(&r).1.contains("15"), "{}", r.text());
+    assert_eq!(
+        vote::Entity::find()
+            .count(s.app.db.db.conn())
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[db_test]
+async fn a_changed_electorate_or_term_is_caught_by_verification(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let a = s.app.client(s.owner_a).await;
+    let sec = s.app.client(s.secretary).await;
+    let matter = propose(&a, c).await;
+    to_public_review(&s, matter, Some(4)).await;
+    let vote_id = ok(&open_vote(&sec, matter).await, StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    ok(
+        &cast(&a, vote_id, json!({"choice": "for"})).await,
+        StatusCode::CREATED,
+    );
+    let fine = ok(
+        &sec.get(&format!("/api/v1/votes/{vote_id}/verify")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(fine["chain_valid"], true, "{fine}");
+    // Someone enlarges A's flat in the vote's electorate.
+    jinlin_deliberation::entity::vote_unit::Entity::update_many()
+        .col_expr(
+            jinlin_deliberation::entity::vote_unit::Column::AreaCentiM2,
+            Expr::value(50_000),
+        )
+        .filter(
+            jinlin_deliberation::entity::vote_unit::Column::DwellingId
+                .eq(s.t.compound.dwellings[0]),
+        )
+        .exec(s.app.db.db.conn())
+        .await
+        .unwrap();
+    let bad = ok(
+        &sec.get(&format!("/api/v1/votes/{vote_id}/verify")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(bad["chain_valid"], false);
+    // It cannot be closed either.
+    ok(
+        &cast(
+            &s.app.client(s.owner_b).await,
+            vote_id,
+            json!({"choice": "for"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    );
+    let r = sec
+        .json(Method::POST, &format!("/api/v1/votes/{vote_id}/close"), "")
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(api_error(&r).0, "vote_record_invalid");
+    // Residents never see the head of an open vote.
+    let open = ok(
+        &a.get(&format!("/api/v1/votes/{vote_id}")).await,
+        StatusCode::OK,
+    );
+    assert!(open["head_hash"].is_null());
+}
+
+/// Closes a vote as the system would once `later` has passed.
+async fn close_later(app: &TestApp, vote_id: i64, later: Duration) {
+    let tx = app.db.db.write().await.unwrap();
+    jinlin_deliberation::votes::close_at(&tx, vote_id, Utc::now() + later)
+        .await
+        .unwrap_or_else(|e| panic!("close: {}", e.message));
+    tx.commit().await.unwrap();
 }
