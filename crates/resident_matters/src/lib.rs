@@ -13,7 +13,7 @@ pub mod store;
 pub mod sweep;
 
 pub use demo::seed_demo;
-pub use sweep::{SweepReport, sweep_deadlines};
+pub use sweep::{SweepReport, job_handlers, sweep_deadlines};
 
 use jinlin_kernel::web::Routes;
 

@@ -469,6 +469,7 @@ pub async fn act(
     a: &Action,
     now: DateTime<Utc>,
 ) -> Result<matter::Model, ApiError> {
+    store::lock(tx, id).await?;
     let seen = visible(tx, user, id).await?;
     let mut m = seen.matter.clone();
     let from = State::parse(&m.state).unwrap_or(State::Intake);

@@ -51,6 +51,20 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<matter::M
     matter::Entity::find_by_id(id).one(db).await
 }
 
+/// Takes the row lock of a matter for the rest of the transaction
+/// (PostgreSQL; SQLite's write transaction already holds the database), so
+/// a step and the deadline sweep never overwrite each other.
+pub async fn lock(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    matter::Entity::find_by_id(id)
+        .select_only()
+        .column(matter::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
+
 /// A matter as it is raised.
 #[derive(Debug, Clone)]
 pub struct NewMatter {
@@ -520,6 +534,7 @@ pub async fn due_for_sweep(
         )
         .order_by_asc(matter::Column::Id)
         .limit(limit)
+        .lock_exclusive()
         .all(db)
         .await
 }

@@ -116,6 +116,24 @@ pub async fn sweep_deadlines(db: &Database, now: DateTime<Utc>) -> Result<SweepR
     Ok(report)
 }
 
+/// The job kind of the periodic sweep.
+pub const SWEEP_JOB: &str = "resident_matters.sweep_deadlines";
+
+/// How often the sweep runs: warnings and escalations are late by at most
+/// this much.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// The capability's job handlers, for the node's runner: the deadline
+/// sweep every [`SWEEP_EVERY`].
+pub fn job_handlers() -> jinlin_kernel::jobs::JobHandlers {
+    jinlin_kernel::jobs::JobHandlers::new().every(SWEEP_JOB, SWEEP_EVERY, |db, _| async move {
+        sweep_deadlines(&db, Utc::now())
+            .await
+            .map(|r| tracing::info!(warned = r.warned, escalated = r.escalated, "deadline sweep"))
+            .map_err(|e| e.to_string())
+    })
+}
+
 /// The level a matter would be at, for display.
 pub fn level_at(m: &crate::entity::matter::Model, now: DateTime<Utc>) -> Escalation {
     match (m.dispatched_at, m.due_at) {

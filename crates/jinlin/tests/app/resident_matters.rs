@@ -390,6 +390,13 @@ async fn deadlines_warn_and_escalate_up_the_tree(db: TestDb) {
             .unwrap()
             .is_empty()
     );
+    // The runner's handler is the same sweep, on the wall clock.
+    let handlers = jinlin_resident_matters::job_handlers();
+    assert!(
+        handlers
+            .kinds()
+            .any(|k| k == "resident_matters.sweep_deadlines")
+    );
     // Replied matters stop the clock: nothing more happens.
     ok_step(&app, p.property, id, r#"{"action": "accept"}"#).await;
     ok_step(
