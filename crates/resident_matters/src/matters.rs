@@ -18,7 +18,7 @@ use jinlin_kernel::i18n;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::place::{PlaceKind, Position};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::entity::{category, matter};
@@ -737,10 +737,6 @@ pub fn is_overdue(m: &matter::Model, now: DateTime<Utc>) -> bool {
 pub fn escalation(m: &matter::Model) -> Escalation {
     Escalation::from_level(m.escalation_level)
 }
-
-/// Shorthand for serialising a state code back.
-#[derive(Debug, Serialize)]
-pub struct Code(pub &'static str);
 
 // ---------------------------------------------------------------- notify
 

@@ -36,15 +36,12 @@ pub fn router() -> Router<AppState> {
         .route("/resident-matters/{id}/act", post(act))
 }
 
-fn when(lang: Lang, t: Option<DateTime<Utc>>) -> String {
+fn when(_lang: Lang, t: Option<DateTime<Utc>>) -> String {
     // Shown in China Standard Time, where every district is.
     let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
     match t {
         Some(t) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-        None => match lang {
-            Lang::En => "—".into(),
-            _ => "—".into(),
-        },
+        None => "—".into(),
     }
 }
 

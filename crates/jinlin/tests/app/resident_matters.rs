@@ -782,6 +782,18 @@ async fn every_route_by_scope_and_role(db: TestDb) {
         app.get(&format!("{API}/mine")).await.status,
         StatusCode::UNAUTHORIZED
     );
+    // A service record shows only credits on matters the reader may see.
+    assert_eq!(
+        app.get(&format!("{API}/service-record/1")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let record = app
+        .client(p.resident_far)
+        .await
+        .get(&format!("{API}/service-record/1"))
+        .await;
+    assert_eq!(record.status, StatusCode::OK);
+    assert!(record.json().as_array().unwrap().is_empty());
 }
 
 #[db_test]
