@@ -118,7 +118,7 @@ async fn prepared(url: &str, closes_in: Duration) -> (Database, i64) {
                 voter: unit.owner.clone(),
                 choice,
                 sequence: i as u64 + 1,
-                cast_at: now.timestamp(),
+                cast_at: now.timestamp() - 10,
                 nonce,
             },
         );
@@ -128,7 +128,7 @@ async fn prepared(url: &str, closes_in: Duration) -> (Database, i64) {
             sequence: Set(i + 1),
             voter: Set(key),
             choice: Set(choice.as_str().into()),
-            cast_at: Set(now.timestamp()),
+            cast_at: Set(now.timestamp() - 10),
             account_id: Set(1),
             nonce: Set(nonce.iter().map(|b| format!("{b:02x}")).collect()),
             hash: Set(votes::hex(&sealed.hash)),
@@ -160,11 +160,12 @@ async fn prepared(url: &str, closes_in: Duration) -> (Database, i64) {
 }
 
 fn close_and_tally(bencher: Bencher, url: &str) {
-    let (db, vote_id) = runtime().block_on(prepared(url, Duration::seconds(-1)));
+    let (db, vote_id) = runtime().block_on(prepared(url, Duration::minutes(1)));
     bencher.bench_local(|| {
         runtime().block_on(async {
             let tx = db.conn().begin().await.expect("begin");
-            let tally = votes::close(&tx, vote_id).await.expect("close");
+            let later = Utc::now() + Duration::minutes(2);
+            let tally = votes::close_at(&tx, vote_id, later).await.expect("close");
             assert_eq!(tally.cast.participating.heads, UNITS as u64);
             tx.rollback().await.expect("rollback");
         })
