@@ -152,6 +152,9 @@ pub async fn load_once_at(
     jinlin_deliberation::demo::seed_demo(&tx)
         .await
         .map_err(|e| anyhow::anyhow!("demo matters: {}", e.message))?;
+    jinlin_resident_matters::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo residents' matters: {}", e.message))?;
     tx.commit().await?;
     let listed: String = report
         .samples

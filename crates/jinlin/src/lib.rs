@@ -26,7 +26,9 @@ pub fn capabilities() -> Vec<Routes> {
 pub fn job_handlers(
     config: &jinlin_kernel::Config,
 ) -> Result<jinlin_kernel::jobs::JobHandlers, String> {
-    Ok(jinlin_kernel::jobs::kernel_handlers().merge(jinlin_kernel::notify::handlers_for(config)?))
+    Ok(jinlin_kernel::jobs::kernel_handlers()
+        .merge(jinlin_kernel::notify::handlers_for(config)?)
+        .merge(jinlin_resident_matters::job_handlers()))
 }
 
 /// The whole HTTP application.
