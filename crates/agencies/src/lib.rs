@@ -2,4 +2,5 @@
 //! pairing by district and street admins, two-way selection rounds solved by
 //! a stable matching with capacities, and the pairing history.
 
+pub mod entity;
 pub mod rules;

@@ -13,6 +13,7 @@ mod m0006_organisations;
 mod m0007_ratings;
 mod m0008_jobs;
 mod m0009_resident_matters;
+mod m0010_agencies;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_ratings::Migration),
             Box::new(m0008_jobs::Migration),
             Box::new(m0009_resident_matters::Migration),
+            Box::new(m0010_agencies::Migration),
         ]
     }
 }

@@ -205,7 +205,7 @@ pub async fn load(
             .all(db)
             .await?
     };
-    let grants = grants
+    let grants: Vec<Grant> = grants
         .into_iter()
         .filter_map(|g| {
             let role = Role::parse(&g.role)?;
@@ -223,10 +223,45 @@ pub async fn load(
         display_name: account.display_name,
         person_id: account.person_id,
         language: account.language.as_deref().and_then(Lang::from_tag),
+        paired_compounds: if grants.iter().any(|g| g.role == Role::AgencyAdmin) {
+            paired_compounds(db, account.id).await?
+        } else {
+            Vec::new()
+        },
         grants,
-        paired_compounds: Vec::new(),
         via,
     }))
+}
+
+/// The compounds currently paired with the agencies an account administers
+/// (tables of the agencies capability, named here because the kernel
+/// cannot depend on it): one query, places whose id is a current pairing's
+/// compound for an agency linked to the account.
+async fn paired_compounds(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+) -> Result<Vec<Position>, DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let pairing = Alias::new("agency_pairing");
+    let link = Alias::new("agency_account");
+    let compounds = Query::select()
+        .column((pairing.clone(), Alias::new("compound_id")))
+        .from(pairing.clone())
+        .inner_join(
+            link.clone(),
+            Expr::col((link.clone(), Alias::new("agency_id")))
+                .equals((pairing.clone(), Alias::new("agency_id"))),
+        )
+        .and_where(Expr::col((link, Alias::new("account_id"))).eq(account_id))
+        .and_where(Expr::col((pairing, Alias::new("ended_at"))).is_null())
+        .to_owned();
+    Ok(place::Entity::find()
+        .filter(place::Column::Id.in_subquery(compounds))
+        .all(db)
+        .await?
+        .iter()
+        .map(place::Model::position)
+        .collect())
 }
 
 /// Middleware: puts `Option<Arc<Principal>>` into the request's extensions.
