@@ -412,12 +412,17 @@ async fn render_show(
         .map(|e| EventRow {
             at: when(lang, Some(e.at)),
             action: t(format!("resident_matters.action.{}", e.action)),
-            actor: e
-                .actor_role
-                .as_ref()
-                .filter(|r| matches!(r.as_str(), "reporter" | "holder" | "supervisor"))
-                .map(|r| t(format!("resident_matters.actor.{r}")))
-                .unwrap_or_default(),
+            // A step names the part played; raising a matter names the
+            // reporter's role (resident, party member, community worker …).
+            actor: match e.actor_role.as_deref() {
+                Some(r @ ("reporter" | "holder" | "supervisor")) => {
+                    t(format!("resident_matters.actor.{r}"))
+                }
+                Some(r) => jinlin_kernel::auth::Role::parse(r)
+                    .map(|role| t(role.label_key()))
+                    .unwrap_or_default(),
+                None => String::new(),
+            },
             state: e
                 .to_state
                 .as_ref()
