@@ -2,5 +2,16 @@
 //! pairing by district and street admins, two-way selection rounds solved by
 //! a stable matching with capacities, and the pairing history.
 
+pub mod api;
 pub mod entity;
 pub mod rules;
+pub mod store;
+
+use jinlin_kernel::web::Routes;
+
+pub fn routes() -> Routes {
+    Routes {
+        api: api::router(),
+        pages: axum::Router::new(),
+    }
+}

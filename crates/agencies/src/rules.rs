@@ -171,6 +171,8 @@ pub struct AgencyPrefs {
     pub capacity: u32,
     /// Compounds, most wanted first.
     pub ranks: Vec<i64>,
+    /// Already paired outside this round: directed fill leaves it alone.
+    pub paired: bool,
 }
 
 /// One compound's side of a round (every compound in the round's scope,
@@ -408,6 +410,9 @@ pub fn solve(agencies: &[AgencyPrefs], compounds: &[CompoundPrefs]) -> Result<So
             break;
         }
         let a = agency_ranks[&entry.id];
+        if a.paired {
+            continue;
+        }
         let unpaired = |c: &i64| agencies_of[c] == 0;
         let pick = a
             .ranks
@@ -496,6 +501,7 @@ mod tests {
             id,
             capacity,
             ranks: ranks.to_vec(),
+            paired: false,
         }
     }
 
@@ -584,6 +590,15 @@ mod tests {
     }
 
     #[test]
+    fn an_agency_paired_before_the_round_is_not_directed() {
+        let mut a = ag(1, 1, &[]);
+        a.paired = true;
+        let s = solve(&[a], &[co(10, &[])]).unwrap();
+        assert!(s.pairs.is_empty());
+        assert!(!s.agencies[0].directed);
+    }
+
+    #[test]
     fn no_compounds_is_reported() {
         let s = solve(&[ag(1, 1, &[])], &[]).unwrap();
         assert_eq!(s.agencies[0].reason, Reason::NoCompounds);
@@ -635,6 +650,7 @@ mod tests {
                             id: i as i64 + 1,
                             capacity: cap,
                             ranks,
+                            paired: false,
                         }
                     })
                     .collect::<Vec<_>>()
@@ -737,6 +753,7 @@ mod tests {
             .map(|i| AgencyPrefs {
                 id: i + 1,
                 capacity: 8,
+                paired: false,
                 ranks: {
                     let mut r: Vec<i64> = (0..10).map(|_| 100_000 + next(12_000) as i64).collect();
                     r.sort_unstable();

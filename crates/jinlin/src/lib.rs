@@ -18,6 +18,7 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_ratings::routes(),
         jinlin_resident_matters::routes(),
         jinlin_open311::routes(),
+        jinlin_agencies::routes(),
     ]
 }
 
