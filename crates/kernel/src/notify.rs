@@ -52,10 +52,16 @@ pub const WEBHOOK_JOB: &str = "notify.webhook";
 pub struct Message {
     /// What kind of event, e.g. `resident_matter.assigned` (machine-readable).
     pub kind: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub body: String,
     /// A local path, e.g. `/resident-matters/12`.
     pub link: Option<String>,
+    /// The title and body stay in the in-app inbox; outbound channels
+    /// (third-party bots, SMS gateways) get only the kind and the link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
 }
 
 impl Message {
@@ -65,12 +71,36 @@ impl Message {
             title: title.into(),
             body: body.into(),
             link: None,
+            private: false,
         }
     }
 
     pub fn link(mut self, link: impl Into<String>) -> Self {
         self.link = Some(link.into());
         self
+    }
+
+    /// Marks the message private: its title and body are shown only in
+    /// the recipients' inboxes, never sent outside the application.
+    pub fn private(mut self) -> Self {
+        self.private = true;
+        self
+    }
+
+    /// The message as outbound channels may see it: a private one without
+    /// its title and body.
+    pub fn outbound(&self) -> Message {
+        if self.private {
+            Message {
+                kind: self.kind.clone(),
+                title: String::new(),
+                body: String::new(),
+                link: self.link.clone(),
+                private: true,
+            }
+        } else {
+            self.clone()
+        }
     }
 }
 
@@ -129,12 +159,17 @@ pub struct Outbound {
 }
 
 /// Enqueues delivery of `outbound` through the outbound channel; retried
-/// with backoff until it is accepted.
+/// with backoff until it is accepted. A private message's title and body
+/// are dropped here, so they are not even stored in the job queue.
 pub async fn send_outbound(
     conn: &impl ConnectionTrait,
     outbound: &Outbound,
 ) -> Result<Option<i64>, DbErr> {
-    jobs::enqueue(conn, WEBHOOK_JOB, outbound, Utc::now(), None).await
+    let outbound = Outbound {
+        message: outbound.message.outbound(),
+        account_ids: outbound.account_ids.clone(),
+    };
+    jobs::enqueue(conn, WEBHOOK_JOB, &outbound, Utc::now(), None).await
 }
 
 /// The future a channel's delivery returns.

@@ -683,3 +683,79 @@ async fn a_running_jobs_lease_is_renewed(db: TestDb) {
     assert_eq!(j.attempts, 1);
     assert!(j.done_at.is_some());
 }
+
+/// A local receiver that takes every delivery and keeps its headers and body.
+async fn recording_receiver() -> (
+    String,
+    Arc<Mutex<Vec<(axum::http::HeaderMap, serde_json::Value)>>>,
+) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap,
+                  axum::Json(body): axum::Json<serde_json::Value>| {
+                let s = s.clone();
+                async move {
+                    s.lock().unwrap().push((headers, body));
+                    StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), seen)
+}
+
+#[db_test]
+async fn a_private_message_goes_outbound_without_its_title_and_body(db: TestDb) {
+    let t = tree(&db.db).await;
+    let resident = account(&db.db, "resident", Role::Resident, t.compound.dwellings[0]).await;
+    let (url, seen) = recording_receiver().await;
+
+    let message = Message::new("resident_matter.replied", "诉求已答复", "#7 家中漏水")
+        .link("/resident-matters/7")
+        .private();
+    let tx = db.db.write().await.unwrap();
+    notify::notify_parties(&tx, &[resident], &message)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // The inbox keeps the whole message.
+    let (items, _) = notify::inbox(db.db.conn(), resident, false, 10)
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].title, "诉求已答复");
+    assert_eq!(items[0].body, "#7 家中漏水");
+    // Not even the queue holds the private text.
+    let queued = all_jobs(&db.db).await;
+    assert_eq!(queued.len(), 1);
+    assert!(!queued[0].payload.contains("漏水"), "{}", queued[0].payload);
+    assert!(!queued[0].payload.contains("答复"), "{}", queued[0].payload);
+
+    let config = Config {
+        notify_webhook_url: Some(url),
+        ..Config::default()
+    };
+    let r = runner(
+        &db.db,
+        "node",
+        jinlin::job_handlers(&config).unwrap(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.run_due_at(t0()).await.unwrap().done, 1);
+    let (_, body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(body["kind"], "resident_matter.replied");
+    assert_eq!(body["link"], "/resident-matters/7");
+    assert_eq!(body["account_ids"], json!([resident]));
+    assert_eq!(body["private"], true);
+    assert!(
+        body.get("title").is_none() && body.get("body").is_none(),
+        "{body}"
+    );
+}
