@@ -281,9 +281,21 @@ async fn resolve_person(
         }
         (None, Some(new)) => {
             let input = person_input(new)?;
-            let (id, _) =
+            let (id, created) =
                 store::find_or_create(db, &state.secrets, dwelling.district_code.clone(), &input)
                     .await?;
+            // The ID number is already registered: link that person only
+            // when the name given is theirs, so an ID number alone never
+            // brings someone's record (and phone) into view.
+            if !created {
+                let found = store::people(db, &[id]).await?;
+                let same = found
+                    .get(&id)
+                    .is_some_and(|p| p.name.trim() == input.name.trim());
+                if !same {
+                    return Err(invalid_key("person.error.name_mismatch"));
+                }
+            }
             Ok(id)
         }
         _ => Err(invalid_key("person.error.one_person")),

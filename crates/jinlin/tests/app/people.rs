@@ -307,3 +307,57 @@ async fn the_language_follows_the_account(db: TestDb) {
         page.text()
     );
 }
+
+#[db_test]
+async fn an_id_number_alone_never_brings_someone_elses_record_into_view(db: TestDb) {
+    let t = tree(&db.db).await;
+    let far_worker = account(
+        &db.db,
+        "far-worker",
+        Role::CommunityWorker,
+        t.other_community,
+    )
+    .await;
+    let worker = account(&db.db, "worker", Role::CommunityWorker, t.community).await;
+    let app = TestApp::new(db);
+    // Registered in another street, with a phone.
+    let far = app.client(far_worker).await;
+    let r = far
+        .json(
+            Method::POST,
+            &format!("/api/v1/places/{}/owners", t.far.dwellings[0]),
+            &owner_body("13812341234", &id_number()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let person = r.json()["person_id"].as_i64().unwrap();
+    // Here, someone types the same ID number with another name: refused,
+    // and nothing of the record is shown or linked.
+    let w = app.client(worker).await;
+    let d = t.compound.dwellings[0];
+    let wrong = w
+        .json(
+            Method::POST,
+            &format!("/api/v1/places/{d}/owners"),
+            &format!(
+                r#"{{"owner_kind": "person", "person": {{"name": "某某", "id_number": "{}"}}}}"#,
+                id_number()
+            ),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!wrong.text().contains("13812341234"));
+    assert!(!wrong.text().contains("林美华"));
+    let occupants = w.get(&format!("/api/v1/places/{d}/occupants")).await.json();
+    assert!(occupants["owners"].as_array().unwrap().is_empty());
+    // With the registered name, it is the same person buying here too.
+    let right = w
+        .json(
+            Method::POST,
+            &format!("/api/v1/places/{d}/owners"),
+            &owner_body("13812341234", &id_number()),
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::CREATED, "{}", right.text());
+    assert_eq!(right.json()["person_id"].as_i64(), Some(person));
+}
