@@ -232,6 +232,15 @@ fn conflict(code: &'static str, key: &str) -> ApiError {
     ApiError::with_message(StatusCode::CONFLICT, code, i18n::current().t(key))
 }
 
+/// A write that lost a race on a unique index answers 409, not 500.
+fn db_write(e: DbErr) -> ApiError {
+    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        conflict("conflict", "ratings.error.conflict")
+    } else {
+        e.into()
+    }
+}
+
 /// Whether the principal sees campaigns of `scope`: a role reaching it, or
 /// a role granted somewhere inside it (down to a resident's dwelling).
 pub fn sees_scope(user: &Principal, scope: &Position) -> bool {
@@ -310,9 +319,19 @@ pub fn scores_as_panel(user: &Principal, compound: &Position) -> bool {
     )
 }
 
-/// Property staff of the compound mark its rectification items done.
-pub fn completes_rectification(user: &Principal, compound: &Position) -> bool {
-    has_role_over(user, &[Role::PropertyStaff], compound)
+/// The rated side marks its rectification items done: the compound's
+/// owners' committee for committee campaigns, its property staff for
+/// company campaigns.
+pub fn completes_rectification(user: &Principal, compound: &Position, kind: SubjectKind) -> bool {
+    let role = match kind {
+        SubjectKind::OwnersCommittee => Role::OwnersCommittee,
+        SubjectKind::PropertyCompany => Role::PropertyStaff,
+    };
+    has_role_over(user, &[role], compound)
+}
+
+fn kind_of(c: &campaign::Model) -> SubjectKind {
+    SubjectKind::parse(&c.subject_kind).unwrap_or(SubjectKind::PropertyCompany)
 }
 
 /// The dwellings where the user lives (resident or party member) whose
@@ -355,7 +374,7 @@ fn summary(c: &campaign::Model, scope: &place::Model) -> CampaignSummary {
         scope_kind: c.scope_kind.clone(),
         scope_name: scope.name.clone(),
         period: c.period.clone(),
-        subject_kind: SubjectKind::parse(&c.subject_kind).unwrap_or(SubjectKind::PropertyCompany),
+        subject_kind: kind_of(c),
         opens_on: c.opens_on,
         closes_on: c.closes_on,
         state: state_of(c),
@@ -505,6 +524,7 @@ pub async fn create(
 /// Opens a draft campaign: one subject per compound in scope that has the
 /// committee or company rated.
 pub async fn open(tx: &impl ConnectionTrait, user: &Principal, id: i64) -> Result<usize, ApiError> {
+    store::lock_campaign(tx, id).await?;
     let (c, scope) = managed_campaign(tx, user, id).await?;
     if state_of(&c) != CampaignState::Draft {
         return Err(conflict("campaign_state", "ratings.error.not_draft"));
@@ -513,7 +533,9 @@ pub async fn open(tx: &impl ConnectionTrait, user: &Principal, id: i64) -> Resul
     if rows.is_empty() {
         return Err(conflict("no_subjects", "ratings.error.no_subjects"));
     }
-    store::insert_subjects(tx, &c, &rows).await?;
+    store::insert_subjects(tx, &c, &rows)
+        .await
+        .map_err(db_write)?;
     store::set_state(tx, c.id, CampaignState::Open).await?;
     audit::record(
         tx,
@@ -528,11 +550,14 @@ pub async fn open(tx: &impl ConnectionTrait, user: &Principal, id: i64) -> Resul
 
 /// Closes an open campaign and stores its results.
 pub async fn close(tx: &impl ConnectionTrait, user: &Principal, id: i64) -> Result<(), ApiError> {
+    // Held until commit: no response or panel score lands after the results
+    // are computed.
+    store::lock_campaign(tx, id).await?;
     let (c, _) = managed_campaign(tx, user, id).await?;
     if state_of(&c) != CampaignState::Open {
         return Err(conflict("campaign_state", "ratings.error.not_open"));
     }
-    store::compute_results(tx, &c).await?;
+    store::compute_results(tx, &c).await.map_err(db_write)?;
     store::set_state(tx, c.id, CampaignState::Closed).await?;
     audit::record(
         tx,
@@ -555,6 +580,7 @@ pub async fn add_response(
     id: i64,
     new: &NewResponse,
 ) -> Result<i64, ApiError> {
+    store::lock_campaign(tx, id).await?;
     let (c, _) = visible_campaign(tx, user, id).await?;
     let mine = my_dwellings(tx, user, &c).await?;
     let Some((s, dwelling)) = mine
@@ -609,6 +635,7 @@ pub async fn panel(
     subject_id: i64,
     scores: &[ItemScore],
 ) -> Result<(), ApiError> {
+    store::lock_subject_campaign(tx, subject_id).await?;
     let (s, c, _, compound) = visible_subject(tx, user, subject_id).await?;
     if !scores_as_panel(user, &compound.position()) {
         return Err(ApiError::forbidden());
@@ -619,7 +646,9 @@ pub async fn panel(
     let item_ids: Vec<i64> = store::items(tx, c.id).await?.iter().map(|i| i.id).collect();
     let checked = rules::check_scores(&item_ids, &pairs(scores)).map_err(invalid)?;
     let ordered: Vec<(i64, i64)> = item_ids.iter().copied().zip(checked).collect();
-    store::replace_panel_scores(tx, &s, user.account_id, &ordered).await?;
+    store::replace_panel_scores(tx, &s, user.account_id, &ordered)
+        .await
+        .map_err(db_write)?;
     audit::record(
         tx,
         Entry::new(Some(user), "rating.panel", "rating_subject")
@@ -710,6 +739,7 @@ pub async fn add_rectification(
     subject_id: i64,
     new: &NewRectification,
 ) -> Result<i64, ApiError> {
+    store::lock_subject_campaign(tx, subject_id).await?;
     let (s, c, _, compound) = visible_subject(tx, user, subject_id).await?;
     // The street admin of the subject's street, or a district admin.
     if !manages(user, &compound.position()) {
@@ -748,8 +778,13 @@ pub async fn complete(
     let r = store::find_rectification(tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    store::lock_subject_campaign(tx, r.subject_id).await?;
+    // Read again under the lock: a concurrent completion has committed by now.
+    let r = store::find_rectification(tx, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let (_, c, _, compound) = visible_subject(tx, user, r.subject_id).await?;
-    if !completes_rectification(user, &compound.position()) {
+    if !completes_rectification(user, &compound.position(), kind_of(&c)) {
         return Err(ApiError::forbidden());
     }
     let note = check_text(note)?;
@@ -783,7 +818,8 @@ pub async fn rectification_views(
         .map(|s| (s.id, s))
         .collect();
     let compounds = store::places(db, rows.iter().map(|r| r.compound_id).collect()).await?;
-    let today = Utc::now().date_naive();
+    let today = rules::china_today(Utc::now());
+    let kind = kind_of(c);
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -799,7 +835,7 @@ pub async fn rectification_views(
                 compound_name: compound.map(|p| p.name.clone()).unwrap_or_default(),
                 overdue: r.done_at.is_none() && r.due_on < today,
                 can_complete: r.done_at.is_none()
-                    && compound.is_some_and(|p| completes_rectification(user, &p.position())),
+                    && compound.is_some_and(|p| completes_rectification(user, &p.position(), kind)),
                 text: r.text,
                 due_on: r.due_on,
                 done_at: r.done_at,
@@ -970,7 +1006,8 @@ async fn create_rectification(
     Ok((StatusCode::CREATED, ApiJson(Created { id: rid })))
 }
 
-/// Marks a rectification item done (property staff of the compound).
+/// Marks a rectification item done (the compound's property staff, or its
+/// owners' committee in a committee campaign).
 #[utoipa::path(post, path = "/ratings/rectifications/{id}/done", tag = "ratings",
     params(("id" = i64, Path, description = "Rectification item id")), request_body = RectificationDone,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

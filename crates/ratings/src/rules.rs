@@ -6,8 +6,16 @@
 //! integer sums, rounded half up once at the end, so equal inputs always
 //! give equal totals and a boundary is never missed by a float error.
 
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// The date in China Standard Time (UTC+8), in which deadlines are set
+/// and read.
+pub fn china_today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"))
+        .date_naive()
+}
 
 /// Highest score of one item.
 pub const MAX_SCORE: i64 = 100;
@@ -343,6 +351,20 @@ pub fn stars(rank: usize, n: usize) -> u8 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn today_is_the_date_in_china() {
+        let late = "2026-12-01T17:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            china_today(late),
+            NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
+        );
+        let early = "2026-12-01T15:59:59Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            china_today(early),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
+    }
 
     const SCHEME: Scheme = Scheme {
         residents_weight: 60,

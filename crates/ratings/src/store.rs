@@ -22,6 +22,31 @@ pub async fn find_campaign(
     campaign::Entity::find_by_id(id).one(db).await
 }
 
+/// Takes the campaign's row lock for the rest of the transaction
+/// (PostgreSQL; SQLite's write transaction already holds the database), so
+/// opening, closing, responses and panel scores of one campaign run in turn.
+pub async fn lock_campaign(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    campaign::Entity::find_by_id(id)
+        .select_only()
+        .column(campaign::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
+
+/// Locks the campaign of a subject (see [`lock_campaign`]).
+pub async fn lock_subject_campaign(
+    tx: &impl ConnectionTrait,
+    subject_id: i64,
+) -> Result<(), DbErr> {
+    if let Some(s) = find_subject(tx, subject_id).await? {
+        lock_campaign(tx, s.campaign_id).await?;
+    }
+    Ok(())
+}
+
 pub async fn find_place(db: &impl ConnectionTrait, id: i64) -> Result<Option<place::Model>, DbErr> {
     place::Entity::find_by_id(id).one(db).await
 }
@@ -412,12 +437,15 @@ pub async fn compute_results(db: &impl ConnectionTrait, c: &campaign::Model) -> 
     let all_totals: Vec<i64> = rated.iter().filter_map(|r| r.2.total_centi).collect();
     let district_ranks = rules::ranks(&all_totals);
     let mut street_rank: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut by_street: HashMap<Option<i64>, Vec<(i64, i64)>> = HashMap::new();
+    // A subject without a street has no rank in a street.
+    let mut by_street: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
     for r in &rated {
-        by_street
-            .entry(r.0.street_id)
-            .or_default()
-            .push((r.0.id, r.2.total_centi.unwrap_or(0)));
+        if let Some(street) = r.0.street_id {
+            by_street
+                .entry(street)
+                .or_default()
+                .push((r.0.id, r.2.total_centi.unwrap_or(0)));
+        }
     }
     for members in by_street.values() {
         let totals: Vec<i64> = members.iter().map(|m| m.1).collect();

@@ -7,7 +7,7 @@ use jinlin_ratings::entity::{campaign, panel_score, rectification, response, res
 use jinlin_testkit::fixtures::{Tree, account, tree};
 use jinlin_testkit::{TestDb, db_test};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::support::{TestApp, api_error, has_cjk};
 
@@ -987,4 +987,315 @@ async fn owners_committees_are_rated_where_a_compound_has_one(db: TestDb) {
         .json();
     assert_eq!(still["state"], "draft");
     assert_eq!(still["subjects"], 0);
+}
+
+#[db_test]
+async fn two_accounts_of_one_dwelling_respond_once(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let (id, items) = open_campaign(&app, p.street, t.street).await;
+    let respond = format!("/api/v1/ratings/campaigns/{id}/responses");
+    let spouse = account(
+        &app.db.db,
+        "resident-spouse",
+        Role::Resident,
+        t.compound.dwellings[0],
+    )
+    .await;
+    let first = app
+        .client(p.resident)
+        .await
+        .json(Method::POST, &respond, &scores(&items, &[70, 70]))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let second = app
+        .client(spouse)
+        .await
+        .json(Method::POST, &respond, &scores(&items, &[10, 10]))
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{}", second.text());
+    let (code, message) = api_error(&second);
+    assert_eq!(code, "already_responded");
+    assert!(message.contains("每户限评一次"), "{message}");
+    assert_eq!(count!(app, response::Entity), 1);
+    assert_eq!(count!(app, score::Entity), 2);
+    // The dwelling's response stands, for both accounts.
+    let view = app
+        .client(spouse)
+        .await
+        .get(&format!("/api/v1/ratings/campaigns/{id}"))
+        .await
+        .json();
+    assert_eq!(view["my"]["responded"], true);
+}
+
+#[db_test]
+async fn tied_totals_share_a_rank_and_a_streetless_compound_has_no_street_rank(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    // 城门小区 has lost its street (an unfinished registry): it still takes
+    // part district-wide, but ranks in no street.
+    jinlin_kernel::place::entity::Entity::update_many()
+        .col_expr(
+            jinlin_kernel::place::entity::Column::StreetId,
+            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+        )
+        .filter(jinlin_kernel::place::entity::Column::Id.eq(t.far.compound))
+        .exec(app.db.db.conn())
+        .await
+        .unwrap();
+    let (id, items) = open_campaign(&app, p.district, t.district).await;
+    let responses = format!("/api/v1/ratings/campaigns/{id}/responses");
+    for (who, values) in [
+        (p.resident, [80, 60]),
+        (p.resident_n, [80, 60]),
+        (p.resident_far, [40, 40]),
+    ] {
+        let r = app
+            .client(who)
+            .await
+            .json(Method::POST, &responses, &scores(&items, &values))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let main = subject_of(&app, p.district, id, t.compound.compound).await;
+    let neighbour = subject_of(&app, p.district, id, t.neighbour.compound).await;
+    let far = subject_of(&app, p.district, id, t.far.compound).await;
+    for (who, subject, values) in [
+        (p.secretary, main, [70, 70]),
+        (p.worker, neighbour, [70, 70]),
+        (p.secretary_far, far, [40, 40]),
+    ] {
+        let put = app
+            .client(who)
+            .await
+            .json(
+                Method::PUT,
+                &format!("/api/v1/ratings/subjects/{subject}/panel"),
+                &scores(&items, &values),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.text());
+    }
+    let closed = app
+        .client(p.district)
+        .await
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/campaigns/{id}/close"),
+            "",
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.text());
+    let r = closed.json();
+    let rows = r["rows"].as_array().unwrap();
+    let row = |subject: i64| {
+        rows.iter()
+            .find(|row| row["subject_id"].as_i64() == Some(subject))
+            .unwrap()
+            .clone()
+    };
+    let (a, b, c) = (row(main), row(neighbour), row(far));
+    assert_eq!(a["total_centi"], b["total_centi"]);
+    // Equal totals share first place; the next is third, not second.
+    assert_eq!(a["rank_in_district"], 1);
+    assert_eq!(b["rank_in_district"], 1);
+    assert_eq!(c["rank_in_district"], 3);
+    assert_eq!(a["stars"], 5);
+    assert_eq!(b["stars"], 5);
+    assert_eq!(c["stars"], 3);
+    assert_eq!(a["rank_in_street"], 1);
+    assert_eq!(b["rank_in_street"], 1);
+    assert!(c["street_id"].is_null());
+    assert!(c["rank_in_street"].is_null(), "{c}");
+    // Tied rows are listed by name.
+    let names: Vec<&str> = rows[..2]
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+}
+
+#[db_test]
+async fn committee_rectifications_are_completed_by_the_committee(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let committee = account(
+        &app.db.db,
+        "committee",
+        Role::OwnersCommittee,
+        t.compound.compound,
+    )
+    .await;
+    // Everything below 99.99 points is black-listed.
+    let body = campaign_body(t.street, 10000, 9999).replace("property_company", "owners_committee");
+    let admin = app.client(p.street).await;
+    let made = admin
+        .json(Method::POST, "/api/v1/ratings/campaigns", &body)
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let id = made.json()["id"].as_i64().unwrap();
+    let opened = admin
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/campaigns/{id}/open"),
+            "",
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.text());
+    let items: Vec<i64> = opened.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    let subject = subject_of(&app, p.street, id, t.compound.compound).await;
+    let r = app
+        .client(p.resident)
+        .await
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/campaigns/{id}/responses"),
+            &scores(&items, &[50, 50]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let put = app
+        .client(p.secretary)
+        .await
+        .json(
+            Method::PUT,
+            &format!("/api/v1/ratings/subjects/{subject}/panel"),
+            &scores(&items, &[50, 50]),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.text());
+    let closed = admin
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/campaigns/{id}/close"),
+            "",
+        )
+        .await;
+    assert_eq!(closed.json()["rows"][0]["list"], "black");
+    let made = admin
+        .json(
+            Method::POST,
+            &format!("/api/v1/ratings/subjects/{subject}/rectifications"),
+            r#"{"text": "按期召开业主大会", "due_on": "2027-03-31"}"#,
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let rid = made.json()["id"].as_i64().unwrap();
+    let list = format!("/api/v1/ratings/campaigns/{id}/rectifications");
+    let done = format!("/api/v1/ratings/rectifications/{rid}/done");
+
+    // The property company is not the rated side of a committee campaign.
+    let staff = app.client(p.property).await;
+    assert_eq!(staff.get(&list).await.json()[0]["can_complete"], false);
+    let refused = staff
+        .json(Method::POST, &done, r#"{"note": "已处理"}"#)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert_eq!(count!(app, rectification::Entity), 1);
+    let stored = rectification::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.done_at.is_none());
+
+    let c = app.client(committee).await;
+    assert_eq!(c.get(&list).await.json()[0]["can_complete"], true);
+    let ok = c
+        .json(Method::POST, &done, r#"{"note": "已于3月召开业主大会"}"#)
+        .await;
+    assert_eq!(ok.status, StatusCode::NO_CONTENT, "{}", ok.text());
+}
+
+/// Writes to one campaign run in turn: a double open or close answers 409
+/// rather than failing on a unique index, and a response racing the close
+/// is either counted in the results or refused.
+#[db_test]
+async fn concurrent_writes_to_a_campaign_run_in_turn(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let admin = app.client(p.street).await;
+    let made = admin
+        .json(
+            Method::POST,
+            "/api/v1/ratings/campaigns",
+            &campaign_body(t.street, 8000, 6000),
+        )
+        .await;
+    let id = made.json()["id"].as_i64().unwrap();
+    let open = format!("/api/v1/ratings/campaigns/{id}/open");
+    let admin2 = app.client(p.street).await;
+    let (a, b) = tokio::join!(
+        admin.json(Method::POST, &open, ""),
+        admin2.json(Method::POST, &open, "")
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{} {}",
+        a.text(),
+        b.text()
+    );
+    let items: Vec<i64> = admin
+        .get(&format!("/api/v1/ratings/campaigns/{id}"))
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    let main = subject_of(&app, p.street, id, t.compound.compound).await;
+
+    // Two panel writes at once: both succeed, one set of scores remains.
+    let s1 = app.client(p.secretary).await;
+    let s2 = app.client(p.worker).await;
+    let panel = format!("/api/v1/ratings/subjects/{main}/panel");
+    let (first, second) = (scores(&items, &[70, 70]), scores(&items, &[60, 60]));
+    let (a, b) = tokio::join!(
+        s1.json(Method::PUT, &panel, &first),
+        s2.json(Method::PUT, &panel, &second)
+    );
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text());
+    assert_eq!(b.status, StatusCode::NO_CONTENT, "{}", b.text());
+    assert_eq!(count!(app, panel_score::Entity), 2);
+
+    let close = format!("/api/v1/ratings/campaigns/{id}/close");
+    let resident = app.client(p.resident).await;
+    let respond = format!("/api/v1/ratings/campaigns/{id}/responses");
+    let late = scores(&items, &[90, 90]);
+    let (a, b, r) = tokio::join!(
+        admin.json(Method::POST, &close, ""),
+        admin2.json(Method::POST, &close, ""),
+        resident.json(Method::POST, &respond, &late)
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{} {}",
+        a.text(),
+        b.text()
+    );
+    assert!(
+        r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT,
+        "{}",
+        r.text()
+    );
+    let stored = count!(app, response::Entity);
+    let counted: i64 = result::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| i64::from(r.responses))
+        .sum();
+    assert_eq!(stored as i64, counted);
 }
