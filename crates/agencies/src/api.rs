@@ -959,8 +959,9 @@ pub async fn new_round(
     user: &Principal,
     input: &NewRound,
 ) -> Result<i64, ApiError> {
+    // Anyone with a role in the scope learns it exists (403 below); others 404.
     let scope = match jinlin_places::store::find(db, input.scope_place_id).await? {
-        Some(p) if jinlin_places::store::visible(user, &p) => p,
+        Some(p) if reaches_scope(user, &p) => p,
         _ => return Err(ApiError::not_found()),
     };
     if scope.kind != PlaceKind::Street.as_str() && scope.kind != PlaceKind::District.as_str() {
@@ -1393,11 +1394,9 @@ pub async fn solve(
         .into_iter()
         .map(|p| (p.compound_id, p))
         .collect();
-    let current: HashSet<i64> = store::current_pairings_in(db, &r.district_code)
-        .await?
-        .iter()
-        .map(|p| p.agency_id)
-        .collect();
+    let pairings_now = store::current_pairings_in(db, &r.district_code).await?;
+    let current: HashSet<i64> = pairings_now.iter().map(|p| p.agency_id).collect();
+    let served: HashSet<i64> = pairings_now.iter().map(|p| p.compound_id).collect();
     let agency_prefs: Vec<AgencyPrefs> = agencies
         .iter()
         .map(|a| {
@@ -1420,6 +1419,7 @@ pub async fn solve(
         .iter()
         .map(|c| CompoundPrefs {
             id: c.id,
+            paired: served.contains(&c.id),
             ranks: cps
                 .get(&c.id)
                 .map(|p| store::ranks(&p.ranks))

@@ -182,6 +182,9 @@ pub struct CompoundPrefs {
     pub id: i64,
     /// Agencies, most wanted first.
     pub ranks: Vec<i64>,
+    /// Already has an agency outside this round: directed fill takes it
+    /// only when no compound is free.
+    pub paired: bool,
 }
 
 /// Why the matching did not place an agency or a compound.
@@ -401,7 +404,10 @@ pub fn solve(agencies: &[AgencyPrefs], compounds: &[CompoundPrefs]) -> Result<So
     }
 
     // Directed fill: every empty agency gets one compound.
-    let mut agencies_of: HashMap<i64, usize> = compound_ids.iter().map(|c| (*c, 0)).collect();
+    let mut agencies_of: HashMap<i64, usize> = compounds
+        .iter()
+        .map(|c| (c.id, usize::from(c.paired)))
+        .collect();
     for c in partner_of.keys() {
         *agencies_of.get_mut(c).expect("known") += 1;
     }
@@ -509,6 +515,7 @@ mod tests {
         CompoundPrefs {
             id,
             ranks: ranks.to_vec(),
+            paired: false,
         }
     }
 
@@ -599,6 +606,14 @@ mod tests {
     }
 
     #[test]
+    fn directed_fill_prefers_a_compound_without_any_agency() {
+        let mut busy = co(10, &[]);
+        busy.paired = true;
+        let s = solve(&[ag(1, 1, &[])], &[busy, co(11, &[])]).unwrap();
+        assert_eq!(s.pairs[0].compound_id, 11);
+    }
+
+    #[test]
     fn no_compounds_is_reported() {
         let s = solve(&[ag(1, 1, &[])], &[]).unwrap();
         assert_eq!(s.agencies[0].reason, Reason::NoCompounds);
@@ -655,20 +670,27 @@ mod tests {
                     })
                     .collect::<Vec<_>>()
             });
-            let compounds =
-                proptest::collection::vec((Just(agency_ids.clone()).prop_shuffle(), 0..=na), nc)
-                    .prop_map(|v| {
-                        v.into_iter()
-                            .enumerate()
-                            .map(|(i, (mut ranks, keep))| {
-                                ranks.truncate(keep);
-                                CompoundPrefs {
-                                    id: 100 + i as i64,
-                                    ranks,
-                                }
-                            })
-                            .collect::<Vec<_>>()
-                    });
+            let compounds = proptest::collection::vec(
+                (
+                    Just(agency_ids.clone()).prop_shuffle(),
+                    0..=na,
+                    any::<bool>(),
+                ),
+                nc,
+            )
+            .prop_map(|v| {
+                v.into_iter()
+                    .enumerate()
+                    .map(|(i, (mut ranks, keep, paired))| {
+                        ranks.truncate(keep);
+                        CompoundPrefs {
+                            id: 100 + i as i64,
+                            ranks,
+                            paired,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            });
             (agencies, compounds)
         })
     }
@@ -716,7 +738,7 @@ mod tests {
             let paired: HashSet<i64> = s.pairs.iter().map(|p| p.compound_id).collect();
             let shared = s.pairs.len() > paired.len();
             if shared {
-                prop_assert_eq!(paired.len(), compounds.len());
+                prop_assert!(compounds.iter().all(|c| c.paired || paired.contains(&c.id)));
             }
             // Every party without a two-way pair is in the report.
             let two: HashSet<i64> = s.pairs.iter().filter(|p| p.route == Route::TwoWay).map(|p| p.agency_id).collect();
@@ -765,6 +787,7 @@ mod tests {
         let compounds: Vec<CompoundPrefs> = (0..12_000)
             .map(|i| CompoundPrefs {
                 id: 100_000 + i,
+                paired: false,
                 ranks: {
                     let mut r: Vec<i64> = (0..10).map(|_| 1 + next(1500) as i64).collect();
                     r.sort_unstable();

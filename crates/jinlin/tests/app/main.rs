@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod agencies;
 mod binary;
 mod client;
 mod deliberation;
