@@ -16,6 +16,7 @@ use jinlin_kernel::place::{PlaceKind, Position};
 use jinlin_kernel::web::{ApiJson, AppState};
 use jinlin_people::api::NewPerson;
 use sea_orm::ConnectionTrait;
+use sea_orm::{DbErr, SqlErr};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,6 +56,40 @@ fn conflict(key: &str) -> ApiError {
     ApiError::with_message(StatusCode::CONFLICT, "conflict", i18n::current().t(key))
 }
 
+/// A write that lost a race on a unique index answers 409, not 500.
+fn db_write(key: &str) -> impl Fn(DbErr) -> ApiError + '_ {
+    move |e| {
+        if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+            conflict(key)
+        } else {
+            e.into()
+        }
+    }
+}
+
+/// Checks the cross-memberships a member is given: a seat on the owners'
+/// committee must be on the committee's member list, an owner
+/// representative must own a dwelling of the compound. (The property-staff
+/// mark stays as declared.)
+async fn check_flags(
+    db: &impl ConnectionTrait,
+    compound: &place::Model,
+    person_id: i64,
+    flags: MemberFlags,
+) -> Result<(), ApiError> {
+    if flags.in_owners_committee
+        && !store::committee_people(db, compound.id)
+            .await?
+            .contains(&person_id)
+    {
+        return Err(invalid_key("organisations.error.not_on_committee"));
+    }
+    if flags.owner_representative && !store::owns_in_compound(db, person_id, compound.id).await? {
+        return Err(invalid_key("organisations.error.not_owner"));
+    }
+    Ok(())
+}
+
 /// Who may change a compound's organisations: editors of the registry
 /// above it, and the compound's party secretary.
 pub fn may_write(user: &Principal, compound: &Position) -> bool {
@@ -80,6 +115,9 @@ pub async fn compound_for(
     };
     if write && !may_write(user, &p.position()) {
         return Err(ApiError::forbidden());
+    }
+    if write {
+        store::lock_compound(db, p.id).await?;
     }
     Ok(p)
 }
@@ -289,10 +327,12 @@ pub async fn org_view(
     let registry = user.can(Access::Registry, &position);
     let unmasked = user.can(Access::Personal, &position);
     let presence = presence(db, compound.id).await?;
+    // A seat on the owners' committee is read from its member list.
+    let committee = store::committee_people(db, compound.id).await?;
     let covers = rules::covers(
         presence,
         members.iter().map(|m| MemberFlags {
-            in_owners_committee: m.in_owners_committee,
+            in_owners_committee: committee.contains(&m.person_id),
             in_property_company: m.in_property_company,
             owner_representative: m.owner_representative,
         }),
@@ -324,7 +364,7 @@ pub async fn org_view(
                         phone: masked(&p.phone, unmasked),
                         phone_masked: !unmasked,
                         party_member: p.party_member,
-                        in_owners_committee: m.in_owners_committee,
+                        in_owners_committee: committee.contains(&m.person_id),
                         in_property_company: m.in_property_company,
                         owner_representative: m.owner_representative,
                     })
@@ -479,13 +519,19 @@ pub async fn resolve_person(
         }
         (None, Some(new)) => {
             let input = jinlin_people::api::person_input(new)?;
-            let (id, _) = jinlin_people::store::find_or_create(
+            let (id, created) = jinlin_people::store::find_or_create(
                 db,
                 &state.secrets,
                 compound.district_code.clone(),
                 &input,
             )
             .await?;
+            // An ID number already on record names someone else's person:
+            // only one of this compound may be taken (and nothing learnt of
+            // anybody else).
+            if !created && !store::belongs_to_compound(db, id, compound.id).await? {
+                return Err(invalid_key("organisations.error.unknown_person"));
+            }
             Ok(id)
         }
         _ => Err(invalid_key("organisations.error.one_person")),
@@ -517,7 +563,12 @@ pub async fn save_org(
     body: &PartyOrgInput,
 ) -> Result<party_org::Model, ApiError> {
     let name = rules::check_name(&body.name).map_err(invalid)?;
-    rules::check_past("founded_on", body.founded_on, Utc::now().date_naive()).map_err(invalid)?;
+    rules::check_past(
+        "founded_on",
+        body.founded_on,
+        rules::china_today(Utc::now()),
+    )
+    .map_err(invalid)?;
     if let Some(sid) = body.secretary_person_id
         && !store::belongs_to_compound(tx, sid, compound.id).await?
     {
@@ -595,7 +646,10 @@ pub async fn save_member(
         in_property_company: body.in_property_company,
         owner_representative: body.owner_representative,
     };
-    let id = store::add_member(tx, &org, person_id, flags).await?;
+    check_flags(tx, compound, person_id, flags).await?;
+    let id = store::add_member(tx, &org, person_id, flags)
+        .await
+        .map_err(db_write("organisations.error.member_twice"))?;
     audit::record(
         tx,
         Entry::new(Some(user), "party_org.member_add", "party_org")
@@ -683,16 +737,13 @@ pub async fn change_flags(
         .into_iter()
         .find(|m| m.id == member_id)
         .ok_or_else(ApiError::not_found)?;
-    store::set_member_flags(
-        tx,
-        member.id,
-        MemberFlags {
-            in_owners_committee: body.in_owners_committee,
-            in_property_company: body.in_property_company,
-            owner_representative: body.owner_representative,
-        },
-    )
-    .await?;
+    let flags = MemberFlags {
+        in_owners_committee: body.in_owners_committee,
+        in_property_company: body.in_property_company,
+        owner_representative: body.owner_representative,
+    };
+    check_flags(tx, compound, member.person_id, flags).await?;
+    store::set_member_flags(tx, member.id, flags).await?;
     audit::record(
         tx,
         Entry::new(Some(user), "party_org.member_change", "party_org")
@@ -773,7 +824,12 @@ pub async fn save_committee(
 ) -> Result<owners_committee::Model, ApiError> {
     let name = rules::check_name(&body.name).map_err(invalid)?;
     rules::check_term(body.term_start, body.term_end).map_err(invalid)?;
-    rules::check_past("elected_on", body.elected_on, Utc::now().date_naive()).map_err(invalid)?;
+    rules::check_past(
+        "elected_on",
+        body.elected_on,
+        rules::china_today(Utc::now()),
+    )
+    .map_err(invalid)?;
     let record = body.election_record.trim().to_string();
     if record.chars().count() > 4000 {
         return Err(invalid_key("organisations.error.record"));

@@ -253,7 +253,7 @@ async fn render(
                 )
             })
             .collect(),
-        today: chrono::Utc::now().date_naive().to_string(),
+        today: crate::rules::china_today(chrono::Utc::now()).to_string(),
     };
     Ok(ctx.page_with_status(
         status,

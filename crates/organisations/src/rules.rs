@@ -2,7 +2,7 @@
 //! validation of terms, fees and unified social credit codes, and the
 //! cross-membership (交叉任职) coverage rule with its figures per level.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -73,6 +73,13 @@ pub fn check_term(start: NaiveDate, end: NaiveDate) -> Result<(), Invalid> {
 }
 
 /// A date that happened already (founding, election) cannot lie ahead.
+/// The date in China Standard Time (UTC+8), in which founding and election
+/// dates are given.
+pub fn china_today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"))
+        .date_naive()
+}
+
 pub fn check_past(field: &'static str, date: NaiveDate, today: NaiveDate) -> Result<(), Invalid> {
     if date > today {
         return Err(invalid(field, "organisations.error.future_date"));
@@ -246,6 +253,17 @@ fn gcd(a: u64, b: u64) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn today_is_the_date_in_china() {
+        let late = "2026-12-01T16:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            china_today(late),
+            NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
+        );
+        // Founding "today" in Fuzhou is not a future date, though UTC is a day behind.
+        assert!(check_past("founded_on", china_today(late), china_today(late)).is_ok());
+    }
 
     fn m(oc: bool, pc: bool, rep: bool) -> MemberFlags {
         MemberFlags {

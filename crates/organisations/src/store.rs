@@ -1,7 +1,7 @@
 //! Reading and writing compound organisations, and the per-compound rows
 //! the coverage figures are counted from.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
 use jinlin_kernel::place::entity as place;
@@ -20,6 +20,49 @@ use crate::entity::{
     property_company_contract,
 };
 use crate::rules::{MemberFlags, OrgKind, Presence};
+
+/// Takes the compound's place row lock for the rest of the transaction
+/// (PostgreSQL; SQLite's write transaction already holds the database), so
+/// writes to one compound's organisations run in turn.
+pub async fn lock_compound(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    place::Entity::find_by_id(id)
+        .select_only()
+        .column(place::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
+
+/// The people on the compound's owners' committee.
+pub async fn committee_people(
+    db: &impl ConnectionTrait,
+    compound_id: i64,
+) -> Result<HashSet<i64>, DbErr> {
+    let Some(c) = committee_of(db, compound_id).await? else {
+        return Ok(HashSet::new());
+    };
+    Ok(committee_members(db, c.id)
+        .await?
+        .into_iter()
+        .map(|m| m.person_id)
+        .collect())
+}
+
+/// Whether a person owns a dwelling of the compound.
+pub async fn owns_in_compound(
+    db: &impl ConnectionTrait,
+    person_id: i64,
+    compound_id: i64,
+) -> Result<bool, DbErr> {
+    Ok(dwelling_owner::Entity::find()
+        .filter(dwelling_owner::Column::PersonId.eq(person_id))
+        .filter(dwelling_owner::Column::CompoundId.eq(compound_id))
+        .count(db)
+        .await?
+        > 0)
+}
 
 pub async fn org_of(
     db: &impl ConnectionTrait,
@@ -492,6 +535,12 @@ pub async fn coverage_rows(
     let flag = |col: &str| {
         format!("(SELECT COUNT(*) FROM party_org_member m WHERE m.org_id = o.id AND m.{col})")
     };
+    // Committee membership is read from the committee's member list, not
+    // from the member's own flag.
+    let on_committee = "(SELECT COUNT(*) FROM party_org_member m WHERE m.org_id = o.id AND EXISTS \
+         (SELECT 1 FROM owners_committee_member ocm \
+          JOIN owners_committee oc ON oc.id = ocm.committee_id \
+          WHERE oc.compound_id = p.id AND ocm.person_id = m.person_id))";
     let sql = format!(
         "SELECT p.id AS compound_id, p.district_code, p.street_id, p.community_id, o.id AS org_id, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM owners_committee oc WHERE oc.compound_id = p.id) \
@@ -504,7 +553,7 @@ pub async fn coverage_rows(
          LEFT JOIN party_org o ON o.compound_id = p.id \
          WHERE p.kind = 'compound' AND {condition} \
          ORDER BY p.id",
-        flag("in_owners_committee"),
+        on_committee,
         flag("in_property_company"),
         flag("owner_representative"),
     );

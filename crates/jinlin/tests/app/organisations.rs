@@ -140,7 +140,7 @@ async fn a_secretary_records_the_organisations_and_coverage_follows(db: TestDb) 
         .json(
             Method::POST,
             &format!("/api/v1/places/{c}/party-org/members"),
-            &format!(r#"{{"person_id": {chen}, "in_owners_committee": true, "owner_representative": true}}"#),
+            &format!(r#"{{"person_id": {chen}, "owner_representative": true}}"#),
         )
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
@@ -187,6 +187,15 @@ async fn a_secretary_records_the_organisations_and_coverage_follows(db: TestDb) 
     let seen = s.get(&format!("/api/v1/places/{c}/party-org")).await.json();
     assert_eq!(seen["covers"], true);
     assert_eq!(seen["member_count"], 3);
+    // 陈美玲 chairs the committee recorded after she joined: her seat is
+    // read from the committee's member list.
+    let chen_row = seen["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["person_id"].as_i64() == Some(chen))
+        .unwrap();
+    assert_eq!(chen_row["in_owners_committee"], true);
     let phones: Vec<&str> = seen["members"]
         .as_array()
         .unwrap()
@@ -578,7 +587,7 @@ async fn access_follows_role_and_place(db: TestDb) {
                     .json(
                         Method::PATCH,
                         &format!("/api/v1/places/{c}/party-org/members/{id}"),
-                        r#"{"in_owners_committee": true, "in_property_company": false, "owner_representative": true}"#,
+                        r#"{"in_owners_committee": false, "in_property_company": false, "owner_representative": true}"#,
                     )
                     .await;
                 assert_eq!(change.status, StatusCode::OK, "{who}: {}", change.text());
@@ -593,7 +602,7 @@ async fn access_follows_role_and_place(db: TestDb) {
                     .json(
                         Method::PATCH,
                         &format!("/api/v1/places/{c}/party-org/members/1"),
-                        r#"{"in_owners_committee": true, "in_property_company": false, "owner_representative": true}"#,
+                        r#"{"in_owners_committee": false, "in_property_company": false, "owner_representative": true}"#,
                     )
                     .await;
                 assert_eq!(change.status, s, "{who} change member");
@@ -920,4 +929,298 @@ async fn the_demo_seed_fills_a_district_deterministically(db: TestDb) {
         "金山业主委员会".replace("金山", "金山花园")
     );
     assert!(committee["chair"]["name"].is_string());
+}
+
+/// A valid identity number (check character computed by the rules).
+fn id_number(body: &str) -> String {
+    format!(
+        "{body}{}",
+        jinlin_people::rules::id_check_character(body).unwrap()
+    )
+}
+
+/// Records an owner with an identity number; returns the person.
+async fn owner_with_id(c: &Client<'_>, dwelling: i64, name: &str, id: &str) -> i64 {
+    let r = c
+        .json(
+            Method::POST,
+            &format!("/api/v1/places/{dwelling}/owners"),
+            &format!(
+                r#"{{"owner_kind": "person", "person": {{"name": "{name}", "phone": "13512345678", "id_number": "{id}"}}}}"#
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["person_id"].as_i64().unwrap()
+}
+
+#[db_test]
+async fn an_identity_number_of_another_compound_is_refused(db: TestDb) {
+    let t = tree(&db.db).await;
+    let secretary = account(&db.db, "sec", Role::CompoundSecretary, t.compound.compound).await;
+    let district = account(&db.db, "district", Role::DistrictAdmin, t.district).await;
+    let app = TestApp::new(db);
+    let d = app.client(district).await;
+    let s = app.client(secretary).await;
+    let c = t.compound.compound;
+    let far_id = id_number("35010419750303123");
+    let own_id = id_number("35010419800101123");
+    owner_with_id(&d, t.far.dwellings[0], "郑远方", &far_id).await;
+    let lin = owner_with_id(&d, t.compound.dwellings[0], "林建国", &own_id).await;
+    let org = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/party-org"),
+            &org_body(None),
+        )
+        .await;
+    assert_eq!(org.status, StatusCode::OK, "{}", org.text());
+    let people = count(&app, "person").await;
+
+    // The far compound's owner, named by identity number: refused as an
+    // unknown person, and nothing of them is shown or stored.
+    let members = format!("/api/v1/places/{c}/party-org/members");
+    let r = s
+        .json(
+            Method::POST,
+            &members,
+            &format!(r#"{{"person": {{"name": "某某", "id_number": "{far_id}"}}}}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let (code, message) = api_error(&r);
+    assert_eq!(code, "invalid_input");
+    assert!(message.contains("不在本小区"), "{message}");
+    assert!(!r.text().contains("郑远方") && !r.text().contains("13512345678"));
+    let committee = format!(
+        r#"{{"name": "金山花园业主委员会", "term_start": "2023-04-01", "term_end": "2028-03-31", "elected_on": "2023-03-18", "members": [{{"person": {{"name": "某某", "id_number": "{far_id}"}}, "position": "chair"}}]}}"#
+    );
+    let r = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/owners-committee"),
+            &committee,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(count(&app, "party_org_member").await, 0);
+    assert_eq!(count(&app, "owners_committee").await, 0);
+    assert_eq!(count(&app, "person").await, people);
+    let listed = s.get(&format!("/api/v1/places/{c}/party-org")).await;
+    assert!(!listed.text().contains("郑远方"));
+
+    // An owner of this compound named by identity number is the same person.
+    let r = s
+        .json(
+            Method::POST,
+            &members,
+            &format!(r#"{{"person": {{"name": "林建国", "id_number": "{own_id}"}}}}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["person_id"].as_i64(), Some(lin));
+    assert_eq!(count(&app, "person").await, people);
+}
+
+#[db_test]
+async fn cross_memberships_are_checked_against_the_records(db: TestDb) {
+    let t = tree(&db.db).await;
+    let secretary = account(&db.db, "sec", Role::CompoundSecretary, t.compound.compound).await;
+    let district = account(&db.db, "district", Role::DistrictAdmin, t.district).await;
+    let app = TestApp::new(db);
+    let d = app.client(district).await;
+    let s = app.client(secretary).await;
+    let c = t.compound.compound;
+    let lin = owner(&d, t.compound.dwellings[0], "林建国", "13812341234").await;
+    let chen = owner(&d, t.compound.dwellings[1], "陈美玲", "13912345678").await;
+    particulars(&d, c).await;
+    let put = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/party-org"),
+            &org_body(None),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    let members = format!("/api/v1/places/{c}/party-org/members");
+    let people = count(&app, "person").await;
+
+    // A seat on a committee that does not list the person, and an owner
+    // representative who owns nothing here: refused, nothing stored.
+    let r = s
+        .json(
+            Method::POST,
+            &members,
+            &format!(r#"{{"person_id": {chen}, "in_owners_committee": true}}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(api_error(&r).1.contains("业委会成员名单"));
+    let r = s
+        .json(
+            Method::POST,
+            &members,
+            r#"{"person": {"name": "王海", "phone": "13700001111"}, "in_property_company": true, "owner_representative": true}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(api_error(&r).1.contains("业主代表"));
+    assert_eq!(count(&app, "party_org_member").await, 0);
+    assert_eq!(count(&app, "person").await, people);
+
+    // 陈美玲 chairs the committee; 林建国 represents the owners; 王海 works
+    // for the property company.
+    let add = |body: String| {
+        let s = &s;
+        let members = &members;
+        async move {
+            let r = s.json(Method::POST, members, &body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+            r.json()["id"].as_i64().unwrap()
+        }
+    };
+    add(format!(r#"{{"person_id": {chen}}}"#)).await;
+    add(format!(
+        r#"{{"person_id": {lin}, "owner_representative": true}}"#
+    ))
+    .await;
+    let staff = add(
+        r#"{"person": {"name": "王海", "phone": "13700001111"}, "in_property_company": true}"#
+            .to_string(),
+    )
+    .await;
+    let committee = format!("/api/v1/places/{c}/owners-committee");
+    let r = s
+        .json(
+            Method::PUT,
+            &committee,
+            &committee_body("2023-04-01", "2028-03-31", chen),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = s
+        .json(
+            Method::PUT,
+            &format!("/api/v1/places/{c}/property-contract"),
+            &contract_body(CODE, "2024-01-01", "2026-12-31", 235),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        figures(&coverage(&d, c).await),
+        (1, 1, 1, "1/1".into(), "100.0%".into())
+    );
+    let seen = s.get(&format!("/api/v1/places/{c}/party-org")).await.json();
+    assert_eq!(seen["covers"], true);
+
+    // The staff member is no owner.
+    let r = s
+        .json(
+            Method::PATCH,
+            &format!("{members}/{staff}"),
+            r#"{"in_owners_committee": false, "in_property_company": true, "owner_representative": true}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+
+    // A new committee without any member of the organisation: the seat is
+    // gone, whatever flag a member row still carries.
+    let newcomer = r#"{"name": "金山花园业主委员会", "term_start": "2023-04-01", "term_end": "2028-03-31", "elected_on": "2023-03-18", "members": [{"person": {"name": "周业主"}, "position": "chair"}]}"#;
+    let r = s.json(Method::PUT, &committee, newcomer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    app.db
+        .db
+        .conn()
+        .execute_raw(Statement::from_string(
+            app.db.db.backend(),
+            "UPDATE party_org_member SET in_owners_committee = TRUE",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        figures(&coverage(&d, c).await),
+        (1, 1, 0, "0/1".into(), "0.0%".into())
+    );
+    let seen = s.get(&format!("/api/v1/places/{c}/party-org")).await.json();
+    assert_eq!(seen["covers"], false);
+    assert!(
+        seen["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["in_owners_committee"] == false),
+        "{seen}"
+    );
+}
+
+/// Writes to one compound's organisations run in turn: two at once both
+/// land (one record, the later wins) or, for the same member, answer 409.
+#[db_test]
+async fn concurrent_writes_to_a_compound_run_in_turn(db: TestDb) {
+    let t = tree(&db.db).await;
+    let secretary = account(&db.db, "sec", Role::CompoundSecretary, t.compound.compound).await;
+    let worker = account(&db.db, "worker", Role::CommunityWorker, t.community).await;
+    let app = TestApp::new(db);
+    let s = app.client(secretary).await;
+    let w = app.client(worker).await;
+    let c = t.compound.compound;
+    let lin = owner(&w, t.compound.dwellings[0], "林建国", "13812341234").await;
+    particulars(&w, c).await;
+
+    let org = format!("/api/v1/places/{c}/party-org");
+    let body = org_body(None);
+    let (a, b) = tokio::join!(
+        s.json(Method::PUT, &org, &body),
+        w.json(Method::PUT, &org, &body)
+    );
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text());
+    assert_eq!(count(&app, "party_org").await, 1);
+
+    let contract = format!("/api/v1/places/{c}/property-contract");
+    let (first, second) = (
+        contract_body(CODE, "2024-01-01", "2026-12-31", 235),
+        contract_body(CODE, "2024-01-01", "2026-12-31", 240),
+    );
+    let (a, b) = tokio::join!(
+        s.json(Method::PUT, &contract, &first),
+        w.json(Method::PUT, &contract, &second)
+    );
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text());
+    assert_eq!(count(&app, "property_company_contract").await, 1);
+
+    let committee = format!("/api/v1/places/{c}/owners-committee");
+    let body = committee_body("2023-04-01", "2028-03-31", lin);
+    let (a, b) = tokio::join!(
+        s.json(Method::PUT, &committee, &body),
+        w.json(Method::PUT, &committee, &body)
+    );
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text());
+    assert_eq!(count(&app, "owners_committee").await, 1);
+    assert_eq!(count(&app, "owners_committee_member").await, 1);
+
+    let members = format!("/api/v1/places/{c}/party-org/members");
+    let body = format!(r#"{{"person_id": {lin}}}"#);
+    let (a, b) = tokio::join!(
+        s.json(Method::POST, &members, &body),
+        w.json(Method::POST, &members, &body)
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::CONFLICT],
+        "{} {}",
+        a.text(),
+        b.text()
+    );
+    let loser = if a.status == StatusCode::CONFLICT {
+        &a
+    } else {
+        &b
+    };
+    assert_eq!(api_error(loser).0, "conflict");
+    assert_eq!(count(&app, "party_org_member").await, 1);
 }
