@@ -403,14 +403,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let secrets = config.secrets()?;
     let handlers = crate::job_handlers(&config).map_err(|e| anyhow::anyhow!(e))?;
     let runner =
-        jinlin_kernel::jobs::JobRunner::new(db.clone(), handlers, Default::default()).spawn();
+        jinlin_kernel::jobs::JobRunner::new(db.clone(), handlers, Default::default()).start();
     let state = AppState::new(db.clone(), config, secrets);
     let app = crate::app(state);
     tracing::info!(%addr, "listening");
     println!("jinlin listening on http://{addr}");
     jinlin_kernel::web::serve(listener, app).await?;
-    // A job cut short here is taken again after its lease.
-    runner.abort();
+    // Jobs in flight get a few seconds; what is left is released to the
+    // other nodes (or this one's next start) at once.
+    if let Err(e) = runner.shutdown(std::time::Duration::from_secs(10)).await {
+        tracing::warn!(error = %e, "cannot release this node's jobs; they are taken after their lease");
+    }
     db.close().await.ok();
     tracing::info!("stopped");
     Ok(())

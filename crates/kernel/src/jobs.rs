@@ -187,9 +187,20 @@ pub async fn schedule_every(
         .await
 }
 
+/// How far `now` is from this node's clock, in seconds: zero in service,
+/// the shift a test applies when it drives time through `now`.
+fn shift_secs(now: DateTime<Utc>) -> f64 {
+    (now - Utc::now()).num_microseconds().unwrap_or(0) as f64 / 1e6
+}
+
 /// Claims up to `limit` due jobs for `node` until `now + lease`, counting
 /// an attempt for each. A job is due when it is neither done nor failed,
 /// its `run_at` has come and nobody holds a lease on it.
+///
+/// On PostgreSQL leases are set and compared on the database's clock
+/// (`now()`, shifted by however far `now` is from this node's clock), so
+/// nodes whose clocks disagree still agree on when a lease runs out. On
+/// SQLite (one node) the node's clock is used.
 pub async fn claim(
     db: &Database,
     node: &str,
@@ -203,17 +214,26 @@ pub async fn claim(
         locked_until, last_error, done_at, failed_at, dedupe_key, created_at";
     match db.backend() {
         DbBackend::Postgres => {
+            let shift = shift_secs(now);
             let sql = format!(
-                "UPDATE job SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+                "UPDATE job SET locked_by = $1, \
+                   locked_until = now() + make_interval(secs => $2), attempts = attempts + 1 \
                  WHERE id IN (SELECT id FROM job WHERE done_at IS NULL AND failed_at IS NULL \
-                   AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $3) \
-                   ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                   AND run_at <= $3 AND (locked_until IS NULL \
+                     OR locked_until < now() + make_interval(secs => $4)) \
+                   ORDER BY run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
                  RETURNING {COLUMNS}"
             );
             let stmt = Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 sql,
-                [node.into(), until.into(), now.into(), limit.into()],
+                [
+                    node.into(),
+                    (shift + lease.as_secs_f64()).into(),
+                    now.into(),
+                    shift.into(),
+                    limit.into(),
+                ],
             );
             let mut jobs = Entity::find().from_raw_sql(stmt).all(db.conn()).await?;
             jobs.sort_by_key(|j| (j.run_at, j.id));
@@ -260,14 +280,51 @@ fn this_claim(job: &Model) -> sea_orm::Condition {
         .add(Column::FailedAt.is_null())
 }
 
-/// Extends a running job's lease; false if the claim was lost.
-pub async fn renew(db: &Database, job: &Model, until: DateTime<Utc>) -> Result<bool, DbErr> {
+/// Extends a running job's lease to `now + lease` (on PostgreSQL, on the
+/// database's clock as in [`claim`]); false if the claim was lost.
+pub async fn renew(
+    db: &Database,
+    job: &Model,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<bool, DbErr> {
+    let until = match db.backend() {
+        DbBackend::Postgres => Expr::cust_with_values(
+            "now() + make_interval(secs => $1)",
+            [shift_secs(now) + lease.as_secs_f64()],
+        ),
+        _ => Expr::value(
+            now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5)),
+        ),
+    };
     let r = Entity::update_many()
-        .col_expr(Column::LockedUntil, Expr::value(until))
+        .col_expr(Column::LockedUntil, until)
         .filter(this_claim(job))
         .exec(db.conn())
         .await?;
     Ok(r.rows_affected == 1)
+}
+
+/// Gives back `node`'s unfinished claims (on shutdown, once its runner
+/// has stopped), so other nodes take them at once rather than after the
+/// lease. The interrupted attempt is not counted.
+pub async fn release(db: &impl ConnectionTrait, node: &str) -> Result<u64, DbErr> {
+    let r = Entity::update_many()
+        .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(
+            Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            Column::Attempts,
+            sea_orm::sea_query::ExprTrait::sub(Expr::col(Column::Attempts), 1),
+        )
+        .filter(Column::LockedBy.eq(node))
+        .filter(Column::DoneAt.is_null())
+        .filter(Column::FailedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
 }
 
 /// Marks a claimed job done; false if the claim was lost meanwhile.
@@ -370,7 +427,7 @@ pub async fn prune(
 
 /// The future a handler returns.
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
-type Handler = Arc<dyn Fn(Database, serde_json::Value) -> JobFuture + Send + Sync>;
+type Handler = Arc<dyn Fn(Database, i64, serde_json::Value) -> JobFuture + Send + Sync>;
 
 /// The handlers of job kinds, collected from every capability (as `Routes`
 /// collects their routes) and handed to the node's [`JobRunner`].
@@ -394,7 +451,21 @@ impl JobHandlers {
     {
         self.handlers.insert(
             kind.to_string(),
-            Arc::new(move |db, payload| Box::pin(handler(db, payload)) as JobFuture),
+            Arc::new(move |db, _id, payload| Box::pin(handler(db, payload)) as JobFuture),
+        );
+        self
+    }
+
+    /// As [`JobHandlers::add`], the handler also given the job's id (the
+    /// same on every attempt: an idempotency key for the outside world).
+    pub fn add_with_id<F, Fut>(mut self, kind: &str, handler: F) -> Self
+    where
+        F: Fn(Database, i64, serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.handlers.insert(
+            kind.to_string(),
+            Arc::new(move |db, id, payload| Box::pin(handler(db, id, payload)) as JobFuture),
         );
         self
     }
@@ -475,6 +546,8 @@ pub struct JobRunner {
     db: Database,
     handlers: Arc<JobHandlers>,
     config: RunnerConfig,
+    /// Set when the node shuts down: claim nothing more.
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// What one pass of the runner did.
@@ -492,7 +565,12 @@ impl JobRunner {
             db,
             handlers: Arc::new(handlers),
             config,
+            stop: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
     }
 
     pub fn node(&self) -> &str {
@@ -511,6 +589,8 @@ impl JobRunner {
     /// One pass as if the clock read `now`: claims a batch of due jobs and
     /// runs them concurrently. Tests drive time through `now`.
     pub async fn run_due_at(&self, now: DateTime<Utc>) -> Result<Pass, DbErr> {
+        // The lease is measured from before the claim, never from later.
+        let claimed_at = tokio::time::Instant::now();
         let jobs = claim(
             &self.db,
             &self.config.node,
@@ -526,19 +606,28 @@ impl JobRunner {
         let mut running = tokio::task::JoinSet::new();
         for job in jobs {
             let runner = self.clone();
-            running.spawn(async move { runner.run_one(job, now).await });
+            running.spawn(async move { runner.run_one(job, now, claimed_at).await });
         }
+        // Every job of the batch runs to its end even if recording one
+        // outcome failed (dropping the set would abort the others).
+        let mut error = None;
         while let Some(outcome) = running.join_next().await {
             match outcome {
                 Ok(Ok(Outcome::Done)) => pass.done += 1,
                 Ok(Ok(Outcome::Retry)) => pass.retried += 1,
                 Ok(Ok(Outcome::Failed)) => pass.failed += 1,
                 Ok(Ok(Outcome::Lost)) => {}
-                Ok(Err(e)) => return Err(e),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot record a job's outcome");
+                    error.get_or_insert(e);
+                }
                 Err(e) => tracing::error!(error = %e, "job task panicked or was cancelled"),
             }
         }
-        Ok(pass)
+        match error {
+            Some(e) => Err(e),
+            None => Ok(pass),
+        }
     }
 
     /// One pass at the current time.
@@ -546,7 +635,12 @@ impl JobRunner {
         self.run_due_at(Utc::now()).await
     }
 
-    async fn run_one(&self, job: Model, now: DateTime<Utc>) -> Result<Outcome, DbErr> {
+    async fn run_one(
+        &self,
+        job: Model,
+        now: DateTime<Utc>,
+        claimed_at: tokio::time::Instant,
+    ) -> Result<Outcome, DbErr> {
         let kind = job.kind.clone();
         let result = if job.attempts > job.max_attempts {
             // Its last attempt's node died: do not run it again.
@@ -554,8 +648,15 @@ impl JobRunner {
         } else if let Some(handler) = self.handlers.handlers.get(&job.kind).cloned() {
             match serde_json::from_str(&job.payload) {
                 Ok(payload) => {
-                    self.run_with_lease(&job, handler(self.db.clone(), payload))
-                        .await
+                    let work = handler(self.db.clone(), job.id, payload);
+                    match self.run_with_lease(&job, work, now, claimed_at).await {
+                        Some(result) => result,
+                        None => {
+                            // Whoever holds the job now records its outcome.
+                            tracing::warn!(job = job.id, kind, "job's lease lost; stopped");
+                            return Ok(Outcome::Lost);
+                        }
+                    }
                 }
                 Err(e) => Err(format!("payload is not JSON: {e}")),
             }
@@ -591,22 +692,36 @@ impl JobRunner {
         }
     }
 
-    /// Runs the handler while renewing the lease; gives up (and leaves the
-    /// job to whoever holds it now) if the claim is lost.
-    async fn run_with_lease(&self, job: &Model, work: JobFuture) -> Result<(), String> {
-        let every = (self.config.lease / 3).max(Duration::from_millis(10));
-        let lease =
-            chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(5));
+    /// Runs the handler while renewing the lease. `None` when the claim
+    /// is lost: another node took the job, or the lease is about to run out
+    /// because renewals failed. The work is then dropped, and the job left
+    /// to whoever holds it next.
+    async fn run_with_lease(
+        &self,
+        job: &Model,
+        work: JobFuture,
+        now: DateTime<Utc>,
+        claimed_at: tokio::time::Instant,
+    ) -> Option<Result<(), String>> {
+        let lease = self.config.lease;
+        let every = (lease / 3).max(Duration::from_millis(10));
+        // Stop a sixth of the lease before it ends: another node may take
+        // the job from then on.
+        let margin = lease / 6;
+        let mut held_until = claimed_at + lease;
         tokio::pin!(work);
         let mut ticker = tokio::time::interval(every);
         ticker.tick().await;
         loop {
             tokio::select! {
-                result = &mut work => return result,
+                result = &mut work => return Some(result),
+                _ = tokio::time::sleep_until(held_until - margin) => return None,
                 _ = ticker.tick() => {
-                    match renew(&self.db, job, Utc::now() + lease).await {
-                        Ok(true) => {}
-                        Ok(false) => return Err("lease lost".into()),
+                    let asked = tokio::time::Instant::now();
+                    let at = now + chrono::Duration::from_std(asked - claimed_at).unwrap_or_default();
+                    match renew(&self.db, job, at, lease).await {
+                        Ok(true) => held_until = asked + lease,
+                        Ok(false) => return None,
                         Err(e) => tracing::warn!(job = job.id, error = %e, "cannot renew a job's lease"),
                     }
                 }
@@ -627,6 +742,9 @@ impl JobRunner {
         }
         let mut total = Pass::default();
         loop {
+            if self.stopping() {
+                return Ok(total);
+            }
             let pass = self.run_due_at(now.max(Utc::now())).await?;
             total.claimed += pass.claimed;
             total.done += pass.done;
@@ -638,12 +756,20 @@ impl JobRunner {
         }
     }
 
-    /// Polls until the task is dropped or aborted.
+    /// Polls until told to stop (see [`JobRunner::start`]), or until the
+    /// task is dropped or aborted.
     pub async fn run(self) {
         let mut ticker = tokio::time::interval(self.config.poll_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stop = self.stop.subscribe();
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+            if self.stopping() {
+                return;
+            }
             if let Err(e) = self.tick_at(Utc::now()).await {
                 tracing::warn!(error = %e, "job runner poll failed");
             }
@@ -651,10 +777,49 @@ impl JobRunner {
     }
 
     /// Starts [`JobRunner::run`] on the runtime; aborting the handle stops
-    /// it (a job in flight is then taken again after its lease).
+    /// it (a job in flight is then taken again after its lease). Prefer
+    /// [`JobRunner::start`], which can stop cleanly.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tracing::info!(node = %self.config.node, kinds = ?self.handlers.kinds().collect::<Vec<_>>(), "job runner started");
         tokio::spawn(self.run())
+    }
+
+    /// Starts the runner; [`RunningJobs::shutdown`] stops it.
+    pub fn start(self) -> RunningJobs {
+        let stop = self.stop.clone();
+        let db = self.db.clone();
+        let node = self.config.node.clone();
+        RunningJobs {
+            task: self.spawn(),
+            stop,
+            db,
+            node,
+        }
+    }
+}
+
+/// A started runner (see [`JobRunner::start`]).
+pub struct RunningJobs {
+    task: tokio::task::JoinHandle<()>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+    db: Database,
+    node: String,
+}
+
+impl RunningJobs {
+    /// Stops claiming, lets the jobs in flight finish for up to `grace`
+    /// (then drops them), and releases the node's unfinished claims so
+    /// other nodes take them at once. Returns how many were released.
+    pub async fn shutdown(mut self, grace: Duration) -> Result<u64, DbErr> {
+        self.stop.send_replace(true);
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            tracing::warn!(node = %self.node, "jobs still running at shutdown; stopping them");
+            self.task.abort();
+            let _ = (&mut self.task).await;
+        }
+        let released = release(self.db.conn(), &self.node).await?;
+        tracing::info!(node = %self.node, released, "job runner stopped");
+        Ok(released)
     }
 }
 

@@ -179,7 +179,18 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send
 /// later"; the job queue retries with backoff.
 pub trait OutboundChannel: Send + Sync {
     fn name(&self) -> &str;
-    fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a>;
+    /// Delivers `message`. `key` is the same on every retry of one
+    /// delivery, so the receiver can drop a repeat (a retry after a
+    /// delivery whose answer was lost).
+    fn send<'a>(&'a self, key: &'a str, message: &'a Outbound) -> SendFuture<'a>;
+}
+
+/// The webhook's JSON body: the outbound message and its idempotency key.
+#[derive(Serialize)]
+struct WebhookBody<'a> {
+    idempotency_key: &'a str,
+    #[serde(flatten)]
+    outbound: &'a Outbound,
 }
 
 /// POSTs each message as JSON to a URL (a bot of WeCom or DingTalk behind
@@ -210,12 +221,16 @@ impl OutboundChannel for WebhookChannel {
         "webhook"
     }
 
-    fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a> {
+    fn send<'a>(&'a self, key: &'a str, message: &'a Outbound) -> SendFuture<'a> {
         Box::pin(async move {
             let response = self
                 .client
                 .post(&self.url)
-                .json(message)
+                .header("Idempotency-Key", key)
+                .json(&WebhookBody {
+                    idempotency_key: key,
+                    outbound: message,
+                })
                 .send()
                 .await
                 .map_err(|e| format!("webhook unreachable: {e}"))?;
@@ -229,16 +244,17 @@ impl OutboundChannel for WebhookChannel {
     }
 }
 
-/// The job handler that delivers [`WEBHOOK_JOB`] jobs through `channel`;
-/// with no channel configured they are dropped (done, logged).
+/// The job handler that delivers [`WEBHOOK_JOB`] jobs through `channel`,
+/// keyed by the job's id; with no channel configured they are dropped
+/// (done, logged).
 pub fn job_handlers(channel: Option<Arc<dyn OutboundChannel>>) -> JobHandlers {
-    JobHandlers::new().add(WEBHOOK_JOB, move |_db, payload| {
+    JobHandlers::new().add_with_id(WEBHOOK_JOB, move |_db, id, payload| {
         let channel = channel.clone();
         async move {
             let outbound: Outbound =
                 serde_json::from_value(payload).map_err(|e| format!("bad payload: {e}"))?;
             match channel {
-                Some(channel) => channel.send(&outbound).await,
+                Some(channel) => channel.send(&id.to_string(), &outbound).await,
                 None => {
                     tracing::debug!(kind = %outbound.message.kind, "no outbound channel configured; not sent");
                     Ok(())

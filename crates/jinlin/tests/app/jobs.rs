@@ -423,6 +423,14 @@ async fn the_webhook_is_retried_with_backoff_until_accepted(db: TestDb) {
         .unwrap();
     assert!(outbound.done_at.is_some());
     assert_eq!(outbound.attempts, 3);
+    // Every retry carries the same idempotency key: the job's id.
+    let keys: Vec<_> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["idempotency_key"].clone())
+        .collect();
+    assert_eq!(keys, vec![json!(outbound.id.to_string()); 3]);
 
     // Without a webhook configured the delivery is dropped, not retried.
     let quiet = jinlin::job_handlers(&Config::default()).unwrap();
@@ -749,7 +757,10 @@ async fn a_private_message_goes_outbound_without_its_title_and_body(db: TestDb) 
         Duration::from_secs(60),
     );
     assert_eq!(r.run_due_at(t0()).await.unwrap().done, 1);
-    let (_, body) = seen.lock().unwrap()[0].clone();
+    let (headers, body) = seen.lock().unwrap()[0].clone();
+    let key = queued[0].id.to_string();
+    assert_eq!(headers["idempotency-key"], key.as_str());
+    assert_eq!(body["idempotency_key"], key);
     assert_eq!(body["kind"], "resident_matter.replied");
     assert_eq!(body["link"], "/resident-matters/7");
     assert_eq!(body["account_ids"], json!([resident]));
@@ -758,4 +769,173 @@ async fn a_private_message_goes_outbound_without_its_title_and_body(db: TestDb) 
         body.get("title").is_none() && body.get("body").is_none(),
         "{body}"
     );
+}
+
+/// Makes recording a failure whose text is `poison` a database error.
+async fn poison_failures(db: &TestDb) {
+    use sea_orm::ConnectionTrait;
+    let conn = db.db.conn();
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conn.execute_unprepared(
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+               IF NEW.last_error = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; \
+               RETURN NEW; END $$ LANGUAGE plpgsql",
+        )
+        .await
+        .unwrap();
+        conn.execute_unprepared(
+            "CREATE TRIGGER poison BEFORE UPDATE ON job FOR EACH ROW EXECUTE FUNCTION poison()",
+        )
+        .await
+        .unwrap();
+    } else {
+        conn.execute_unprepared(
+            "CREATE TRIGGER poison BEFORE UPDATE ON job WHEN NEW.last_error = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+        )
+        .await
+        .unwrap();
+    }
+}
+
+#[db_test]
+async fn a_database_error_on_one_job_leaves_the_rest_of_the_batch_running(db: TestDb) {
+    poison_failures(&db).await;
+    let start = t0();
+    jobs::enqueue(db.db.conn(), "poisoned", &json!({}), start, None)
+        .await
+        .unwrap();
+    let slow = jobs::enqueue(db.db.conn(), "slow", &json!({}), start, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let handlers = JobHandlers::new()
+        .add("poisoned", |_db, _| async { Err("poison".to_string()) })
+        .add("slow", |_db, _| async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(())
+        });
+    let r = runner(&db.db, "node", handlers, Duration::from_secs(60));
+    // The poisoned job's outcome cannot be recorded: the pass reports it…
+    assert!(r.run_due_at(start).await.is_err());
+    // …after the slow job of the same batch has finished and been recorded.
+    let j = job::Entity::find_by_id(slow)
+        .one(db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(j.done_at.is_some(), "{j:?}");
+    assert!(j.locked_by.is_none());
+}
+
+#[db_test]
+async fn a_job_whose_lease_cannot_be_renewed_stops_before_the_lease_ends(db: TestDb) {
+    let id = jobs::enqueue(db.db.conn(), "hangs", &json!({}), Utc::now(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let started = Arc::new(tokio::sync::Notify::new());
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (s, d) = (started.clone(), dropped.clone());
+    let handlers = JobHandlers::new().add("hangs", move |_db, _| {
+        let (s, d) = (s.clone(), d.clone());
+        async move {
+            struct Dropped(Arc<AtomicUsize>);
+            impl Drop for Dropped {
+                fn drop(&mut self) {
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            let _guard = Dropped(d);
+            s.notify_one();
+            std::future::pending::<Result<(), String>>().await
+        }
+    });
+    // The node's own pool, which goes away under the running job.
+    let node = Database::connect(&db.url, 2).await.unwrap();
+    let r = runner(&node, "node-a", handlers, Duration::from_millis(600));
+    let task = tokio::spawn(async move { r.run_due().await });
+    started.notified().await;
+    node.close().await.unwrap();
+    let pass = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the runner kept a job whose lease it could not renew")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (pass.claimed, pass.done, pass.retried, pass.failed),
+        (1, 0, 0, 0)
+    );
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the work was stopped");
+    // The claim is treated as lost: nothing recorded, the lease runs out
+    // and another node takes the job.
+    let j = job::Entity::find_by_id(id)
+        .one(db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(j.done_at.is_none() && j.failed_at.is_none() && j.last_error.is_none());
+    assert_eq!(j.locked_by.as_deref(), Some("node-a"));
+    let b = runner(
+        &db.db,
+        "node-b",
+        JobHandlers::new().add("hangs", |_db, _| async { Ok(()) }),
+        Duration::from_secs(60),
+    );
+    let pass = b.run_due_at(Utc::now() + secs(1)).await.unwrap();
+    assert_eq!((pass.claimed, pass.done), (1, 1));
+}
+
+#[db_test]
+async fn shutdown_lets_jobs_finish_then_releases_the_rest(db: TestDb) {
+    let finishes = jobs::enqueue(db.db.conn(), "finishes", &json!({}), Utc::now(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let hangs = jobs::enqueue(db.db.conn(), "hangs", &json!({}), Utc::now(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let handlers = JobHandlers::new()
+        .add("finishes", |_db, _| async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Ok(())
+        })
+        .add("hangs", |_db, _| std::future::pending());
+    let running = runner(&db.db, "node-a", handlers, Duration::from_secs(60)).start();
+    let get = |id| one_job(&db.db, id);
+    let mut claimed = false;
+    for _ in 0..500 {
+        if get(hangs).await.locked_by.is_some() && get(finishes).await.locked_by.is_some() {
+            claimed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(claimed, "the runner never claimed both jobs");
+
+    let released = running.shutdown(Duration::from_secs(1)).await.unwrap();
+    assert_eq!(released, 1);
+    // The job that could finish within the grace period did.
+    assert!(get(finishes).await.done_at.is_some());
+    // The other is free for any node at once, its interrupted attempt not counted.
+    let j = get(hangs).await;
+    assert!(j.locked_by.is_none() && j.locked_until.is_none() && j.done_at.is_none());
+    assert_eq!(j.attempts, 0);
+    let b = runner(
+        &db.db,
+        "node-b",
+        JobHandlers::new().add("hangs", |_db, _| async { Ok(()) }),
+        Duration::from_secs(60),
+    );
+    let pass = b.run_due().await.unwrap();
+    assert_eq!((pass.claimed, pass.done), (1, 1));
+}
+
+async fn one_job(db: &Database, id: i64) -> job::Model {
+    job::Entity::find_by_id(id)
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap()
 }
