@@ -745,3 +745,143 @@ async fn bad_input_is_refused_with_a_message_and_nothing_stored(db: TestDb) {
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(count!(app, agency_pairing::Entity), 2);
 }
+
+#[db_test]
+async fn pages_show_agencies_pairings_and_a_round_in_both_languages(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let a = new_agency(&app, &p, &t, "区住建局", "housing").await;
+    link(&app, &p, a, p.agency_a).await;
+    let district = app.client(p.district).await;
+
+    // A form creates an agency, another pairs it.
+    let r = district
+        .form(
+            "/agencies",
+            &[
+                ("district_id", &t.district.to_string()),
+                ("name", "区卫健局"),
+                ("category", "health"),
+                ("party_org_name", "区卫健局机关党委"),
+                ("contact", ""),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let street = app.client(p.street).await;
+    let r = street
+        .form(
+            &format!("/agencies/{a}/pair"),
+            &[("compound_id", &t.compound.compound.to_string())],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // Without the CSRF token nothing happens.
+    let r = street
+        .form(
+            &format!("/agencies/{a}/pair"),
+            &[("compound_id", &t.neighbour.compound.to_string())],
+            false,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(count!(app, agency_pairing::Entity), 1);
+
+    let zh = district.get("/agencies").await;
+    assert_eq!(zh.status, StatusCode::OK);
+    assert!(zh.text().contains("机关单位挂钩联系"));
+    assert!(zh.text().contains("区卫健局"));
+    let en = district.get_en("/agencies").await;
+    assert!(en.text().contains("Agencies and pairing"));
+    assert!(en.text().contains("New selection round"));
+
+    let page = street.get(&format!("/agencies/{a}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("金山花园"));
+    assert!(page.text().contains("定向结对"));
+    let page = street.get_en(&format!("/agencies/{a}")).await;
+    assert!(page.text().contains("Directed"));
+
+    let page = app
+        .client(p.agency_a)
+        .await
+        .get(&format!("/places/{}/agencies", t.compound.compound))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("区住建局"));
+    let far = app
+        .client(p.agency_a)
+        .await
+        .get(&format!("/places/{}/agencies", t.neighbour.compound))
+        .await;
+    assert_eq!(far.status, StatusCode::NOT_FOUND);
+
+    // A round from the page, preferences from its forms, solved.
+    let r = street
+        .form(
+            "/selection-rounds",
+            &[
+                ("scope_place_id", &t.street.to_string()),
+                ("name", "金山街道第一轮"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let round = r
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    let agency_page = app
+        .client(p.agency_a)
+        .await
+        .get(&format!("/selection-rounds/{round}"))
+        .await;
+    assert!(
+        agency_page.text().contains("可联系小区数"),
+        "{}",
+        agency_page.text()
+    );
+    let r = app
+        .client(p.agency_a)
+        .await
+        .form(
+            &format!("/selection-rounds/{round}/agencies/{a}"),
+            &[
+                ("capacity", "1"),
+                ("ranks", &t.neighbour.compound.to_string()),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app
+        .client(p.secretary_n)
+        .await
+        .form(
+            &format!(
+                "/selection-rounds/{round}/compounds/{}",
+                t.neighbour.compound
+            ),
+            &[("ranks", &a.to_string()), ("needs", "加装电梯")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = street
+        .form(&format!("/selection-rounds/{round}/solve"), &[], true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let zh = street.get(&format!("/selection-rounds/{round}")).await;
+    assert!(zh.text().contains("匹配结果"), "{}", zh.text());
+    assert!(zh.text().contains("加装电梯"));
+    assert!(zh.text().contains("双向选择"));
+    let en = street.get_en(&format!("/selection-rounds/{round}")).await;
+    assert!(en.text().contains("Solve report"));
+    assert!(en.text().contains("Two-way selection"));
+}
