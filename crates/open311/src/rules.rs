@@ -111,16 +111,34 @@ fn list(s: &str) -> impl Iterator<Item = &str> {
 }
 
 /// A W3C date-time (`2010-01-01T00:00:00Z`, any offset) or a plain date,
-/// taken as its UTC midnight.
+/// taken as the start of that day in China time (UTC+8).
 pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    parse_bound(s, false)
+}
+
+/// The offset plain dates are read in: the district's own day.
+const CHINA_OFFSET_SECONDS: i32 = 8 * 3600;
+
+/// As [`parse_datetime`]; with `end`, a plain date is the last moment of
+/// that day in China time, so `end_date` includes the whole day.
+pub fn parse_bound(s: &str, end: bool) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
+    let china = chrono::FixedOffset::east_opt(CHINA_OFFSET_SECONDS)?;
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    let day = if end { day.succ_opt()? } else { day };
+    let midnight = day
+        .and_hms_opt(0, 0, 0)?
+        .and_local_timezone(china)
+        .single()?
+        .with_timezone(&Utc);
+    Some(if end {
+        midnight - Duration::microseconds(1)
+    } else {
+        midnight
+    })
 }
 
 impl RequestsQuery {
@@ -151,14 +169,14 @@ impl RequestsQuery {
                 .ok_or(InputError::Status)?,
             None => Vec::new(),
         };
-        let date = |s: &Option<String>| -> Result<Option<DateTime<Utc>>, InputError> {
+        let date = |s: &Option<String>, end: bool| -> Result<Option<DateTime<Utc>>, InputError> {
             match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                Some(s) => parse_datetime(s).map(Some).ok_or(InputError::Date),
+                Some(s) => parse_bound(s, end).map(Some).ok_or(InputError::Date),
                 None => Ok(None),
             }
         };
-        let start = date(&self.start_date)?;
-        let end = date(&self.end_date)?;
+        let start = date(&self.start_date, false)?;
+        let end = date(&self.end_date, true)?;
         if let (Some(start), Some(end)) = (start, end)
             && start > end
         {
@@ -398,6 +416,24 @@ mod tests {
     }
 
     #[test]
+    fn plain_dates_are_china_days() {
+        let q = RequestsQuery {
+            start_date: Some("2026-05-02".into()),
+            end_date: Some("2026-05-02".into()),
+            ..Default::default()
+        };
+        let now = parse_datetime("2026-06-01T00:00:00Z").unwrap();
+        let Filter::Search { start, end, .. } = q.filter(now).unwrap() else {
+            panic!()
+        };
+        // 2026-05-02 in Fuzhou runs from 05-01 16:00 UTC to 05-02 16:00 UTC.
+        assert_eq!(start, parse_datetime("2026-05-01T16:00:00Z").unwrap());
+        let end = end.unwrap();
+        assert!(end > parse_datetime("2026-05-02T15:59:59Z").unwrap());
+        assert!(end < parse_datetime("2026-05-02T16:00:00Z").unwrap());
+    }
+
+    #[test]
     fn default_window_and_dates() {
         let now = parse_datetime("2026-06-01T00:00:00Z").unwrap();
         let Filter::Search { start, end, .. } = RequestsQuery::default().filter(now).unwrap()
@@ -418,7 +454,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(start, parse_datetime("2026-05-02T00:00:00Z").unwrap());
+        assert_eq!(start, parse_datetime("2026-05-01T16:00:00Z").unwrap());
         assert_eq!(statuses, vec![Status::Open, Status::Closed]);
         let q = RequestsQuery {
             start_date: Some("2026-05-02".into()),
