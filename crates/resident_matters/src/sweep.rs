@@ -46,7 +46,8 @@ pub async fn sweep_deadlines(db: &Database, now: DateTime<Utc>) -> Result<SweepR
                 warn = true;
             }
             let level = escalation_level(started, due, now);
-            let escalate = level.level() > m.escalation_level;
+            let before = m.escalation_level;
+            let escalate = level.level() > before;
             if escalate {
                 m.escalation_level = level.level();
                 // A late matter needs no separate warning any more.
@@ -81,7 +82,14 @@ pub async fn sweep_deadlines(db: &Database, now: DateTime<Utc>) -> Result<SweepR
             }
             if escalate {
                 let mut to = crate::matters::holder_accounts(&tx, &m).await?;
-                to.extend(crate::matters::escalation_accounts(&tx, &m, level).await?);
+                // A sweep that comes late may pass several levels at once:
+                // every level passed is told, not only the top one.
+                for l in (before + 1)..=level.level() {
+                    let passed = Escalation::from_level(l);
+                    to.extend(crate::matters::escalation_accounts(&tx, &m, passed).await?);
+                }
+                to.sort_unstable();
+                to.dedup();
                 if !to.is_empty() {
                     crate::matters::notify(&tx, &to, "escalated", &m).await?;
                 }
