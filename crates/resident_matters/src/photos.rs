@@ -140,6 +140,8 @@ pub async fn attach(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(Vec<photo::Model>, Vec<String>), ApiError> {
+    // The photo count check below must see every concurrent attach.
+    store::lock(tx, id).await?;
     let seen = matters::visible(tx, user, id).await?;
     if seen.actors.is_empty() {
         return Err(ApiError::forbidden());
@@ -178,27 +180,49 @@ pub async fn attach(
     )
     .await?;
     let mut written: Vec<String> = Vec::new();
+    match store_all(tx, objects, user, &m, event.id, checked, now, &mut written).await {
+        Ok(out) => Ok((out, written)),
+        Err(e) => {
+            // Each key is this upload's own, so removing it loses no one
+            // else's photo.
+            for k in &written {
+                let _ = objects.delete(k);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Writes the files and their rows, noting each written key in `written`
+/// so the caller can remove them if anything fails.
+#[allow(clippy::too_many_arguments)]
+async fn store_all(
+    tx: &impl ConnectionTrait,
+    objects: &dyn ObjectStore,
+    user: &Principal,
+    m: &crate::entity::matter::Model,
+    event_id: i64,
+    checked: Vec<Checked>,
+    now: DateTime<Utc>,
+    written: &mut Vec<String>,
+) -> Result<Vec<photo::Model>, ApiError> {
     let mut out = Vec::new();
     for c in checked {
+        // A fresh key per photo: identical uploads never share a file.
         let key = format!(
             "{}/{}/{}.{}",
             m.district_code,
             m.id,
-            c.sha256,
+            sea_orm::prelude::Uuid::now_v7().simple(),
             extension(c.content_type)
         );
-        if let Err(e) = objects.put(&key, &c.bytes) {
-            for k in &written {
-                let _ = objects.delete(k);
-            }
-            return Err(ApiError::internal(e));
-        }
+        objects.put(&key, &c.bytes).map_err(ApiError::internal)?;
         written.push(key.clone());
         out.push(
             store::insert_photo(
                 tx,
-                &m,
-                Some(event.id),
+                m,
+                Some(event_id),
                 &key,
                 c.content_type,
                 c.bytes.len(),
@@ -217,5 +241,5 @@ pub async fn attach(
             .detail(serde_json::json!({"count": out.len()})),
     )
     .await?;
-    Ok((out, written))
+    Ok(out)
 }
