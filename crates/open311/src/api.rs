@@ -18,7 +18,7 @@ use jinlin_kernel::i18n::{self, Lang};
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::web::AppState;
 use jinlin_resident_matters::entity::{category, event, matter};
-use jinlin_resident_matters::matters::{NewMatter, raise};
+use jinlin_resident_matters::matters::{NewMatter, raise, works};
 use jinlin_resident_matters::rules::{HandlerKind, MAX_TITLE, Urgency};
 use jinlin_resident_matters::store as matters;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -309,7 +309,12 @@ impl Context {
     /// handler recorded one, else the body at the matter's compound or the
     /// community.
     fn agency(&self, m: &matter::Model) -> Option<String> {
-        if let Some(org) = m.holder_org.as_ref().filter(|o| !o.is_empty()) {
+        // An agency's recorded name may be its admin's own: use the label.
+        if let Some(org) = m
+            .holder_org
+            .as_ref()
+            .filter(|o| !o.is_empty() && m.holder_kind != HandlerKind::Agency.as_str())
+        {
             return Some(org.clone());
         }
         let kind = HandlerKind::parse(&m.holder_kind)?;
@@ -341,10 +346,14 @@ impl Context {
     }
 
     /// A matter as a service request. Only the compound is named as its
-    /// place, never a dwelling, and nothing of its reporter is shown.
-    fn request(&self, m: &matter::Model) -> ServiceRequest {
+    /// place, never a dwelling, and nothing of its reporter is shown. The
+    /// free-text address and the coordinates go only to the reporter and
+    /// the people who work the matter, never to the compound's residents.
+    fn request(&self, m: &matter::Model, reader: Option<&Principal>) -> ServiceRequest {
         let category = self.categories.get(&m.category_id);
         let compound = self.place_name(Some(m.compound_id));
+        let full =
+            reader.is_some_and(|p| m.reporter_account_id == Some(p.account_id) || works(p, m));
         ServiceRequest {
             service_request_id: m.id.to_string(),
             status: Status::of_state(&m.state).as_str(),
@@ -359,11 +368,11 @@ impl Context {
             requested_datetime: rules::datetime(m.created_at),
             updated_datetime: Some(rules::datetime(m.closed_at.unwrap_or(m.updated_at))),
             expected_datetime: m.due_at.map(rules::datetime),
-            address: m.address.clone().or(compound),
+            address: m.address.clone().filter(|_| full).or(compound),
             address_id: Some(m.compound_id.to_string()),
             zipcode: None,
-            lat: m.latitude_e6.map(|v| f64::from(v) / 1e6),
-            long: m.longitude_e6.map(|v| f64::from(v) / 1e6),
+            lat: m.latitude_e6.filter(|_| full).map(|v| f64::from(v) / 1e6),
+            long: m.longitude_e6.filter(|_| full).map(|v| f64::from(v) / 1e6),
             media_url: None,
         }
     }
@@ -373,9 +382,10 @@ async fn render_requests(
     state: &AppState,
     format: Format,
     list: &[matter::Model],
+    reader: Option<&Principal>,
 ) -> Result<Response> {
     let ctx = Context::load(state, format, list).await?;
-    let doc = ServiceRequests(list.iter().map(|m| ctx.request(m)).collect());
+    let doc = ServiceRequests(list.iter().map(|m| ctx.request(m, reader)).collect());
     Ok(format.render(StatusCode::OK, &doc))
 }
 
@@ -415,7 +425,7 @@ async fn requests(
     let list = store::list(db, store::visible(who.as_deref()), &filter, category_ids)
         .await
         .map_err(Open311Error::db(format))?;
-    render_requests(state, format, &list).await
+    render_requests(state, format, &list, who.as_deref()).await
 }
 
 async fn list(
@@ -462,7 +472,7 @@ async fn one_request(
             .await
             .map_err(Open311Error::db(format))?
             .ok_or_else(not_found)?;
-        render_requests(&state, format, &[found]).await
+        render_requests(&state, format, &[found], who.as_deref()).await
     };
     run.await.unwrap_or_else(Open311Error::into_response)
 }

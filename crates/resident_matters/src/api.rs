@@ -242,7 +242,12 @@ fn summary_of(
         compound_id: m.compound_id,
         compound_name: names.get(&m.compound_id).cloned().unwrap_or_default(),
         holder_kind: HandlerKind::parse(&m.holder_kind).unwrap_or(HandlerKind::Community),
-        holder_org: m.holder_org.clone(),
+        // Rows from before agencies were named by kind carry the admin's
+        // name: never shown.
+        holder_org: m
+            .holder_org
+            .clone()
+            .filter(|_| m.holder_kind != HandlerKind::Agency.as_str()),
         due_at: m.due_at,
         overdue: matters::is_overdue(m, now),
         escalation: matters::escalation(m),
@@ -298,7 +303,7 @@ pub fn actions_for(seen: &matters::Seen) -> Vec<ActionKind> {
         .filter(|a| rules::allowed_for_any(state, *a, &seen.actors).is_ok())
         .filter(|a| match a {
             ActionKind::Reopen => rules::may_reopen(seen.matter.reopened_count),
-            ActionKind::Rate => seen.matter.satisfaction.is_none(),
+            ActionKind::Rate => seen.matter.satisfaction.is_none() && matters::may_rate(seen),
             _ => true,
         })
         .collect()
@@ -315,16 +320,19 @@ pub async fn matter_view(
     let m = &seen.matter;
     let codes = category_codes(db).await?;
     let names = names(db, vec![m.compound_id, m.place_id]).await?;
+    // Readers who only share the compound see the compound, not the place
+    // (often the reporter's home).
+    let place_id = if seen.full { m.place_id } else { m.compound_id };
     Ok(MatterView {
         summary: summary_of(m, &codes, &names, now),
         description: m.description.clone(),
-        place_id: m.place_id,
-        place_name: names.get(&m.place_id).cloned().unwrap_or_default(),
+        place_id,
+        place_name: names.get(&place_id).cloned().unwrap_or_default(),
         street_id: m.street_id,
         community_id: m.community_id,
-        address: m.address.clone(),
-        latitude_e6: m.latitude_e6,
-        longitude_e6: m.longitude_e6,
+        address: m.address.clone().filter(|_| seen.full),
+        latitude_e6: m.latitude_e6.filter(|_| seen.full),
+        longitude_e6: m.longitude_e6.filter(|_| seen.full),
         dispatched_at: m.dispatched_at,
         warn_at: m.warn_at,
         reopened_count: m.reopened_count,
@@ -342,11 +350,15 @@ pub async fn matter_view(
             .into_iter()
             .map(event_view)
             .collect(),
-        photos: store::photos(db, m.id)
-            .await?
-            .into_iter()
-            .map(photo_view)
-            .collect(),
+        photos: if seen.full {
+            store::photos(db, m.id)
+                .await?
+                .into_iter()
+                .map(photo_view)
+                .collect()
+        } else {
+            Vec::new()
+        },
         credits: store::credits(db, m.id)
             .await?
             .into_iter()
@@ -607,20 +619,56 @@ async fn get_matter(
 /// rate, withdraw or merge.
 #[utoipa::path(post, path = "/resident-matters/{id}/actions", tag = "resident_matters",
     params(("id" = i64, Path, description = "Matter id")), request_body = Action,
-    responses((status = 200, body = MatterView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Acted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn act(
     State(state): State<AppState>,
     user: User,
     Path(id): Path<i64>,
     ApiJson(a): ApiJson<Action>,
-) -> Result<ApiJson<MatterView>, ApiError> {
+) -> Result<ApiJson<Acted>, ApiError> {
     let now = Utc::now();
     let tx = state.db.write().await?;
-    matters::act(&tx, &user, id, &a, now).await?;
-    let view = matter_view(&tx, &user, id, now).await?;
+    let m = matters::act(&tx, &user, id, &a, now).await?;
     tx.commit().await?;
-    Ok(ApiJson(view))
+    Ok(ApiJson(acted(&state, &user, &m, now).await?))
+}
+
+/// What a step returns: the matter as the actor now sees it, or, once the
+/// step took it out of their sight (a transfer away), only that it was done.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = ResidentMatterActed)]
+pub enum Acted {
+    Seen(Box<MatterView>),
+    Gone(ActedGone),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ResidentMatterActedGone)]
+pub struct ActedGone {
+    pub id: i64,
+    pub state: MatterState,
+    /// Always false: the actor no longer sees the matter.
+    pub visible: bool,
+}
+
+/// The view of a matter after a committed step.
+pub async fn acted(
+    state: &AppState,
+    user: &Principal,
+    m: &matter::Model,
+    now: DateTime<Utc>,
+) -> Result<Acted, ApiError> {
+    match matter_view(state.db.conn(), user, m.id, now).await {
+        Ok(v) => Ok(Acted::Seen(Box::new(v))),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(Acted::Gone(ActedGone {
+            id: m.id,
+            state: MatterState::parse(&m.state).unwrap_or(MatterState::Intake),
+            visible: false,
+        })),
+        Err(e) => Err(e),
+    }
 }
 
 /// Adds photos (multipart, field `photo`, optional `note`): JPEG, PNG or
@@ -663,13 +711,27 @@ async fn get_photo(
     Path((id, photo_id)): Path<(i64, i64)>,
 ) -> Result<Response, ApiError> {
     let db = state.db.conn();
-    matters::visible(db, &user, id).await?;
+    if !matters::visible(db, &user, id).await?.full {
+        return Err(ApiError::not_found());
+    }
     let p = store::find_photo(db, id, photo_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let bytes = objects(&state).get(&p.path).map_err(ApiError::internal)?;
+    let ext = match p.content_type.as_str() {
+        "image/png" => "png",
+        "image/webp" => "webp",
+        _ => "jpg",
+    };
+    // Uploaded bytes are served as the sniffed image type and nothing else.
     Response::builder()
         .header(header::CONTENT_TYPE, p.content_type)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"matter-{id}-photo-{photo_id}.{ext}\""),
+        )
+        .header(header::CONTENT_SECURITY_POLICY, "sandbox")
         .header(header::CACHE_CONTROL, "private, max-age=86400")
         .body(Body::from(bytes))
         .map_err(ApiError::internal)

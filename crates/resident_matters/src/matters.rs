@@ -17,7 +17,7 @@ use jinlin_kernel::auth::{Principal, Role};
 use jinlin_kernel::i18n;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::place::{PlaceKind, Position};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, SqlErr};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -189,7 +189,19 @@ fn lives_in_compound(user: &Principal, compound_id: i64) -> bool {
 pub struct Seen {
     pub matter: matter::Model,
     pub actors: Vec<Actor>,
+    /// The reporter who raised this very matter (not a merged duplicate).
     pub reporter: bool,
+    /// Whether the reader sees where the matter is (place, address,
+    /// coordinates, photos): its reporter and the people who work it. The
+    /// compound's residents and the reporters of merged duplicates see
+    /// only the compound.
+    pub full: bool,
+}
+
+/// Whether the user works the matter: holds, supervises or serves its
+/// compound.
+pub fn works(user: &Principal, m: &matter::Model) -> bool {
+    holds(user, m) || supervises(user, m) || serves_compound(user, m)
 }
 
 /// A matter the user may see, with what they are to it; 404 otherwise.
@@ -199,14 +211,13 @@ pub async fn visible(
     id: i64,
 ) -> Result<Seen, ApiError> {
     let m = store::find(db, id).await?.ok_or_else(ApiError::not_found)?;
-    let reporter = store::is_reporter(db, m.id, user.account_id).await?;
+    let reports = store::reports(db, m.id, user.account_id).await?;
+    let reporter = reports == Some(true);
+    let follower = reports == Some(false);
     let holder = holds(user, &m);
     let supervisor = supervises(user, &m);
-    let sees = reporter
-        || holder
-        || supervisor
-        || serves_compound(user, &m)
-        || m.public && lives_in_compound(user, m.compound_id);
+    let full = reporter || works(user, &m);
+    let sees = full || follower || m.public && lives_in_compound(user, m.compound_id);
     if !sees {
         return Err(ApiError::not_found());
     }
@@ -217,6 +228,8 @@ pub async fn visible(
     if supervisor {
         actors.push(Actor::Supervisor);
     }
+    // Only the reporter who raised it withdraws or rates it; the reporters
+    // of merged duplicates follow its state.
     if reporter {
         actors.push(Actor::Reporter);
     }
@@ -224,7 +237,14 @@ pub async fn visible(
         matter: m,
         actors,
         reporter,
+        full,
     })
+}
+
+/// Whether the reader may rate the result: the reporter who raised it,
+/// unless they also hold it (staff do not rate their own work).
+pub fn may_rate(seen: &Seen) -> bool {
+    seen.reporter && !seen.actors.contains(&Actor::Holder)
 }
 
 /// The matters a user's grants reach, as a SQL condition (queues use the
@@ -449,7 +469,9 @@ async fn set_holder(
             }
             m.holder_place_id = None;
             m.holder_account_id = Some(agency.account_id);
-            m.holder_org = Some(agency.display_name.clone());
+            // The admin's display name is a person's name: readers see the
+            // handler kind instead.
+            m.holder_org = None;
         }
         HandlerKind::Community => m.holder_place_id = m.community_id,
         _ => m.holder_place_id = Some(m.compound_id),
@@ -475,6 +497,9 @@ pub async fn act(
     let from = State::parse(&m.state).unwrap_or(State::Intake);
     let (actor, mut to) =
         rules::allowed_for_any(from, a.action, &seen.actors).map_err(transition_error)?;
+    if a.action == ActionKind::Rate && !may_rate(&seen) {
+        return Err(ApiError::forbidden());
+    }
     let note = rules::check_text(
         a.note.as_deref(),
         matches!(a.action, ActionKind::Note | ActionKind::Reply),
@@ -578,6 +603,13 @@ pub async fn act(
                 },
             )
             .map_err(invalid)?;
+            if !t.public && !store::reporters_within(tx, m.id, t.id).await? {
+                // The duplicate's reporters would read a private matter
+                // that is not theirs.
+                return Err(invalid(Invalid::new(
+                    "resident_matters.error.merge_private",
+                )));
+            }
             let added = store::merge_reporters(tx, &m, &t, now).await?;
             m.merged_into = Some(t.id);
             m.closed_at = Some(now);
@@ -675,6 +707,7 @@ pub async fn credit(
     person_id: i64,
     now: DateTime<Utc>,
 ) -> Result<crate::entity::credit::Model, ApiError> {
+    store::lock(tx, id).await?;
     let seen = visible(tx, user, id).await?;
     if !seen
         .actors
@@ -694,14 +727,24 @@ pub async fn credit(
             "resident_matters.error.not_party_member",
         )));
     }
-    if store::find_credit(tx, m.id, person_id).await?.is_some() {
-        return Err(conflict(
+    let already = || {
+        conflict(
             "already_credited",
             "resident_matters.error.already_credited",
-        ));
+        )
+    };
+    if store::find_credit(tx, m.id, person_id).await?.is_some() {
+        return Err(already());
     }
-    let c =
-        store::insert_credit(tx, &m, person_id, "coordinator", Some(user.account_id), now).await?;
+    // Two credits racing past the check above meet the unique index.
+    let c = match store::insert_credit(tx, &m, person_id, "coordinator", Some(user.account_id), now)
+        .await
+    {
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(already());
+        }
+        other => other?,
+    };
     store::record(
         tx,
         &m,
@@ -827,11 +870,16 @@ pub async fn notify(
     m: &matter::Model,
 ) -> Result<(), DbErr> {
     let lang = i18n::current();
-    let message = jinlin_kernel::notify::Message::new(
+    let mut message = jinlin_kernel::notify::Message::new(
         &format!("resident_matter.{kind}"),
         lang.t(&format!("resident_matters.notify.{kind}")),
         format!("#{} {}", m.id, m.title),
     )
     .link(format!("/resident-matters/{}", m.id));
+    if !m.public {
+        // The title of a private matter stays in the inbox; webhooks get
+        // only the kind and the link.
+        message = message.private();
+    }
     jinlin_kernel::notify::notify_parties(db, recipients, &message).await
 }

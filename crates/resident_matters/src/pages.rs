@@ -281,6 +281,8 @@ struct QueueParams {
     category: Option<String>,
     place_id: Option<String>,
     overdue: Option<String>,
+    /// A matter the reader just handed on and no longer sees.
+    handed: Option<String>,
 }
 
 #[derive(Template)]
@@ -295,6 +297,7 @@ struct QueuePage {
     category: String,
     place_id: String,
     overdue: bool,
+    notice: Option<String>,
 }
 
 async fn queue(
@@ -348,6 +351,11 @@ async fn queue(
         category: query.category.unwrap_or_default(),
         place_id: query.place_id.map(|p| p.to_string()).unwrap_or_default(),
         overdue: query.overdue,
+        notice: q
+            .handed
+            .as_deref()
+            .and_then(|h| h.parse::<i64>().ok())
+            .map(|h| lang.tf("resident_matters.handed_on", &[("id", &h.to_string())])),
     };
     Ok(ctx.page(&lang.t("resident_matters.queue"), body))
 }
@@ -570,7 +578,15 @@ async fn act(
     match matters::act(&tx, &user, id, &a, Utc::now()).await {
         Ok(_) => {
             tx.commit().await?;
-            Ok(Redirect::to(&format!("/resident-matters/{id}")).into_response())
+            // A transfer can take the matter out of the actor's sight.
+            match matters::visible(state.db.conn(), &user, id).await {
+                Ok(_) => Ok(Redirect::to(&format!("/resident-matters/{id}")).into_response()),
+                Err(e) if e.status == StatusCode::NOT_FOUND => Ok(Redirect::to(&format!(
+                    "/resident-matters/queue?handed={id}"
+                ))
+                .into_response()),
+                Err(e) => Err(e.into()),
+            }
         }
         Err(e) if e.status != StatusCode::NOT_FOUND && e.status.is_client_error() => {
             drop(tx);

@@ -227,17 +227,37 @@ pub async fn reporters(db: &impl ConnectionTrait, id: i64) -> Result<Vec<reporte
 }
 
 /// Whether the account reported the matter (or a duplicate merged into it).
-pub async fn is_reporter(
+/// How an account reports a matter: `Some(true)` for the matter it raised
+/// itself, `Some(false)` when it follows it through a merged duplicate.
+pub async fn reports(
     db: &impl ConnectionTrait,
     matter_id: i64,
     account_id: i64,
-) -> Result<bool, DbErr> {
-    Ok(reporter::Entity::find()
+) -> Result<Option<bool>, DbErr> {
+    let rows = reporter::Entity::find()
         .filter(reporter::Column::MatterId.eq(matter_id))
         .filter(reporter::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?
-        .is_some())
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(rows.iter().any(|r| r.original_matter_id == matter_id)))
+}
+
+/// Whether every reporter of the duplicate already reports `into`.
+pub async fn reporters_within(
+    db: &impl ConnectionTrait,
+    duplicate: i64,
+    into: i64,
+) -> Result<bool, DbErr> {
+    let existing = reporters(db, into).await?;
+    Ok(reporters(db, duplicate).await?.iter().all(|r| {
+        existing.iter().any(|e| {
+            (r.account_id.is_some() && e.account_id == r.account_id)
+                || (r.account_id.is_none() && r.person_id.is_some() && e.person_id == r.person_id)
+        })
+    }))
 }
 
 /// Copies the duplicate's reporters onto the matter it is merged into, so

@@ -895,3 +895,88 @@ async fn who_sees_which_request(db: TestDb) {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json().as_array().unwrap().len(), 2);
 }
+
+#[db_test]
+async fn neighbours_read_the_compound_not_the_address(db: TestDb) {
+    let (app, t, _p, k) = setup(db).await;
+    let dwelling = t.compound.dwellings[0].to_string();
+    let r = post(
+        &app,
+        "json",
+        &[
+            ("api_key", &k.resident),
+            ("service_code", "sanitation"),
+            ("lat", "26.038"),
+            ("long", "119.304"),
+            ("address_string", "3号楼2单元501"),
+            ("address_id", &dwelling),
+            ("description", "楼道堆满杂物"),
+            ("public", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let id = r.json()[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let read = |key: &str| {
+        let app = &app;
+        let path = format!("{V2}/requests/{id}.json?api_key={key}");
+        async move { get_json(app, &path, "requests.json").await }
+    };
+    // The reporter and the compound's property staff see where it is.
+    for key in [&k.resident, &k.property] {
+        let r = read(key).await;
+        assert_eq!(r[0]["address"], "3号楼2单元501");
+        assert_eq!(r[0]["lat"], 26.038);
+    }
+    // A neighbour reads only the compound, in the listing too.
+    let r = read(&k.neighbour).await;
+    assert_eq!(r[0]["address"], "金山花园");
+    assert_eq!(r[0]["lat"], Value::Null);
+    assert_eq!(r[0]["long"], Value::Null);
+    let listed = get_json(
+        &app,
+        &format!("{V2}/requests.json?api_key={}", k.neighbour),
+        "requests.json",
+    )
+    .await;
+    assert!(!listed.to_string().contains("501"), "{listed}");
+    let xml = app
+        .get(&format!("{V2}/requests/{id}.xml?api_key={}", k.neighbour))
+        .await;
+    assert!(!xml.text().contains("501"), "{}", xml.text());
+    assert!(!xml.text().contains("26.038"), "{}", xml.text());
+}
+
+#[db_test]
+async fn plain_dates_are_days_in_china(db: TestDb) {
+    let (app, t, _p, k) = setup(db).await;
+    let conn = app.db.db.conn();
+    let mut ids_at = Vec::new();
+    // 01:00 and 23:30 on 2 May in Fuzhou, then 00:30 on 3 May.
+    for at in [
+        "2026-05-01T17:00:00Z",
+        "2026-05-02T15:30:00Z",
+        "2026-05-02T16:30:00Z",
+    ] {
+        let id = file(&app, &k.resident, "sanitation", t.compound.compound, false).await;
+        let mut m = matters::find(conn, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .into_active_model();
+        m.created_at = Set(at.parse().unwrap());
+        m.update(conn).await.unwrap();
+        ids_at.push(id);
+    }
+    let q = |query: &str| format!("{V2}/requests.json?api_key={}&{query}", k.resident);
+    let mut day = ids(&app, &q("start_date=2026-05-02&end_date=2026-05-02")).await;
+    day.sort();
+    assert_eq!(day, vec![ids_at[0], ids_at[1]]);
+    assert_eq!(
+        ids(&app, &q("start_date=2026-05-03&end_date=2026-05-03")).await,
+        vec![ids_at[2]]
+    );
+}

@@ -457,7 +457,7 @@ async fn duplicates_merge_without_losing_a_reporter(db: TestDb) {
         .await
         .json();
     assert_eq!(survivor["reporters"], 2);
-    // The neighbour follows and may rate the surviving matter.
+    // The neighbour follows the surviving matter.
     let mine = app
         .client(p.neighbour)
         .await
@@ -480,9 +480,26 @@ async fn duplicates_merge_without_losing_a_reporter(db: TestDb) {
         r#"{"action": "reply", "note": "已清理"}"#,
     )
     .await;
-    let v = ok_step(
+    // Only the reporter who raised it rates it; a merged-in one follows.
+    let r = step(
         &app,
         p.neighbour,
+        a,
+        r#"{"action": "rate", "satisfaction": "not_satisfied"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let seen = app
+        .client(p.neighbour)
+        .await
+        .get(&format!("{API}/{a}"))
+        .await
+        .json();
+    assert_eq!(seen["is_reporter"], false);
+    assert!(seen["actions"].as_array().unwrap().is_empty(), "{seen}");
+    let v = ok_step(
+        &app,
+        p.resident,
         a,
         r#"{"action": "rate", "satisfaction": "basically"}"#,
     )
@@ -532,7 +549,15 @@ async fn transfers_need_a_reason_and_agencies_see_only_their_own(db: TestDb) {
     )
     .await;
     assert_eq!(v["holder_kind"], "agency");
-    assert_eq!(v["holder_org"], "agency");
+    // The agency admin's display name is a person's name: not shown.
+    assert_eq!(v["holder_org"], serde_json::Value::Null);
+    let page = app
+        .client(p.resident)
+        .await
+        .get(&format!("/resident-matters/{id}"))
+        .await
+        .text();
+    assert!(!page.contains(">agency<"), "{page}");
     // The committee no longer holds it, but still sees its compound's matter.
     let r = step(&app, p.committee, id, r#"{"action": "accept"}"#).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -557,6 +582,64 @@ async fn transfers_need_a_reason_and_agencies_see_only_their_own(db: TestDb) {
             .unwrap()
             .is_empty()
     );
+    // The agency hands it back to the community: the transfer holds even
+    // though the agency no longer sees the matter.
+    let r = step(
+        &app,
+        p.agency,
+        id,
+        r#"{"action": "transfer", "to": "community", "reason": "不属本单位职责"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"id": id, "state": "dispatched", "visible": false})
+    );
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (m.holder_kind.as_str(), m.holder_account_id),
+        ("community", None)
+    );
+    // By page: the agency is sent to its queue with a notice, not to a 404.
+    ok_step(
+        &app,
+        p.worker,
+        id,
+        &format!(
+            r#"{{"action": "transfer", "to": "agency", "agency_account_id": {}, "reason": "需要机关协调"}}"#,
+            p.agency
+        ),
+    )
+    .await;
+    let a = app.client(p.agency).await;
+    let r = a
+        .form(
+            &format!("/resident-matters/{id}/act"),
+            &[
+                ("action", "transfer"),
+                ("to", "community"),
+                ("reason", "不属本单位职责"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let to = r.header("location").unwrap().to_string();
+    assert_eq!(to, format!("/resident-matters/queue?handed={id}"));
+    let queue = a.get(&to).await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(queue.text().contains(&format!("#{id}")), "{}", queue.text());
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.holder_kind, "community");
 }
 
 #[db_test]
@@ -1213,4 +1296,319 @@ async fn district_admins_configure_the_catalogue(db: TestDb) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[db_test]
+async fn merging_never_opens_a_private_matter(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let mine = raise(
+        &app,
+        p.resident,
+        t.compound.dwellings[0],
+        "sanitation",
+        false,
+    )
+    .await;
+    let theirs = raise(
+        &app,
+        p.neighbour,
+        t.compound.dwellings[1],
+        "sanitation",
+        false,
+    )
+    .await;
+    let reporters_before = count!(app, reporter::Entity);
+    // Neither direction lets one resident read the other's private matter.
+    for (dup, into) in [(theirs, mine), (mine, theirs)] {
+        let r = step(
+            &app,
+            p.worker,
+            dup,
+            &format!(r#"{{"action": "merge", "into": {into}}}"#),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        let (_, message) = api_error(&r);
+        assert!(has_cjk(&message), "{message}");
+    }
+    assert_eq!(count!(app, reporter::Entity), reporters_before);
+    for id in [mine, theirs] {
+        let m = matter::Entity::find_by_id(id)
+            .one(app.db.db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((m.state.as_str(), m.merged_into), ("intake", None));
+    }
+    assert_eq!(
+        app.client(p.neighbour)
+            .await
+            .get(&format!("{API}/{mine}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The same reporter's second report merges into their private one.
+    let again = raise(
+        &app,
+        p.resident,
+        t.compound.dwellings[0],
+        "sanitation",
+        false,
+    )
+    .await;
+    ok_step(
+        &app,
+        p.worker,
+        again,
+        &format!(r#"{{"action": "merge", "into": {mine}}}"#),
+    )
+    .await;
+}
+
+#[db_test]
+async fn neighbours_see_the_compound_not_the_home(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let r = app
+        .client(p.resident)
+        .await
+        .json(
+            Method::POST,
+            API,
+            &format!(
+                r#"{{"category": "sanitation", "title": "门口堆放垃圾", "description": "楼道堆满杂物",
+                    "place_id": {}, "address": "3号楼2单元501", "latitude_e6": 26038000,
+                    "longitude_e6": 119304000, "public": true}}"#,
+                t.compound.dwellings[0]
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    assert_eq!(
+        upload(&app.client(p.resident).await, id, &[JPEG])
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    // A duplicate from the neighbour, merged in: they follow it too.
+    let dup = raise(&app, p.neighbour, t.compound.building, "sanitation", false).await;
+    ok_step(
+        &app,
+        p.worker,
+        dup,
+        &format!(r#"{{"action": "merge", "into": {id}}}"#),
+    )
+    .await;
+    let full = app
+        .client(p.property)
+        .await
+        .get(&format!("{API}/{id}"))
+        .await
+        .json();
+    assert_eq!(full["place_id"], t.compound.dwellings[0]);
+    assert_eq!(full["address"], "3号楼2单元501");
+    assert_eq!(full["latitude_e6"], 26038000);
+    let photo_url = full["photos"][0]["url"].as_str().unwrap().to_string();
+    for who in [p.neighbour, p.committee] {
+        let c = app.client(who).await;
+        let v = c.get(&format!("{API}/{id}")).await.json();
+        if who == p.committee {
+            // The compound's own bodies work it: they see it in full.
+            assert_eq!(v["address"], "3号楼2单元501");
+            continue;
+        }
+        assert_eq!(v["place_id"], t.compound.compound, "{v}");
+        assert_eq!(v["place_name"], v["compound_name"]);
+        assert_eq!(v["address"], serde_json::Value::Null);
+        assert_eq!(v["latitude_e6"], serde_json::Value::Null);
+        assert_eq!(v["longitude_e6"], serde_json::Value::Null);
+        assert!(v["photos"].as_array().unwrap().is_empty());
+        assert_eq!(c.get(&photo_url).await.status, StatusCode::NOT_FOUND);
+        let page = c.get(&format!("/resident-matters/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.text().contains("3号楼2单元501"));
+        assert!(!page.text().contains(&photo_url));
+        let r = step(&app, who, id, r#"{"action": "withdraw"}"#).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    // A resident of the compound who never reported it: the same.
+    let other = account(&app.db.db, "other", Role::Resident, t.compound.building).await;
+    let v = app
+        .client(other)
+        .await
+        .get(&format!("{API}/{id}"))
+        .await
+        .json();
+    assert_eq!(v["place_id"], t.compound.compound);
+    assert_eq!(v["address"], serde_json::Value::Null);
+}
+
+#[db_test]
+async fn staff_do_not_rate_their_own_work(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    // Property staff raise it, so the property company holds it.
+    let id = raise(
+        &app,
+        p.property,
+        t.compound.building,
+        "facility_repair",
+        false,
+    )
+    .await;
+    ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "dispatch", "to": "property_company"}"#,
+    )
+    .await;
+    ok_step(&app, p.property, id, r#"{"action": "accept"}"#).await;
+    let v = ok_step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "reply", "note": "已修好"}"#,
+    )
+    .await;
+    assert!(
+        !v["actions"].as_array().unwrap().contains(&"rate".into()),
+        "{v}"
+    );
+    let r = step(
+        &app,
+        p.property,
+        id,
+        r#"{"action": "rate", "satisfaction": "satisfied"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((m.state.as_str(), m.satisfaction), ("replied", None));
+}
+
+#[db_test]
+async fn a_late_sweep_tells_every_level_it_passes(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let id = raise(&app, p.resident, t.compound.building, "sanitation", false).await;
+    ok_step(
+        &app,
+        p.worker,
+        id,
+        r#"{"action": "dispatch", "to": "property_company"}"#,
+    )
+    .await;
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    // The first sweep after a long outage finds it a whole allowance late.
+    let late = m.due_at.unwrap() + (m.due_at.unwrap() - m.dispatched_at.unwrap()) * 2;
+    let r = sweep_deadlines(&app.db.db, late).await.unwrap();
+    assert_eq!(r.escalated, 1);
+    let m = matter::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.escalation_level, 3);
+    for who in [p.worker, p.street] {
+        assert_eq!(
+            inbox(&app, who).await,
+            ["resident_matter.escalated"],
+            "account {who}"
+        );
+    }
+    assert!(inbox(&app, p.other_street).await.is_empty());
+}
+
+#[db_test]
+async fn photos_keep_their_own_files_and_are_served_inert(db: TestDb) {
+    let (app, t, p, dir) = setup(db).await;
+    let id = raise(&app, p.resident, t.compound.building, "sanitation", false).await;
+    let c = app.client(p.resident).await;
+    assert_eq!(upload(&c, id, &[JPEG]).await.status, StatusCode::CREATED);
+    assert_eq!(upload(&c, id, &[JPEG]).await.status, StatusCode::CREATED);
+    let photos = photo::Entity::find().all(app.db.db.conn()).await.unwrap();
+    assert_eq!(photos.len(), 2);
+    // Identical bytes, two files: removing one never loses the other.
+    assert_eq!(photos[0].sha256, photos[1].sha256);
+    assert_ne!(photos[0].path, photos[1].path);
+    let first = dir.path().join("resident_matters").join(&photos[0].path);
+    std::fs::remove_file(&first).unwrap_or_else(|e| panic!("{}: {e}", first.display()));
+    let url = format!("{API}/{id}/photos/{}", photos[1].id);
+    let r = c.get(&url).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("content-security-policy"), Some("sandbox"));
+    let disposition = r.header("content-disposition").unwrap();
+    assert!(
+        disposition.starts_with("inline; filename="),
+        "{disposition}"
+    );
+    assert!(disposition.ends_with(".jpg\""), "{disposition}");
+}
+
+#[db_test]
+async fn webhooks_never_carry_a_private_title(db: TestDb) {
+    use jinlin_kernel::jobs::entity as job;
+    let (app, t, p, _dir) = setup(db).await;
+    let body = |title: &str, public: bool| {
+        format!(
+            r#"{{"category": "utilities", "title": "{title}", "description": "厨房漏水",
+                "place_id": {}, "public": {public}}}"#,
+            t.compound.dwellings[0]
+        )
+    };
+    let c = app.client(p.resident).await;
+    let private = c
+        .json(Method::POST, API, &body("家中漏水", false))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let public = c
+        .json(Method::POST, API, &body("路灯不亮", true))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    for id in [private, public] {
+        ok_step(
+            &app,
+            p.worker,
+            id,
+            r#"{"action": "dispatch", "to": "property_company"}"#,
+        )
+        .await;
+    }
+    let payloads: Vec<String> = job::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.payload)
+        .collect();
+    let of = |id: i64| {
+        payloads
+            .iter()
+            .find(|p| p.contains(&format!("/resident-matters/{id}\"")))
+            .unwrap_or_else(|| panic!("no delivery for {id}: {payloads:?}"))
+    };
+    assert!(!of(private).contains("家中漏水"), "{}", of(private));
+    assert!(of(public).contains("路灯不亮"), "{}", of(public));
+    // The inbox keeps the private title.
+    use jinlin_kernel::notify::entity as note;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let notes = note::Entity::find()
+        .filter(note::Column::AccountId.eq(p.property))
+        .all(app.db.db.conn())
+        .await
+        .unwrap();
+    assert!(notes.iter().any(|n| n.body.contains("家中漏水")));
 }
