@@ -132,6 +132,7 @@ fn is_secretary_of(user: &Principal, compound: &place::Model) -> bool {
 // ---------------------------------------------------------------- shapes
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AgencyCreated)]
 pub struct Created {
     pub id: i64,
 }
@@ -161,6 +162,7 @@ pub struct AgencySummary {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AgencyPairingView)]
 pub struct PairingView {
     pub id: i64,
     pub agency_id: i64,
@@ -187,30 +189,35 @@ pub struct AgencyView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AgencyAccountLink)]
 pub struct AccountLink {
     pub account_id: i64,
     pub username: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = AgencyLinkAccount)]
 #[serde(deny_unknown_fields)]
 pub struct LinkAccount {
     pub account_id: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = NewAgencyPairing)]
 #[serde(deny_unknown_fields)]
 pub struct NewPairing {
     pub compound_id: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = EndAgencyPairing)]
 #[serde(deny_unknown_fields)]
 pub struct EndPairing {
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = NewSelectionRound)]
 #[serde(deny_unknown_fields)]
 pub struct NewRound {
     /// A street (district or street admin) or the district (district admin).
@@ -219,6 +226,7 @@ pub struct NewRound {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SelectionRoundSummary)]
 pub struct RoundSummary {
     pub id: i64,
     pub name: String,
@@ -249,6 +257,7 @@ pub struct CompoundPreferenceInput {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AgencyNamedId)]
 pub struct NamedId {
     pub id: i64,
     pub name: String,
@@ -269,6 +278,7 @@ pub struct CompoundPreferenceView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RoundReportLine)]
 pub struct ReportLine {
     pub id: i64,
     pub name: String,
@@ -278,6 +288,7 @@ pub struct ReportLine {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RoundPairLine)]
 pub struct PairLine {
     pub agency: NamedId,
     pub compound: NamedId,
@@ -285,6 +296,7 @@ pub struct PairLine {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SelectionRoundReport)]
 pub struct RoundReport {
     pub pairs: Vec<PairLine>,
     /// Agencies the matching did not place, and why.
@@ -294,6 +306,7 @@ pub struct RoundReport {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SelectionRoundView)]
 pub struct RoundView {
     #[serde(flatten)]
     pub round: RoundSummary,
@@ -314,6 +327,7 @@ pub struct RoundView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AgencyFigure)]
 pub struct Figure {
     pub place_id: i64,
     pub name: String,
@@ -333,6 +347,7 @@ pub struct Figure {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AgencyFigures)]
 pub struct Figures {
     #[serde(flatten)]
     pub place: Figure,

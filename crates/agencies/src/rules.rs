@@ -44,6 +44,7 @@ fn invalid<T>(key: &'static str) -> Result<T, Invalid> {
 
 /// An agency's function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = AgencyCategory)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Housing,
@@ -85,6 +86,7 @@ impl Category {
 
 /// How a pairing came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = PairingRoute)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
     Directed,
@@ -109,6 +111,7 @@ impl Route {
 /// A selection round's life: open (preferences accepted) → solved.
 /// `closed` stops preferences without solving (a round called off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = SelectionRoundState)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundState {
     Open,
@@ -189,6 +192,7 @@ pub struct CompoundPrefs {
 
 /// Why the matching did not place an agency or a compound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = UnplacedReason)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// It ranked nobody.
@@ -214,6 +218,7 @@ impl Reason {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = SolvedPair)]
 pub struct Pair {
     pub agency_id: i64,
     pub compound_id: i64,
@@ -223,6 +228,7 @@ pub struct Pair {
 /// An agency or compound the matching did not place, and whether directed
 /// pairing then did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = UnplacedParty)]
 pub struct Unplaced {
     pub id: i64,
     pub reason: Reason,
@@ -231,6 +237,7 @@ pub struct Unplaced {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToSchema)]
+#[schema(as = RoundSolution)]
 pub struct Solution {
     /// Two-way pairs first, then directed ones, each by agency then compound.
     pub pairs: Vec<Pair>,

@@ -885,3 +885,27 @@ async fn pages_show_agencies_pairings_and_a_round_in_both_languages(db: TestDb) 
     assert!(en.text().contains("Solve report"));
     assert!(en.text().contains("Two-way selection"));
 }
+
+#[db_test]
+async fn the_openapi_document_lists_the_agency_routes(db: TestDb) {
+    let app = TestApp::new(db);
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    for (path, method) in [
+        ("/api/v1/agencies", "post"),
+        ("/api/v1/agencies/{id}", "put"),
+        ("/api/v1/agencies/{id}/accounts", "post"),
+        ("/api/v1/agencies/{id}/pairings", "post"),
+        ("/api/v1/agency-pairings/{id}/end", "post"),
+        ("/api/v1/places/{id}/agencies", "get"),
+        ("/api/v1/selection-rounds/{id}/agencies/{agency_id}", "put"),
+        (
+            "/api/v1/selection-rounds/{id}/compounds/{compound_id}",
+            "put",
+        ),
+        ("/api/v1/selection-rounds/{id}/solve", "post"),
+        ("/api/v1/agency-figures/{place_id}", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    assert!(doc["components"]["schemas"]["SelectionRoundView"].is_object());
+}
