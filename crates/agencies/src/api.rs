@@ -29,8 +29,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::entity::{
-    agency, agency_account, agency_pairing, round_agency_preference, round_compound_preference,
-    selection_round,
+    agency, agency_account, agency_member, agency_pairing, round_agency_preference,
+    round_compound_preference, selection_round,
 };
 use crate::rules::{self, AgencyPrefs, Category, CompoundPrefs, Invalid, RoundState, Route};
 use crate::store;
@@ -41,6 +41,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_agency, update_agency, delete_agency))
         .routes(routes!(link_account))
         .routes(routes!(unlink_account))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(remove_member))
         .routes(routes!(agency_pairings, pair_directed))
         .routes(routes!(end_pairing))
         .routes(routes!(compound_pairings))
@@ -744,6 +746,154 @@ async fn unlink_account(
             .object(id)
             .district(Some(a.district_code))
             .detail(serde_json::json!({ "account_id": account_id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- members
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AgencyMemberView)]
+pub struct MemberView {
+    pub id: i64,
+    pub name: String,
+    /// e.g. `secretary`, `member`, `liaison`.
+    pub role: String,
+    pub person_id: Option<i64>,
+    pub account_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = NewAgencyMember)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    pub name: String,
+    pub role: String,
+    pub person_id: Option<i64>,
+    pub account_id: Option<i64>,
+}
+
+/// Who may change an agency's members: district admins and its own admins.
+async fn manages_agency(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    a: &agency::Model,
+    d: &place::Model,
+) -> Result<bool, ApiError> {
+    Ok(manages_district(user, d)
+        || user.has_role(Role::AgencyAdmin)
+            && store::administers(db, user.account_id, a.id).await?)
+}
+
+/// An agency's members (party organisation and liaisons).
+#[utoipa::path(get, path = "/agencies/{id}/members", tag = "agencies",
+    params(("id" = i64, Path, description = "Agency id")),
+    responses((status = 200, body = Vec<MemberView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_members(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+) -> Result<ApiJson<Vec<MemberView>>, ApiError> {
+    let db = state.db.conn();
+    let (a, _) = visible_agency(db, &user, id).await?;
+    let rows = agency_member::Entity::find()
+        .filter(agency_member::Column::AgencyId.eq(a.id))
+        .all(db)
+        .await?;
+    Ok(ApiJson(
+        rows.into_iter()
+            .map(|m| MemberView {
+                id: m.id,
+                name: m.name,
+                role: m.role,
+                person_id: m.person_id,
+                account_id: m.account_id,
+            })
+            .collect(),
+    ))
+}
+
+/// Adds a member (district admin or the agency's admin).
+#[utoipa::path(post, path = "/agencies/{id}/members", tag = "agencies", request_body = NewMember,
+    params(("id" = i64, Path, description = "Agency id")),
+    responses((status = 201, body = Created), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_member(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<NewMember>,
+) -> Result<(StatusCode, ApiJson<Created>), ApiError> {
+    let tx = state.db.write().await?;
+    let (a, d) = visible_agency(&tx, &user, id).await?;
+    if !manages_agency(&tx, &user, &a, &d).await? {
+        return Err(ApiError::forbidden());
+    }
+    let name = rules::check_text(&body.name, 64).map_err(invalid)?;
+    let role = rules::check_text(&body.role, 32).map_err(invalid)?;
+    if let Some(acc) = body.account_id
+        && account::Entity::find_by_id(acc).one(&tx).await?.is_none()
+    {
+        return Err(invalid_key("agencies.error.unknown_account"));
+    }
+    if let Some(person) = body.person_id
+        && jinlin_people::store::find(&tx, person).await?.is_none()
+    {
+        return Err(invalid_key("agencies.error.unknown_person"));
+    }
+    let mid = agency_member::Entity::insert(agency_member::ActiveModel {
+        agency_id: Set(a.id),
+        district_code: Set(a.district_code.clone()),
+        person_id: Set(body.person_id),
+        account_id: Set(body.account_id),
+        name: Set(name),
+        role: Set(role),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(&tx)
+    .await?
+    .last_insert_id;
+    audit::record(
+        &tx,
+        Entry::new(Some(&user), "agency.add_member", "agency")
+            .object(a.id)
+            .district(Some(a.district_code)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(Created { id: mid })))
+}
+
+/// Removes a member (district admin or the agency's admin).
+#[utoipa::path(delete, path = "/agencies/{id}/members/{member_id}", tag = "agencies",
+    params(("id" = i64, Path, description = "Agency id"), ("member_id" = i64, Path, description = "Member id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_member(
+    State(state): State<AppState>,
+    user: User,
+    Path((id, member_id)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    let tx = state.db.write().await?;
+    let (a, d) = visible_agency(&tx, &user, id).await?;
+    if !manages_agency(&tx, &user, &a, &d).await? {
+        return Err(ApiError::forbidden());
+    }
+    let gone = agency_member::Entity::delete_many()
+        .filter(agency_member::Column::AgencyId.eq(a.id))
+        .filter(agency_member::Column::Id.eq(member_id))
+        .exec(&tx)
+        .await?;
+    if gone.rows_affected == 0 {
+        return Err(ApiError::not_found());
+    }
+    audit::record(
+        &tx,
+        Entry::new(Some(&user), "agency.remove_member", "agency")
+            .object(a.id)
+            .district(Some(a.district_code)),
     )
     .await?;
     tx.commit().await?;

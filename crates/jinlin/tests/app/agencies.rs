@@ -6,7 +6,7 @@
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
 use jinlin_agencies::entity::{
-    agency, agency_pairing, round_agency_preference, round_compound_preference,
+    agency, agency_member, agency_pairing, round_agency_preference, round_compound_preference,
 };
 use jinlin_kernel::auth::Role;
 use jinlin_kernel::place::entity as place;
@@ -392,6 +392,7 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
     );
     let cpref = format!(r#"{{"agency_ids": [{a}], "needs": "停车难"}}"#);
     let end_body = r#"{"reason": "调整"}"#;
+    let member_body = r#"{"name": "林志强", "role": "liaison"}"#;
 
     struct Case<'a> {
         method: Method,
@@ -450,6 +451,27 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
             body: "",
             outside: p.far_district,
             powerless: Some(p.agency_a),
+        },
+        Case {
+            method: Method::GET,
+            path: format!("/api/v1/agencies/{a}/members"),
+            body: "",
+            outside: p.far_district,
+            powerless: None,
+        },
+        Case {
+            method: Method::POST,
+            path: format!("/api/v1/agencies/{a}/members"),
+            body: member_body,
+            outside: p.far_district,
+            powerless: Some(p.agency_b),
+        },
+        Case {
+            method: Method::DELETE,
+            path: format!("/api/v1/agencies/{a}/members/1"),
+            body: "",
+            outside: p.far_district,
+            powerless: Some(p.street),
         },
         Case {
             method: Method::GET,
@@ -571,6 +593,7 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
     }
     // Refusals stored nothing.
     assert_eq!(count!(app, agency::Entity), 2);
+    assert_eq!(count!(app, agency_member::Entity), 0);
     assert_eq!(count!(app, agency_pairing::Entity), 1);
     assert_eq!(count!(app, round_agency_preference::Entity), 0);
     assert_eq!(count!(app, round_compound_preference::Entity), 0);
@@ -578,7 +601,36 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
     let (_, list) = call(&app, p.far_district, Method::GET, "/api/v1/agencies", "").await;
     assert_eq!(list, serde_json::json!([]));
 
-    // And the allowed side of each write works.
+    // And the allowed side of each write works: the agency's own admin
+    // keeps its members.
+    let (s, v) = call(
+        &app,
+        p.agency_a,
+        Method::POST,
+        &format!("/api/v1/agencies/{a}/members"),
+        member_body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let member = v["id"].as_i64().unwrap();
+    let (_, members) = call(
+        &app,
+        p.resident,
+        Method::GET,
+        &format!("/api/v1/agencies/{a}/members"),
+        "",
+    )
+    .await;
+    assert_eq!(members[0]["name"], "林志强");
+    let (s, _) = call(
+        &app,
+        p.agency_a,
+        Method::DELETE,
+        &format!("/api/v1/agencies/{a}/members/{member}"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, v) = call(
         &app,
         p.agency_a,
@@ -894,6 +946,8 @@ async fn the_openapi_document_lists_the_agency_routes(db: TestDb) {
         ("/api/v1/agencies", "post"),
         ("/api/v1/agencies/{id}", "put"),
         ("/api/v1/agencies/{id}/accounts", "post"),
+        ("/api/v1/agencies/{id}/members", "post"),
+        ("/api/v1/agencies/{id}/members/{member_id}", "delete"),
         ("/api/v1/agencies/{id}/pairings", "post"),
         ("/api/v1/agency-pairings/{id}/end", "post"),
         ("/api/v1/places/{id}/agencies", "get"),
