@@ -923,6 +923,7 @@ pub async fn directed(
     agency_id: i64,
     compound_id: i64,
 ) -> Result<i64, ApiError> {
+    store::lock_agency(db, agency_id).await?;
     let (a, _) = visible_agency(db, user, agency_id).await?;
     let c = match jinlin_places::store::find(db, compound_id).await? {
         Some(p) if jinlin_places::store::visible(user, &p) => p,
@@ -977,6 +978,14 @@ pub async fn end(
     pairing_id: i64,
     reason: &str,
 ) -> Result<(), ApiError> {
+    let Some(p) = agency_pairing::Entity::find_by_id(pairing_id)
+        .one(db)
+        .await?
+    else {
+        return Err(ApiError::not_found());
+    };
+    store::lock_agency(db, p.agency_id).await?;
+    // Read again under the lock, so a concurrent end is seen.
     let Some(p) = agency_pairing::Entity::find_by_id(pairing_id)
         .one(db)
         .await?
@@ -1360,6 +1369,7 @@ pub async fn set_agency_preference(
     agency_id: i64,
     input: &AgencyPreferenceInput,
 ) -> Result<(), ApiError> {
+    store::lock_round(db, round_id).await?;
     let (r, scope) = visible_round(db, user, round_id).await?;
     let Some(a) = agency::Entity::find_by_id(agency_id)
         .one(db)
@@ -1450,6 +1460,7 @@ pub async fn set_compound_preference(
     compound_id: i64,
     input: &CompoundPreferenceInput,
 ) -> Result<(), ApiError> {
+    store::lock_round(db, round_id).await?;
     let (r, scope) = visible_round(db, user, round_id).await?;
     let c = visible_compound(db, user, compound_id).await?;
     if !c.position().is_within(&scope.position()) {
@@ -1540,6 +1551,7 @@ pub async fn solve(
     user: &Principal,
     round_id: i64,
 ) -> Result<(), ApiError> {
+    store::lock_round(db, round_id).await?;
     let (r, scope) = visible_round(db, user, round_id).await?;
     if !runs_round(user, &scope) {
         return Err(ApiError::forbidden());

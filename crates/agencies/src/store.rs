@@ -8,6 +8,7 @@ use jinlin_kernel::place::entity as place;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::entity::{
@@ -231,4 +232,30 @@ pub async fn compound_preferences(
 /// A JSON id list as stored in a preference row.
 pub fn ranks(json: &str) -> Vec<i64> {
     serde_json::from_str(json).unwrap_or_default()
+}
+
+/// Takes a round's row lock for the rest of the transaction (PostgreSQL;
+/// SQLite's write transaction already holds the database), so preferences
+/// and the solve of one round run in turn.
+pub async fn lock_round(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    selection_round::Entity::find_by_id(id)
+        .select_only()
+        .column(selection_round::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
+
+/// Takes an agency's row lock: its pairings start and end in turn.
+pub async fn lock_agency(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    agency::Entity::find_by_id(id)
+        .select_only()
+        .column(agency::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
 }

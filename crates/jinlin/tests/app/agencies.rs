@@ -963,3 +963,55 @@ async fn the_openapi_document_lists_the_agency_routes(db: TestDb) {
     }
     assert!(doc["components"]["schemas"]["SelectionRoundView"].is_object());
 }
+
+/// Two solves of one round, or two ends of one pairing, run in turn: one
+/// succeeds, the other is refused, and nothing is stored twice.
+#[db_test]
+async fn concurrent_solves_and_ends_run_in_turn(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let a = new_agency(&app, &p, &t, "区住建局", "housing").await;
+    new_agency(&app, &p, &t, "区卫健局", "health").await;
+    let (_, v) = call(
+        &app,
+        p.district,
+        Method::POST,
+        "/api/v1/selection-rounds",
+        &format!(r#"{{"scope_place_id": {}, "name": "并发"}}"#, t.district),
+    )
+    .await;
+    let round = v["id"].as_i64().unwrap();
+    let solve = format!("/api/v1/selection-rounds/{round}/solve");
+    let c1 = app.client(p.district).await;
+    let c2 = app.client(p.district).await;
+    let (x, y) = tokio::join!(
+        c1.json(Method::POST, &solve, ""),
+        c2.json(Method::POST, &solve, "")
+    );
+    let mut statuses = [x.status, y.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{} {}",
+        x.text(),
+        y.text()
+    );
+    assert_eq!(count!(app, agency_pairing::Entity), 2);
+
+    let id = agency_pairing::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.agency_id == a)
+        .unwrap()
+        .id;
+    let end = format!("/api/v1/agency-pairings/{id}/end");
+    let (x, y) = tokio::join!(
+        c1.json(Method::POST, &end, r#"{"reason": "甲"}"#),
+        c2.json(Method::POST, &end, r#"{"reason": "乙"}"#)
+    );
+    let mut statuses = [x.status, y.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::NO_CONTENT, StatusCode::CONFLICT]);
+}
