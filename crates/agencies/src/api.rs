@@ -51,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agency_preference))
         .routes(routes!(compound_preference))
         .routes(routes!(solve_round))
+        .routes(routes!(close_round))
         .routes(routes!(figures))
 }
 
@@ -368,18 +369,35 @@ pub async fn summaries(
     user: &Principal,
 ) -> Result<Vec<AgencySummary>, ApiError> {
     let districts = store::districts(db).await?;
-    let all = store::agencies(db).await?;
     let mut out = Vec::new();
-    for a in all {
-        if !districts
-            .get(&a.district_code)
-            .is_some_and(|d| reaches_district(user, d))
-        {
+    for (code, d) in &districts {
+        if !reaches_district(user, d) {
             continue;
         }
-        out.push(summary(db, a).await?);
+        // One query for the district's current pairings, counted here.
+        let mut counts: HashMap<i64, u64> = HashMap::new();
+        for p in store::current_pairings_in(db, code).await? {
+            *counts.entry(p.agency_id).or_default() += 1;
+        }
+        for a in store::agencies_of_district(db, code).await? {
+            let n = counts.get(&a.id).copied().unwrap_or(0);
+            out.push(summary_with(a, n));
+        }
     }
+    out.sort_by(|a, b| (&a.district_code, &a.name).cmp(&(&b.district_code, &b.name)));
     Ok(out)
+}
+
+fn summary_with(a: agency::Model, current: u64) -> AgencySummary {
+    AgencySummary {
+        id: a.id,
+        district_code: a.district_code,
+        name: a.name,
+        category: Category::parse(&a.category).unwrap_or(Category::Other),
+        party_org_name: a.party_org_name,
+        contact: a.contact,
+        current_pairings: current,
+    }
 }
 
 async fn summary(db: &impl ConnectionTrait, a: agency::Model) -> Result<AgencySummary, ApiError> {
@@ -388,15 +406,7 @@ async fn summary(db: &impl ConnectionTrait, a: agency::Model) -> Result<AgencySu
         .filter(agency_pairing::Column::EndedAt.is_null())
         .count(db)
         .await?;
-    Ok(AgencySummary {
-        id: a.id,
-        district_code: a.district_code,
-        name: a.name,
-        category: Category::parse(&a.category).unwrap_or(Category::Other),
-        party_org_name: a.party_org_name,
-        contact: a.contact,
-        current_pairings: current,
-    })
+    Ok(summary_with(a, current))
 }
 
 pub async fn pairing_views(
@@ -1691,6 +1701,38 @@ async fn solve_round(
     let view = round_view(&tx, &user, &r, &scope).await?;
     tx.commit().await?;
     Ok(ApiJson(view))
+}
+
+/// Calls off an open round without solving it (who may solve it).
+#[utoipa::path(post, path = "/selection-rounds/{id}/close", tag = "agencies",
+    params(("id" = i64, Path, description = "Round id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn close_round(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let tx = state.db.write().await?;
+    store::lock_round(&tx, id).await?;
+    let (r, scope) = visible_round(&tx, &user, id).await?;
+    if !runs_round(&user, &scope) {
+        return Err(ApiError::forbidden());
+    }
+    must_be_open(&r)?;
+    let code = r.district_code.clone();
+    let mut m: selection_round::ActiveModel = r.into();
+    m.state = Set(RoundState::Closed.as_str().into());
+    selection_round::Entity::update(m).exec(&tx).await?;
+    audit::record(
+        &tx,
+        Entry::new(Some(&user), "selection_round.close", "selection_round")
+            .object(id)
+            .district(Some(code)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------- figures

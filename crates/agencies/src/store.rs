@@ -39,14 +39,6 @@ pub async fn district(
         .await
 }
 
-pub async fn agencies(db: &impl ConnectionTrait) -> Result<Vec<agency::Model>, DbErr> {
-    agency::Entity::find()
-        .order_by_asc(agency::Column::DistrictCode)
-        .order_by_asc(agency::Column::Name)
-        .all(db)
-        .await
-}
-
 pub async fn agencies_of_district(
     db: &impl ConnectionTrait,
     code: &str,

@@ -547,6 +547,13 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
             powerless: Some(p.agency_a),
         },
         Case {
+            method: Method::POST,
+            path: format!("/api/v1/selection-rounds/{round}/close"),
+            body: "",
+            outside: p.other_street,
+            powerless: Some(p.agency_a),
+        },
+        Case {
             method: Method::GET,
             path: format!("/api/v1/agency-figures/{}", t.street),
             body: "",
@@ -762,6 +769,38 @@ async fn bad_input_is_refused_with_a_message_and_nothing_stored(db: TestDb) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert_eq!(count!(app, round_agency_preference::Entity), 0);
     assert_eq!(count!(app, round_compound_preference::Entity), 0);
+
+    // A round called off takes no preferences and cannot be solved.
+    let (s, _) = call(
+        &app,
+        p.district,
+        Method::POST,
+        &format!("/api/v1/selection-rounds/{round}/close"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let r = app
+        .client(p.agency_a)
+        .await
+        .json(
+            Method::PUT,
+            &agency_pref,
+            &format!(r#"{{"capacity": 1, "compound_ids": [{c}]}}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let (s, _) = call(
+        &app,
+        p.district,
+        Method::POST,
+        &format!("/api/v1/selection-rounds/{round}/solve"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(count!(app, round_agency_preference::Entity), 0);
+    assert_eq!(count!(app, agency_pairing::Entity), 0);
 
     // Ending a pairing twice: the second is refused, the first reason stays.
     let (_, v) = pair(&app, p.street, a, c).await;
