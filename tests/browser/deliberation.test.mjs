@@ -121,6 +121,10 @@ describe('the five deliberations', () => {
       const english = (await res.locator('[data-outcome]').innerText()).trim();
       assert.ok(english.startsWith('Passed') || english.startsWith('Not passed'), english);
       await screenshot(res, 'deliberation-result-phone-en');
+      // Back to Chinese: the choice is kept on the account, and the demo
+      // database may be shared with the tests that follow.
+      await Promise.all([res.waitForLoadState('load'), res.locator('nav.lang-switch a[hreflang="zh-CN"]').click()]);
+      assert.equal(await res.locator('html').getAttribute('lang'), 'zh-CN');
     } finally {
       await desk.close();
       await phone.close();

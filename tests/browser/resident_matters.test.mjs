@@ -264,6 +264,10 @@ describe("residents' matters", () => {
       );
       assert.equal(await overflowsSideways(res), false, 'the English page fits a phone');
       await screenshot(res, 'resident-matters-closed-phone-en');
+      // Back to Chinese: the choice is kept on the account, and the demo
+      // database may be shared with the tests that follow.
+      await Promise.all([res.waitForLoadState('load'), res.locator('nav.lang-switch a[hreflang="zh-CN"]').click()]);
+      assert.equal(await res.locator('html').getAttribute('lang'), 'zh-CN');
     } finally {
       await phone.close();
       await desk.close();
