@@ -40,36 +40,24 @@ async fn register_owner(
     area: i64,
     name: &str,
 ) -> i64 {
-    let db = app.db.db.conn();
-    let now = Utc::now();
+    set_area(app, dwelling_id, compound_id, area, "register").await;
+    let person_id = register_person(app, name).await;
+    add_owner(app, dwelling_id, compound_id, person_id).await;
+    person_id
+}
+
+/// A dwelling's particulars: its area and where the figure came from.
+async fn set_area(app: &TestApp, dwelling_id: i64, compound_id: i64, area: i64, source: &str) {
     dwelling::Entity::insert(dwelling::ActiveModel {
         place_id: Set(dwelling_id),
         district_code: Set("350104".into()),
         compound_id: Set(compound_id),
         area_centi_m2: Set(area),
-        area_source: Set("register".into()),
+        area_source: Set(source.into()),
     })
-    .exec(db)
+    .exec(app.db.db.conn())
     .await
     .unwrap();
-    let person_id = person::Entity::insert(person::ActiveModel {
-        district_code: Set(Some("350104".into())),
-        name: Set(name.into()),
-        phone: Set(None),
-        id_number_cipher: Set(None),
-        id_number_digest: Set(None),
-        party_member: Set(false),
-        employer: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec(db)
-    .await
-    .unwrap()
-    .last_insert_id;
-    add_owner(app, dwelling_id, compound_id, person_id).await;
-    person_id
 }
 
 async fn add_owner(app: &TestApp, dwelling_id: i64, compound_id: i64, person_id: i64) {
@@ -1345,16 +1333,7 @@ async fn a_vote_does_not_open_on_a_register_with_gaps(db: TestDb) {
         0
     );
     // With its area on record but no owner, still not: nothing is guessed.
-    dwelling::Entity::insert(dwelling::ActiveModel {
-        place_id: Set(flat),
-        district_code: Set("350104".into()),
-        compound_id: Set(c),
-        area_centi_m2: Set(7_000),
-        area_source: Set("survey".into()),
-    })
-    .exec(s.app.db.db.conn())
-    .await
-    .unwrap();
+    set_area(&s.app, flat, c, 7_000, "survey").await;
     let r = open_vote(&sec, matter).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert!(api_error(&r).1.contains("没有登记业主"), "{}", r.text());
@@ -1385,16 +1364,7 @@ async fn add_developer(app: &TestApp, dwelling_id: i64, compound_id: i64) {
 /// A flat with its area, not yet owned by anyone in the register.
 async fn add_flat(s: &Setup, name: &str, area: i64) -> i64 {
     let flat = insert_dwelling(&s.app, &s.t, name).await;
-    dwelling::Entity::insert(dwelling::ActiveModel {
-        place_id: Set(flat),
-        district_code: Set("350104".into()),
-        compound_id: Set(s.t.compound.compound),
-        area_centi_m2: Set(area),
-        area_source: Set("register".into()),
-    })
-    .exec(s.app.db.db.conn())
-    .await
-    .unwrap();
+    set_area(&s.app, flat, s.t.compound.compound, area, "register").await;
     flat
 }
 
