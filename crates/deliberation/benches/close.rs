@@ -130,7 +130,7 @@ async fn prepared(url: &str, closes_in: Duration) -> (Database, i64) {
             choice: Set(choice.as_str().into()),
             cast_at: Set(now.timestamp() - 10),
             account_id: Set(1),
-            nonce: Set(nonce.iter().map(|b| format!("{b:02x}")).collect()),
+            nonce: Set(votes::hex(&nonce)),
             hash: Set(votes::hex(&sealed.hash)),
             entered_by: Set(None),
             ..Default::default()

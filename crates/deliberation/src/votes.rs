@@ -32,13 +32,14 @@ pub const CLOSED: &str = "closed";
 pub const CANCELLED: &str = "cancelled";
 
 /// Lower-case hex of a hash.
-pub fn hex(bytes: &[u8; 32]) -> String {
+pub fn hex<const N: usize>(bytes: &[u8; N]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if s.len() != 64 {
+/// The bytes of a hex string of exactly `N` bytes.
+fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    if s.len() != 2 * N {
         return None;
     }
     for (i, byte) in out.iter_mut().enumerate() {
@@ -548,7 +549,7 @@ pub async fn cast(
         choice: Set(choice.as_str().into()),
         cast_at: Set(now.timestamp()),
         account_id: Set(user.account_id),
-        nonce: Set(hex16(&nonce)),
+        nonce: Set(hex(&nonce)),
         hash: Set(hash.clone()),
         entered_by: Set(ballot_for.entered_by),
         ..Default::default()
@@ -568,21 +569,6 @@ pub async fn cast(
         hash,
         unit_ids,
     })
-}
-
-fn hex16(bytes: &[u8; 16]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex16(s: &str) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    if s.len() != 32 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// The units of one voting owner, ascending.
@@ -696,7 +682,7 @@ pub async fn load(db: &impl ConnectionTrait, v: &vote::Model) -> Result<Loaded, 
                 sequence: *sequence as u64,
                 cast_at: *cast_at,
                 // A malformed nonce or hash fails verification rather than the read.
-                nonce: unhex16(nonce).unwrap_or([0xff; 16]),
+                nonce: unhex(nonce).unwrap_or([0xff; 16]),
             },
             hash: unhex(hash).unwrap_or([0xff; 32]),
         });
