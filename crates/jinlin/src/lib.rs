@@ -19,6 +19,10 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_resident_matters::routes(),
         jinlin_open311::routes(),
         jinlin_agencies::routes(),
+        jinlin_projects::routes(),
+        jinlin_joint_meetings::routes(),
+        jinlin_pilots::routes(),
+        jinlin_in_service::routes(),
     ]
 }
 
@@ -29,7 +33,8 @@ pub fn job_handlers(
 ) -> Result<jinlin_kernel::jobs::JobHandlers, String> {
     Ok(jinlin_kernel::jobs::kernel_handlers()
         .merge(jinlin_kernel::notify::handlers_for(config)?)
-        .merge(jinlin_resident_matters::job_handlers()))
+        .merge(jinlin_resident_matters::job_handlers())
+        .merge(jinlin_joint_meetings::job_handlers()))
 }
 
 /// The whole HTTP application.

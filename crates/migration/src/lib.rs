@@ -14,6 +14,10 @@ mod m0007_ratings;
 mod m0008_jobs;
 mod m0009_resident_matters;
 mod m0010_agencies;
+mod m0011_projects;
+mod m0012_joint_meetings;
+mod m0013_pilots;
+mod m0014_in_service;
 
 pub struct Migrator;
 
@@ -31,6 +35,10 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_jobs::Migration),
             Box::new(m0009_resident_matters::Migration),
             Box::new(m0010_agencies::Migration),
+            Box::new(m0011_projects::Migration),
+            Box::new(m0012_joint_meetings::Migration),
+            Box::new(m0013_pilots::Migration),
+            Box::new(m0014_in_service::Migration),
         ]
     }
 }

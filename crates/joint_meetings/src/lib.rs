@@ -1,0 +1,12 @@
+//! Quarterly party-building joint meetings of streets: schedule, invitations, attendance, minutes, resolutions tracked as action items, compliance and reminders.
+
+use jinlin_kernel::web::Routes;
+
+pub fn routes() -> Routes {
+    Routes::default()
+}
+
+/// Reminders of the quarter's joint meeting, run by the job runner.
+pub fn job_handlers() -> jinlin_kernel::jobs::JobHandlers {
+    jinlin_kernel::jobs::JobHandlers::new()
+}
