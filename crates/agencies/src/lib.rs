@@ -3,6 +3,7 @@
 //! a stable matching with capacities, and the pairing history.
 
 pub mod api;
+pub mod demo;
 pub mod entity;
 pub mod pages;
 pub mod rules;

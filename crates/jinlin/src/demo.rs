@@ -155,6 +155,21 @@ pub async fn load_once_at(
     jinlin_resident_matters::seed_demo(&tx)
         .await
         .map_err(|e| anyhow::anyhow!("demo residents' matters: {}", e.message))?;
+    jinlin_agencies::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo agencies and pairings: {}", e.message))?;
+    jinlin_projects::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo party-building projects: {}", e.message))?;
+    jinlin_joint_meetings::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo joint meetings: {}", e.message))?;
+    jinlin_pilots::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo cohesion pilots: {}", e.message))?;
+    jinlin_in_service::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo in-service party members: {}", e.message))?;
     tx.commit().await?;
     let listed: String = report
         .samples

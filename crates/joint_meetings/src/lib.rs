@@ -1,5 +1,7 @@
 //! Quarterly party-building joint meetings of streets: schedule, invitations, attendance, minutes, resolutions tracked as action items, compliance and reminders.
 
+pub mod demo;
+
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
