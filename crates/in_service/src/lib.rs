@@ -1,6 +1,9 @@
-//! In-service party members: dual reporting to the residence and the paired compound, the three ones, and service records with points.
+//! In-service party members (在职党员): dual reporting to the residence and
+//! the paired compound, the three ones, and service records with points.
 
 pub mod demo;
+pub mod entity;
+pub mod rules;
 
 use jinlin_kernel::web::Routes;
 
