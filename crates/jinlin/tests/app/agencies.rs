@@ -1054,3 +1054,82 @@ async fn concurrent_solves_and_ends_run_in_turn(db: TestDb) {
     statuses.sort();
     assert_eq!(statuses, [StatusCode::NO_CONTENT, StatusCode::CONFLICT]);
 }
+
+/// The demo: every agency is paired, the demo agency admin reaches the
+/// compound of the demo secretary, and a street's round waits for the
+/// demo agency's preferences.
+#[db_test]
+async fn the_demo_pairs_every_agency_and_links_the_agency_admin(db: TestDb) {
+    jinlin::demo::load_once_at(
+        &db.db,
+        Some(&jinlin_kernel::crypto::Secrets::from_bytes([7; 32])),
+        jinlin_seed::plan::Scale::Small,
+    )
+    .await
+    .unwrap();
+    let app = TestApp::new(db);
+    let conn = app.db.db.conn();
+    let agencies = agency::Entity::find().all(conn).await.unwrap();
+    assert!(agencies.len() >= 5, "{} agencies", agencies.len());
+    let pairings = agency_pairing::Entity::find().all(conn).await.unwrap();
+    for a in &agencies {
+        assert!(
+            pairings.iter().any(|p| p.agency_id == a.id),
+            "{} is not paired",
+            a.name
+        );
+    }
+    assert!(count!(app, agency_member::Entity) > 0);
+
+    let admin = jinlin_kernel::auth::entity::account::Entity::find()
+        .all(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.username == "agency")
+        .unwrap()
+        .id;
+    let (s, mine) = call(&app, admin, Method::GET, "/api/v1/agencies", "").await;
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    let first = &agencies[0];
+    let (s, paired) = call(
+        &app,
+        admin,
+        Method::GET,
+        &format!("/api/v1/agencies/{}/pairings", first.id),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{paired}");
+    let compound = pairings
+        .iter()
+        .find(|p| p.agency_id == first.id)
+        .unwrap()
+        .compound_id;
+    let (s, v) = call(
+        &app,
+        admin,
+        Method::GET,
+        &format!("/api/v1/places/{compound}"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the agency admin reaches its compound: {v}"
+    );
+
+    let (s, rounds) = call(&app, admin, Method::GET, "/api/v1/selection-rounds", "").await;
+    assert_eq!(s, StatusCode::OK, "{rounds}");
+    assert!(
+        rounds
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["state"] == "open"),
+        "{rounds}"
+    );
+    assert!(count!(app, round_agency_preference::Entity) > 0);
+    assert!(count!(app, round_compound_preference::Entity) > 0);
+}
