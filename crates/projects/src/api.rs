@@ -201,20 +201,25 @@ pub async fn visible_project(
     })
 }
 
-/// The actor in whose name `action` is taken, or why it cannot be.
+/// The actor in whose name `action` is taken, or why it cannot be: 403
+/// when none of the reader's parts ever takes it, 409 when one does but
+/// not in the project's present state.
 fn acting_as(seen: &Seen, action: Action) -> Result<Actor, ApiError> {
-    if seen.actors.is_empty() {
-        return Err(ApiError::forbidden());
-    }
     let mut refusal = None;
-    for a in &seen.actors {
+    for a in seen.actors.iter().filter(|a| rules::may_ever(action, **a)) {
         match rules::next(seen.state, action, *a) {
             Ok(_) => return Ok(*a),
-            Err(r) if r.kind == RefusalKind::NotNow => return Err(refused(r)),
             Err(r) => refusal = Some(r),
         }
     }
-    Err(refusal.map(refused).unwrap_or_else(ApiError::forbidden))
+    Err(match refusal {
+        Some(r) => conflict(r.key),
+        None => ApiError::with_message(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            i18n::current().t("projects.error.not_yours"),
+        ),
+    })
 }
 
 // ---------------------------------------------------------------- shapes

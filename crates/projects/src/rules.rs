@@ -274,6 +274,14 @@ pub fn next(state: State, action: Action, actor: Actor) -> Result<State, Refusal
     refuse(RefusalKind::NotNow, "projects.error.not_now")
 }
 
+/// Whether `actor` takes `action` in any state at all: an actor for whom
+/// this is false lacks the power (403), whatever the project's state.
+pub fn may_ever(action: Action, actor: Actor) -> bool {
+    State::ALL
+        .into_iter()
+        .any(|s| target(s, action, actor).is_some())
+}
+
 /// The actions `actors` may take in `state`, in table order.
 pub fn available(state: State, actors: &[Actor]) -> Vec<Action> {
     Action::ALL
@@ -572,6 +580,10 @@ mod tests {
             vec![Action::Start, Action::Cancel]
         );
         assert!(available(State::Rejected, &Actor::ALL).is_empty());
+        assert!(may_ever(Action::Update, Actor::Agency));
+        assert!(!may_ever(Action::Update, Actor::Reviewer));
+        assert!(may_ever(Action::Evaluate, Actor::Resident));
+        assert!(!may_ever(Action::Submit, Actor::Agency));
     }
 
     #[test]
