@@ -467,6 +467,13 @@ async fn set_holder(
             if !in_district {
                 return Err(invalid(Invalid::new("resident_matters.error.agency")));
             }
+            // An agency takes matters only from the compounds it is paired
+            // with (its admin's reach); anything else is someone else's.
+            if !agency.paired_compounds.iter().any(|c| c.id == m.compound_id) {
+                return Err(invalid(Invalid::new(
+                    "resident_matters.error.agency_not_paired",
+                )));
+            }
             m.holder_place_id = None;
             m.holder_account_id = Some(agency.account_id);
             // The admin's display name is a person's name: readers see the

@@ -538,6 +538,24 @@ async fn transfers_need_a_reason_and_agencies_see_only_their_own(db: TestDb) {
     )
     .await;
     assert_eq!(no_agency.status, StatusCode::UNPROCESSABLE_ENTITY);
+    pair_agency(&app, p.agency, &t).await;
+    // An agency not paired with the compound cannot be handed the matter.
+    let unpaired = step(
+        &app,
+        p.committee,
+        id,
+        &format!(
+            r#"{{"action": "transfer", "to": "agency", "agency_account_id": {}, "reason": "需要机关协调"}}"#,
+            p.agency_other
+        ),
+    )
+    .await;
+    assert_eq!(unpaired.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        api_error(&unpaired).1.contains("挂钩"),
+        "{}",
+        unpaired.text()
+    );
     let v = ok_step(
         &app,
         p.committee,
@@ -1611,4 +1629,53 @@ async fn webhooks_never_carry_a_private_title(db: TestDb) {
         .await
         .unwrap();
     assert!(notes.iter().any(|n| n.body.contains("家中漏水")));
+}
+
+/// Pairs a new agency administered by `account` with the test compound.
+async fn pair_agency(app: &TestApp, account: i64, t: &Tree) {
+    use jinlin_agencies::entity::{agency, agency_account, agency_pairing};
+    let conn = app.db.db.conn();
+    let now = chrono::Utc::now();
+    let a = agency::Entity::insert(agency::ActiveModel {
+        district_code: Set("350104".into()),
+        name: Set(format!("挂钩单位{account}")),
+        category: Set("housing".into()),
+        party_org_name: Set("机关党支部".into()),
+        contact: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(conn)
+    .await
+    .unwrap()
+    .last_insert_id;
+    agency_account::Entity::insert(agency_account::ActiveModel {
+        agency_id: Set(a),
+        district_code: Set("350104".into()),
+        account_id: Set(account),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec(conn)
+    .await
+    .unwrap();
+    agency_pairing::Entity::insert(agency_pairing::ActiveModel {
+        agency_id: Set(a),
+        compound_id: Set(t.compound.compound),
+        district_code: Set("350104".into()),
+        street_id: Set(Some(t.street)),
+        community_id: Set(Some(t.community)),
+        route: Set("directed".into()),
+        round_id: Set(None),
+        started_at: Set(now),
+        ended_at: Set(None),
+        end_reason: Set(None),
+        created_by: Set(None),
+        ended_by: Set(None),
+        ..Default::default()
+    })
+    .exec(conn)
+    .await
+    .unwrap();
 }
