@@ -309,6 +309,7 @@ pub fn lacking(held: &BTreeSet<OneKind>) -> Vec<OneKind> {
 /// coordinated and per confirmed activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(as = ServicePoints)]
+#[serde(deny_unknown_fields)]
 pub struct Scheme {
     pub per_hour: i32,
     pub per_matter: i32,

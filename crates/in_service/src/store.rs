@@ -1,0 +1,573 @@
+//! Queries of reports, the three ones, service records, the points scheme,
+//! and of the agencies and accounts around them.
+
+use std::collections::{HashMap, HashSet};
+
+use jinlin_agencies::entity::{agency, agency_account, agency_member, agency_pairing};
+use jinlin_kernel::auth::entity::{account, role_grant};
+use jinlin_kernel::auth::{Principal, Role};
+use jinlin_kernel::place::PlaceKind;
+use jinlin_kernel::place::entity as place;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::entity::{service_points_scheme, service_record, service_report, three_ones};
+use crate::rules::{self, ReportKind, ReportState, Scheme};
+
+/// The rows a user's grants reach, as a condition on the shared columns
+/// (`district_code`, `street_id`, `community_id`, `compound_id`,
+/// `account_id`) of the three tables: their own, the compounds they
+/// oversee, and the members of the agencies they administer.
+pub fn scope(user: &Principal, agency_members: &HashSet<i64>) -> Condition {
+    let col = |name: &str| Expr::col(Alias::new(name));
+    let mut any = Condition::any().add(col("account_id").eq(user.account_id));
+    for g in &user.grants {
+        let p = &g.place;
+        any = match g.role {
+            Role::DistrictAdmin => match p.kind {
+                Some(PlaceKind::District) => {
+                    any.add(col("district_code").eq(p.district_code.clone().unwrap_or_default()))
+                }
+                _ => match p.code.as_deref() {
+                    Some(code) => {
+                        let digits = p.kind.and_then(|k| k.code_digits()).unwrap_or(6);
+                        let prefix = code.get(..digits).unwrap_or(code);
+                        any.add(col("district_code").like(format!("{prefix}%")))
+                    }
+                    None => any,
+                },
+            },
+            Role::StreetAdmin => any.add(col("street_id").eq(p.id)),
+            Role::CommunityWorker => any.add(col("community_id").eq(p.id)),
+            Role::CompoundSecretary => any.add(col("compound_id").eq(p.id)),
+            _ => any,
+        };
+    }
+    if !agency_members.is_empty() {
+        let ids: Vec<i64> = agency_members.iter().copied().collect();
+        any = any.add(col("account_id").is_in(ids));
+    }
+    any
+}
+
+// ---------------------------------------------------------------- reports
+
+pub async fn find_report(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<service_report::Model>, DbErr> {
+    service_report::Entity::find_by_id(id).one(db).await
+}
+
+/// Takes a report's row lock for the rest of the transaction
+/// (PostgreSQL; SQLite's write transaction already holds the database).
+pub async fn lock_report(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    service_report::Entity::find_by_id(id)
+        .select_only()
+        .column(service_report::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn live_report(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    kind: ReportKind,
+    compound_id: i64,
+) -> Result<Option<service_report::Model>, DbErr> {
+    service_report::Entity::find()
+        .filter(service_report::Column::AccountId.eq(account_id))
+        .filter(service_report::Column::Kind.eq(kind.as_str()))
+        .filter(service_report::Column::CompoundId.eq(compound_id))
+        .filter(service_report::Column::State.is_in([
+            ReportState::Submitted.as_str(),
+            ReportState::Confirmed.as_str(),
+        ]))
+        .one(db)
+        .await
+}
+
+/// A member's reports, newest first.
+pub async fn reports_of(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+) -> Result<Vec<service_report::Model>, DbErr> {
+    service_report::Entity::find()
+        .filter(service_report::Column::AccountId.eq(account_id))
+        .order_by_desc(service_report::Column::Id)
+        .all(db)
+        .await
+}
+
+/// A member's confirmed reports (of one kind, or both).
+pub async fn confirmed_reports(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    kind: Option<ReportKind>,
+) -> Result<Vec<service_report::Model>, DbErr> {
+    let mut q = service_report::Entity::find()
+        .filter(service_report::Column::AccountId.eq(account_id))
+        .filter(service_report::Column::State.eq(ReportState::Confirmed.as_str()));
+    if let Some(k) = kind {
+        q = q.filter(service_report::Column::Kind.eq(k.as_str()));
+    }
+    q.order_by_asc(service_report::Column::Id).all(db).await
+}
+
+/// Reports meeting `cond`, newest first.
+pub async fn reports(
+    db: &impl ConnectionTrait,
+    cond: Condition,
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<service_report::Model>, DbErr> {
+    service_report::Entity::find()
+        .filter(cond)
+        .order_by_desc(service_report::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await
+}
+
+// ---------------------------------------------------------------- three ones
+
+pub async fn find_one(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<three_ones::Model>, DbErr> {
+    three_ones::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn lock_one(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    three_ones::Entity::find_by_id(id)
+        .select_only()
+        .column(three_ones::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
+
+/// A member's live ones.
+pub async fn live_ones(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+) -> Result<Vec<three_ones::Model>, DbErr> {
+    three_ones::Entity::find()
+        .filter(three_ones::Column::AccountId.eq(account_id))
+        .filter(three_ones::Column::ReleasedAt.is_null())
+        .order_by_asc(three_ones::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn ones(
+    db: &impl ConnectionTrait,
+    cond: Condition,
+    live_only: bool,
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<three_ones::Model>, DbErr> {
+    let mut q = three_ones::Entity::find().filter(cond);
+    if live_only {
+        q = q.filter(three_ones::Column::ReleasedAt.is_null());
+    }
+    q.order_by_desc(three_ones::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await
+}
+
+// ---------------------------------------------------------------- records
+
+pub async fn find_record(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<service_record::Model>, DbErr> {
+    service_record::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn lock_record(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    service_record::Entity::find_by_id(id)
+        .select_only()
+        .column(service_record::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
+
+/// Records meeting `cond`, latest service first.
+pub async fn records(
+    db: &impl ConnectionTrait,
+    cond: Condition,
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<service_record::Model>, DbErr> {
+    service_record::Entity::find()
+        .filter(cond)
+        .order_by_desc(service_record::Column::ServedOn)
+        .order_by_desc(service_record::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await
+}
+
+// ---------------------------------------------------------------- scheme
+
+pub async fn scheme_row(
+    db: &impl ConnectionTrait,
+    district_code: &str,
+) -> Result<Option<service_points_scheme::Model>, DbErr> {
+    service_points_scheme::Entity::find()
+        .filter(service_points_scheme::Column::DistrictCode.eq(district_code))
+        .one(db)
+        .await
+}
+
+/// The district's scheme, or the default.
+pub async fn scheme(db: &impl ConnectionTrait, district_code: &str) -> Result<Scheme, DbErr> {
+    Ok(scheme_row(db, district_code)
+        .await?
+        .map(|s| Scheme {
+            per_hour: s.per_hour,
+            per_matter: s.per_matter,
+            per_activity: s.per_activity,
+        })
+        .unwrap_or(rules::DEFAULT_SCHEME))
+}
+
+// ---------------------------------------------------------------- agencies
+
+/// Agencies a member belongs to: `agency_member` rows naming the account
+/// or its person.
+pub async fn member_agencies(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    person_id: Option<i64>,
+) -> Result<Vec<agency::Model>, DbErr> {
+    let mut who = Condition::any().add(agency_member::Column::AccountId.eq(account_id));
+    if let Some(p) = person_id {
+        who = who.add(agency_member::Column::PersonId.eq(p));
+    }
+    let ids: Vec<i64> = agency_member::Entity::find()
+        .filter(who)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.agency_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    agency::Entity::find()
+        .filter(agency::Column::Id.is_in(ids))
+        .order_by_asc(agency::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Agencies linked to an account as their admin.
+pub async fn administered(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<i64>, DbErr> {
+    Ok(agency_account::Entity::find()
+        .filter(agency_account::Column::AccountId.eq(account_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.agency_id)
+        .collect())
+}
+
+/// The member accounts of agencies, by agency: accounts named in
+/// `agency_member`, and accounts of the persons named there. `filter`
+/// selects the `agency_member` rows (by agency or by district).
+async fn member_accounts_where(
+    db: &impl ConnectionTrait,
+    filter: Condition,
+) -> Result<HashMap<i64, HashSet<i64>>, DbErr> {
+    let rows = agency_member::Entity::find()
+        .filter(filter.clone())
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, HashSet<i64>> = HashMap::new();
+    let mut by_person: HashMap<i64, Vec<i64>> = HashMap::new();
+    for r in &rows {
+        if let Some(a) = r.account_id {
+            out.entry(r.agency_id).or_default().insert(a);
+        }
+        if let Some(p) = r.person_id {
+            by_person.entry(p).or_default().push(r.agency_id);
+        }
+    }
+    if !by_person.is_empty() {
+        // A subquery rather than a list of ids: a district's members may
+        // outnumber the bind parameters a statement takes.
+        let persons = Query::select()
+            .column(agency_member::Column::PersonId)
+            .from(agency_member::Entity)
+            .cond_where(filter)
+            .and_where(agency_member::Column::PersonId.is_not_null())
+            .to_owned();
+        let accounts: Vec<(i64, Option<i64>)> = account::Entity::find()
+            .select_only()
+            .column(account::Column::Id)
+            .column(account::Column::PersonId)
+            .filter(account::Column::PersonId.in_subquery(persons))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, person) in accounts {
+            for agency in person.and_then(|p| by_person.get(&p)).into_iter().flatten() {
+                out.entry(*agency).or_default().insert(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn member_accounts(
+    db: &impl ConnectionTrait,
+    agency_ids: &[i64],
+) -> Result<HashMap<i64, HashSet<i64>>, DbErr> {
+    if agency_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    member_accounts_where(
+        db,
+        Condition::all().add(agency_member::Column::AgencyId.is_in(agency_ids.iter().copied())),
+    )
+    .await
+}
+
+pub async fn member_accounts_in(
+    db: &impl ConnectionTrait,
+    district_code: &str,
+) -> Result<HashMap<i64, HashSet<i64>>, DbErr> {
+    member_accounts_where(
+        db,
+        Condition::all().add(agency_member::Column::DistrictCode.eq(district_code)),
+    )
+    .await
+}
+
+/// The members of the agencies an agency admin administers (nothing for
+/// other accounts).
+pub async fn reachable_members(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+) -> Result<HashSet<i64>, DbErr> {
+    if !user.has_role(Role::AgencyAdmin) {
+        return Ok(HashSet::new());
+    }
+    let agencies = administered(db, user.account_id).await?;
+    Ok(member_accounts(db, &agencies)
+        .await?
+        .into_values()
+        .flatten()
+        .collect())
+}
+
+/// Whether the agency is currently paired with the compound.
+pub async fn paired(
+    db: &impl ConnectionTrait,
+    agency_id: i64,
+    compound_id: i64,
+) -> Result<bool, DbErr> {
+    Ok(
+        jinlin_agencies::store::current_pairing(db, agency_id, compound_id)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Compounds currently paired with any of the agencies.
+pub async fn paired_compounds(
+    db: &impl ConnectionTrait,
+    agency_ids: &[i64],
+) -> Result<Vec<agency_pairing::Model>, DbErr> {
+    if agency_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    agency_pairing::Entity::find()
+        .filter(agency_pairing::Column::AgencyId.is_in(agency_ids.iter().copied()))
+        .filter(agency_pairing::Column::EndedAt.is_null())
+        .order_by_asc(agency_pairing::Column::CompoundId)
+        .all(db)
+        .await
+}
+
+// ---------------------------------------------------------------- people
+
+/// The secretaries of a compound's party organisation.
+pub async fn secretaries(db: &impl ConnectionTrait, compound_id: i64) -> Result<Vec<i64>, DbErr> {
+    Ok(role_grant::Entity::find()
+        .filter(role_grant::Column::Role.eq(Role::CompoundSecretary.as_str()))
+        .filter(role_grant::Column::PlaceId.eq(compound_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.account_id)
+        .collect())
+}
+
+/// Display names of accounts.
+pub async fn account_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, DbErr> {
+    let ids: HashSet<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(account::Entity::find()
+        .select_only()
+        .column(account::Column::Id)
+        .column(account::Column::DisplayName)
+        .filter(account::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+pub async fn places(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, place::Model>, DbErr> {
+    let ids: Vec<i64> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    jinlin_agencies::store::places(db, &ids).await
+}
+
+pub async fn agency_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, DbErr> {
+    let ids: HashSet<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(agency::Entity::find()
+        .filter(agency::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect())
+}
+
+pub async fn matter_titles(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, DbErr> {
+    use jinlin_resident_matters::entity::matter;
+    let ids: HashSet<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(matter::Entity::find()
+        .select_only()
+        .column(matter::Column::Id)
+        .column(matter::Column::Title)
+        .filter(matter::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+// ---------------------------------------------------------------- figures
+
+/// The facts of a place for the figures: every report, live one and
+/// record whose compound lies in it (`cond` on the shared columns).
+pub async fn facts(
+    db: &impl ConnectionTrait,
+    cond: Condition,
+) -> Result<
+    (
+        Vec<service_report::Model>,
+        Vec<three_ones::Model>,
+        Vec<service_record::Model>,
+    ),
+    DbErr,
+> {
+    let reports = service_report::Entity::find()
+        .filter(cond.clone())
+        .all(db)
+        .await?;
+    let ones = three_ones::Entity::find()
+        .filter(cond.clone())
+        .filter(three_ones::Column::ReleasedAt.is_null())
+        .all(db)
+        .await?;
+    let records = service_record::Entity::find().filter(cond).all(db).await?;
+    Ok((reports, ones, records))
+}
+
+/// Places of a kind under a parent (children of a figures page).
+pub async fn children(
+    db: &impl ConnectionTrait,
+    parent: &place::Model,
+) -> Result<Vec<place::Model>, DbErr> {
+    let Some(kind) = PlaceKind::parse(&parent.kind) else {
+        return Ok(Vec::new());
+    };
+    let q = place::Entity::find();
+    let q = match kind {
+        PlaceKind::District => q
+            .filter(place::Column::Kind.eq(PlaceKind::Street.as_str()))
+            .filter(place::Column::DistrictCode.eq(parent.district_code.clone())),
+        PlaceKind::Street => q
+            .filter(place::Column::Kind.eq(PlaceKind::Community.as_str()))
+            .filter(place::Column::StreetId.eq(parent.id)),
+        PlaceKind::Community => q
+            .filter(place::Column::Kind.eq(PlaceKind::Compound.as_str()))
+            .filter(place::Column::CommunityId.eq(parent.id)),
+        _ => return Ok(Vec::new()),
+    };
+    q.order_by_asc(place::Column::Id).all(db).await
+}
+
+/// The entrances of a compound, labelled with their building: "1号楼 1单元".
+pub async fn entrances(
+    db: &impl ConnectionTrait,
+    compound_id: i64,
+) -> Result<Vec<(i64, String)>, DbErr> {
+    let rows = place::Entity::find()
+        .filter(place::Column::CompoundId.eq(compound_id))
+        .filter(place::Column::Kind.is_in([
+            PlaceKind::Building.as_str(),
+            PlaceKind::Entrance.as_str(),
+        ]))
+        .order_by_asc(place::Column::Id)
+        .all(db)
+        .await?;
+    let buildings: HashMap<i64, String> = rows
+        .iter()
+        .filter(|p| p.kind == PlaceKind::Building.as_str())
+        .map(|p| (p.id, p.name.clone()))
+        .collect();
+    Ok(rows
+        .iter()
+        .filter(|p| p.kind == PlaceKind::Entrance.as_str())
+        .map(|p| {
+            let label = match p.building_id.and_then(|b| buildings.get(&b)) {
+                Some(b) => format!("{b} {}", p.name),
+                None => p.name.clone(),
+            };
+            (p.id, label)
+        })
+        .collect())
+}
