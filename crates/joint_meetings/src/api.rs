@@ -529,7 +529,7 @@ pub async fn my_meetings(
         .filter(|id| !known.contains(id))
         .collect();
     meetings.extend(store::meetings_by_id(db, &invited).await?);
-    meetings.sort_by(|a, b| (b.scheduled_at, b.id).cmp(&(a.scheduled_at, a.id)));
+    meetings.sort_by_key(|m| std::cmp::Reverse((m.scheduled_at, m.id)));
     meetings.truncate(limit as usize);
     summaries(db, &meetings).await
 }
