@@ -165,10 +165,7 @@ impl<'a> Reader<'a> {
 }
 
 /// A compound (by id) for a write: 422 when it is not a compound.
-async fn compound_for_write(
-    db: &impl ConnectionTrait,
-    id: i64,
-) -> Result<place::Model, ApiError> {
+async fn compound_for_write(db: &impl ConnectionTrait, id: i64) -> Result<place::Model, ApiError> {
     match jinlin_places::store::find(db, id).await? {
         Some(p) if p.kind == PlaceKind::Compound.as_str() => Ok(p),
         _ => Err(invalid_key("in_service.error.unknown_compound")),
@@ -545,6 +542,14 @@ pub async fn one_views(
         [],
     )
     .await?;
+    let mut names = names;
+    // The entrances' buildings, for labels like "3号楼 1单元".
+    let buildings: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.entrance_id)
+        .filter_map(|e| names.places.get(&e)?.building_id)
+        .collect();
+    names.places.extend(store::places(db, buildings).await?);
     Ok(rows
         .into_iter()
         .map(|r| OneView {
@@ -1621,7 +1626,11 @@ pub async fn compound_view(
     let mut lines: Vec<MemberOnes> = residents
         .iter()
         .map(|a| {
-            let mine: Vec<OneView> = ones.iter().filter(|o| o.account_id == *a).cloned().collect();
+            let mine: Vec<OneView> = ones
+                .iter()
+                .filter(|o| o.account_id == *a)
+                .cloned()
+                .collect();
             let held = held_kinds(&mine);
             MemberOnes {
                 account_id: *a,
@@ -1758,7 +1767,10 @@ pub async fn agency_view(
     let (rf, of, cf) = facts_of(&reports, &ones, &records);
     let figure = Figure {
         agency_id: Some(a.id),
-        ..Figure::of(a.name.clone(), rules::tally(&rf, &of, &cf, |_| true, |_| true))
+        ..Figure::of(
+            a.name.clone(),
+            rules::tally(&rf, &of, &cf, |_| true, |_| true),
+        )
     };
     let reports = report_views(db, reports).await?;
     let ones = one_views(db, ones).await?;
@@ -1767,8 +1779,11 @@ pub async fn agency_view(
     let mut out: Vec<MemberService> = members
         .iter()
         .map(|m| {
-            let mine_ones: Vec<OneView> =
-                ones.iter().filter(|o| o.account_id == *m).cloned().collect();
+            let mine_ones: Vec<OneView> = ones
+                .iter()
+                .filter(|o| o.account_id == *m)
+                .cloned()
+                .collect();
             let mine_records: Vec<RecordView> = records
                 .iter()
                 .filter(|r| r.account_id == *m)

@@ -24,7 +24,9 @@ use crate::api::{
     ReportView,
 };
 use crate::entity::{service_record, service_report};
-use crate::rules::{self, OneKind, RecordState, ReportAction, ReportKind, ReportState, Scheme, ServiceKind};
+use crate::rules::{
+    self, OneKind, RecordState, ReportAction, ReportKind, ReportState, Scheme, ServiceKind,
+};
 use crate::store;
 
 pub fn router() -> Router<AppState> {
@@ -35,7 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/in-service/three-ones", post(create_one))
         .route("/in-service/three-ones/{id}/release", post(release_one))
         .route("/in-service/service-records", post(create_record))
-        .route("/in-service/service-records/{id}/{action}", post(record_action))
+        .route(
+            "/in-service/service-records/{id}/{action}",
+            post(record_action),
+        )
         .route("/places/{id}/in-service", get(place))
         .route("/places/{id}/service-points-scheme", post(set_scheme))
         .route("/agencies/{id}/in-service", get(agency))
@@ -122,8 +127,7 @@ fn report_rows(lang: Lang, user: &Principal, views: Vec<ReportView>) -> Vec<Repo
         .map(|r| ReportRow {
             id: r.id,
             can_withdraw: r.account_id == user.account_id && r.state.is_live(),
-            can_decide: r.state == ReportState::Submitted
-                && api::is_secretary(user, r.compound_id),
+            can_decide: r.state == ReportState::Submitted && api::is_secretary(user, r.compound_id),
             member: r.member_name,
             compound_id: r.compound_id,
             compound: r.compound_name,
@@ -193,8 +197,7 @@ fn record_rows(lang: Lang, user: &Principal, views: Vec<RecordView>) -> Vec<Reco
         .into_iter()
         .map(|r| RecordRow {
             id: r.id,
-            can_decide: r.state == RecordState::Submitted
-                && api::is_secretary(user, r.compound_id),
+            can_decide: r.state == RecordState::Submitted && api::is_secretary(user, r.compound_id),
             member: r.member_name,
             compound: r.compound_name,
             date: r.served_on.format("%Y-%m-%d").to_string(),
@@ -256,7 +259,12 @@ fn figure_row(f: Figure) -> FigureRow {
     }
 }
 
-fn labelled<T: Copy>(lang: Lang, prefix: &str, all: &[T], code: fn(T) -> &'static str) -> Vec<(&'static str, String)> {
+fn labelled<T: Copy>(
+    lang: Lang,
+    prefix: &str,
+    all: &[T],
+    code: fn(T) -> &'static str,
+) -> Vec<(&'static str, String)> {
     all.iter()
         .map(|k| {
             (
@@ -350,7 +358,9 @@ async fn member_part(
     let pairing_kind = ReportKind::EmployerPairing.as_str();
     for p in &pairings {
         if !live.contains(&(pairing_kind.to_string(), p.compound_id))
-            && !targets.iter().any(|(v, _)| v.starts_with(&format!("{pairing_kind}:{}:", p.compound_id)))
+            && !targets
+                .iter()
+                .any(|(v, _)| v.starts_with(&format!("{pairing_kind}:{}:", p.compound_id)))
         {
             targets.push((
                 format!("{pairing_kind}:{}:{}", p.compound_id, p.agency_id),
@@ -431,8 +441,15 @@ async fn member_part(
         records: record_rows(lang, user, records),
         hours: number_text(hours),
         points: number_text(points),
-        today: rules::china_today(Utc::now()).format("%Y-%m-%d").to_string(),
-        service_kinds: labelled(lang, "in_service.service", ServiceKind::ALL, ServiceKind::as_str),
+        today: rules::china_today(Utc::now())
+            .format("%Y-%m-%d")
+            .to_string(),
+        service_kinds: labelled(
+            lang,
+            "in_service.service",
+            ServiceKind::ALL,
+            ServiceKind::as_str,
+        ),
     })
 }
 
@@ -748,7 +765,11 @@ async fn place(
                     .collect(),
             })
             .collect();
-        let title = format!("{} · {}", view.compound_name, lang.t("in_service.compound_list"));
+        let title = format!(
+            "{} · {}",
+            view.compound_name,
+            lang.t("in_service.compound_list")
+        );
         let body = CompoundPage {
             lang,
             csrf: ctx.csrf(),
@@ -861,7 +882,11 @@ async fn agency(
             points: number_text(m.points),
         })
         .collect();
-    let title = format!("{} · {}", view.agency_name, lang.t("in_service.agency_view"));
+    let title = format!(
+        "{} · {}",
+        view.agency_name,
+        lang.t("in_service.agency_view")
+    );
     let body = AgencyPage {
         lang,
         csrf: ctx.csrf(),

@@ -606,7 +606,13 @@ mod tests {
         );
         assert!(check_scheme(s).is_ok());
         assert!(check_scheme(Scheme { per_hour: -1, ..s }).is_err());
-        assert!(check_scheme(Scheme { per_matter: 101, ..s }).is_err());
+        assert!(
+            check_scheme(Scheme {
+                per_matter: 101,
+                ..s
+            })
+            .is_err()
+        );
     }
 
     fn report(member: i64, compound: i64, kind: ReportKind, state: ReportState) -> ReportFact {
@@ -715,13 +721,16 @@ mod tests {
     }
 
     fn scheme() -> impl Strategy<Value = Scheme> {
-        (0..=MAX_SCHEME_POINTS, 0..=MAX_SCHEME_POINTS, 0..=MAX_SCHEME_POINTS).prop_map(
-            |(per_hour, per_matter, per_activity)| Scheme {
+        (
+            0..=MAX_SCHEME_POINTS,
+            0..=MAX_SCHEME_POINTS,
+            0..=MAX_SCHEME_POINTS,
+        )
+            .prop_map(|(per_hour, per_matter, per_activity)| Scheme {
                 per_hour,
                 per_matter,
                 per_activity,
-            },
-        )
+            })
     }
 
     fn kind() -> impl Strategy<Value = ServiceKind> {
@@ -790,7 +799,7 @@ mod tests {
                     prop_assert!((MIN_HALF_HOURS..=MAX_HALF_HOURS).contains(&h));
                     prop_assert_eq!(f64::from(h) / 2.0, x);
                 }
-                Err(_) => prop_assert!(x < 0.5 || x > 24.0 || (x * 2.0).fract() != 0.0),
+                Err(_) => prop_assert!(!(0.5..=24.0).contains(&x) || (x * 2.0).fract() != 0.0),
             }
         }
 

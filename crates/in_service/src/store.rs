@@ -446,7 +446,11 @@ pub async fn places(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, place::Model>, DbErr> {
-    let ids: Vec<i64> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    let ids: Vec<i64> = ids
+        .into_iter()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     jinlin_agencies::store::places(db, &ids).await
 }
 
@@ -547,10 +551,9 @@ pub async fn entrances(
 ) -> Result<Vec<(i64, String)>, DbErr> {
     let rows = place::Entity::find()
         .filter(place::Column::CompoundId.eq(compound_id))
-        .filter(place::Column::Kind.is_in([
-            PlaceKind::Building.as_str(),
-            PlaceKind::Entrance.as_str(),
-        ]))
+        .filter(
+            place::Column::Kind.is_in([PlaceKind::Building.as_str(), PlaceKind::Entrance.as_str()]),
+        )
         .order_by_asc(place::Column::Id)
         .all(db)
         .await?;
