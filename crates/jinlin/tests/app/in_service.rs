@@ -1480,3 +1480,77 @@ async fn the_openapi_document_lists_the_in_service_routes(db: TestDb) {
     }
     assert!(doc["components"]["schemas"]["InServiceFigures"].is_object());
 }
+
+/// The demo: party members reported at home (most confirmed), at their
+/// agency's compounds, with three ones and service records, some linked to
+/// residents' matters; the demo accounts see them.
+#[db_test]
+async fn the_demo_reports_members_with_ones_and_records(db: TestDb) {
+    jinlin::demo::load_once_at(
+        &db.db,
+        Some(&jinlin_kernel::crypto::Secrets::from_bytes([7; 32])),
+        jinlin_seed::plan::Scale::Small,
+    )
+    .await
+    .unwrap();
+    let app = TestApp::new(db);
+    let conn = app.db.db.conn();
+    let reports = service_report::Entity::find().all(conn).await.unwrap();
+    let residence: Vec<_> = reports.iter().filter(|r| r.kind == "residence").collect();
+    assert!(!residence.is_empty());
+    let confirmed = residence.iter().filter(|r| r.state == "confirmed").count();
+    assert!(
+        confirmed * 10 >= residence.len() * 8,
+        "{confirmed} of {}",
+        residence.len()
+    );
+    assert!(residence.iter().any(|r| r.state == "submitted"));
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.kind == "employer_pairing" && r.agency_id.is_some()),
+        "members of paired agencies report there too"
+    );
+    assert!(count!(app, three_ones::Entity) > 0);
+    let records = service_record::Entity::find().all(conn).await.unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.state == "confirmed" && r.points_x2.unwrap_or(0) > 0)
+    );
+    assert!(
+        records.iter().any(|r| r.matter_id.is_some()),
+        "a few coordinate matters"
+    );
+
+    let accounts = account::Entity::find().all(conn).await.unwrap();
+    let by_name = |name: &str| accounts.iter().find(|a| a.username == name).map(|a| a.id);
+    let district = by_name("district").unwrap();
+    let root = place::Entity::find()
+        .all(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.kind == "district" && p.district_code.as_deref() == Some("350104"))
+        .unwrap()
+        .id;
+    let f = ok(
+        &app,
+        district,
+        Method::GET,
+        &format!("/api/v1/places/{root}/in-service-figures"),
+        "",
+        StatusCode::OK,
+    )
+    .await;
+    assert!(f["members_reported"].as_u64().unwrap() > 0, "{f}");
+    assert!(f["three_ones_all"].as_u64().unwrap() > 0, "{f}");
+    assert!(f["points"].as_f64().unwrap() > 0.0, "{f}");
+    let agency = by_name("agency").unwrap();
+    let page = app.client(agency).await.get("/in-service").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let member = residence[0].account_id;
+    let page = app.client(member).await.get("/in-service").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("居住地报到"), "{}", page.text());
+}
