@@ -115,6 +115,8 @@ fn cards(lang: Lang, rows: Vec<ProjectSummary>) -> Vec<Card> {
 /// A table of figures: a heading and its lines.
 struct FigureTable {
     title: String,
+    /// Whether the first line is the total of the others.
+    total_first: bool,
     lines: Vec<FigureRow>,
 }
 
@@ -204,11 +206,13 @@ async fn figure_tables(
         lines.extend(f.children.iter().filter(|l| l.total > 0).map(row));
         out.push(FigureTable {
             title: lang.tf("projects.figures_of", &[("name", &p.name)]),
+            total_first: true,
             lines,
         });
         if !f.agencies.is_empty() {
             out.push(FigureTable {
                 title: lang.tf("projects.figures_agencies", &[("name", &p.name)]),
+                total_first: false,
                 lines: f.agencies.iter().map(row).collect(),
             });
         }
@@ -226,6 +230,7 @@ async fn figure_tables(
         if !lines.is_empty() {
             out.push(FigureTable {
                 title: lang.t("projects.figures_mine").into_owned(),
+                total_first: false,
                 lines,
             });
         }
