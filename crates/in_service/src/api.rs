@@ -1802,8 +1802,9 @@ pub async fn agency_view(
                     .collect(),
                 lacking: rules::lacking(&held_kinds(&mine_ones)),
                 ones: mine_ones,
-                hours: confirmed.clone().map(|r| r.hours).sum(),
-                points: confirmed.map(|r| r.points.unwrap_or(0.0)).sum(),
+                // Plus zero: an empty float sum is -0.
+                hours: confirmed.clone().map(|r| r.hours).sum::<f64>() + 0.0,
+                points: confirmed.map(|r| r.points.unwrap_or(0.0)).sum::<f64>() + 0.0,
                 records: mine_records,
             }
         })

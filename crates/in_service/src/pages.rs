@@ -356,7 +356,10 @@ async fn member_part(
         }
     }
     let pairing_kind = ReportKind::EmployerPairing.as_str();
-    for p in &pairings {
+    // One paired compound is the rule; the page offers them until the
+    // member has reported to one (the API still takes more).
+    let reported_at_work = live.iter().any(|(k, _)| k == pairing_kind);
+    for p in pairings.iter().filter(|_| !reported_at_work) {
         if !live.contains(&(pairing_kind.to_string(), p.compound_id))
             && !targets
                 .iter()
@@ -429,8 +432,9 @@ async fn member_part(
     };
     let records = api::list_records_for(db, user, &q).await?;
     let done = records.iter().filter(|r| r.state == RecordState::Confirmed);
-    let hours: f64 = done.clone().map(|r| r.hours).sum();
-    let points: f64 = done.map(|r| r.points.unwrap_or(0.0)).sum();
+    // Plus zero: an empty float sum is -0.
+    let hours: f64 = done.clone().map(|r| r.hours).sum::<f64>() + 0.0;
+    let points: f64 = done.map(|r| r.points.unwrap_or(0.0)).sum::<f64>() + 0.0;
     Ok(MemberPart {
         reports: report_rows(lang, user, api::report_views(db, mine).await?),
         targets,
