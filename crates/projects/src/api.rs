@@ -292,6 +292,7 @@ pub struct ProjectActionInput {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(as = NewProjectEvaluation)]
 #[serde(deny_unknown_fields)]
 pub struct NewEvaluation {
     /// A whole number 1–5.

@@ -1524,6 +1524,11 @@ async fn the_openapi_document_lists_the_project_routes(db: TestDb) {
     }
     assert!(doc["components"]["schemas"]["ProjectView"].is_object());
     assert!(doc["components"]["schemas"]["PlaceProjectFigures"].is_object());
+    // Schema names of their own: nothing of another capability is overwritten.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["NewProjectEvaluation"]["properties"]["score"].is_object());
+    assert!(schemas["NewEvaluation"]["properties"]["satisfied"].is_object());
+    assert!(schemas["ProjectState"]["enum"].is_array());
 }
 
 /// Two evaluations by one household at once: one is stored, the other
