@@ -170,6 +170,12 @@ pub async fn load_once_at(
     jinlin_in_service::demo::seed_demo(&tx)
         .await
         .map_err(|e| anyhow::anyhow!("demo in-service party members: {}", e.message))?;
+    jinlin_micro_grids::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo micro-grids: {}", e.message))?;
+    jinlin_venues::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo venues and bookings: {}", e.message))?;
     tx.commit().await?;
     let listed: String = report
         .samples

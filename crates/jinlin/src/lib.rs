@@ -23,6 +23,8 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_joint_meetings::routes(),
         jinlin_pilots::routes(),
         jinlin_in_service::routes(),
+        jinlin_micro_grids::routes(),
+        jinlin_venues::routes(),
     ]
 }
 

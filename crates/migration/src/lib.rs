@@ -18,6 +18,8 @@ mod m0011_projects;
 mod m0012_joint_meetings;
 mod m0013_pilots;
 mod m0014_in_service;
+mod m0015_micro_grids;
+mod m0016_venues;
 
 pub struct Migrator;
 
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_joint_meetings::Migration),
             Box::new(m0013_pilots::Migration),
             Box::new(m0014_in_service::Migration),
+            Box::new(m0015_micro_grids::Migration),
+            Box::new(m0016_venues::Migration),
         ]
     }
 }

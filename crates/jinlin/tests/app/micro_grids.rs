@@ -1,0 +1,1 @@
+//! Tests of Micro-grids of compounds: a community worker, a party work group and owner contact groups per grid, each dwelling's reachability, and coverage per grid, community and street.
