@@ -315,7 +315,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                     });
                 }
             }
-            let n = if residence { 1 + i % 3 } else { 1 };
+            let n = if residence { 1 + (i + 1) % 3 } else { 1 };
             for k in 0..n {
                 let (mut kind, activity) = ACTIVITIES[(i + k * 2) % ACTIVITIES.len()];
                 // Matters link only where the member sees them: public
@@ -332,7 +332,9 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                     kind = ServiceKind::Volunteer;
                 }
                 let half_hours = 2 + ((i * 3 + k * 5) % 7) as i32;
-                let state = if k == 0 && i % 5 == 4 {
+                // The first member's latest service at home waits for the
+                // secretary, so the demo's first compound has one pending.
+                let state = if k == n - 1 && (i % 5 == 4 || i == 0 && residence) {
                     RecordState::Submitted
                 } else if i % 13 == 12 {
                     RecordState::Refused
