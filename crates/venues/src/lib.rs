@@ -1,6 +1,11 @@
-//! Venues of compounds and communities: capacity, opening hours and facilities, bookings with conflict detection, usage figures and iCalendar feeds.
+//! Venues (阵地) of compounds and communities: capacity, opening hours and
+//! facilities, bookings with conflict detection, usage figures and
+//! iCalendar feeds that calendar apps subscribe to.
 
 pub mod demo;
+pub mod entity;
+pub mod ical;
+pub mod rules;
 
 use jinlin_kernel::web::Routes;
 
