@@ -1,6 +1,10 @@
-//! Micro-grids of compounds: a community worker, a party work group and owner contact groups per grid, each dwelling's reachability, and coverage per grid, community and street.
+//! Micro-grids of compounds (微网格): a community worker, a party work group
+//! and owner contact groups per grid, each dwelling's reachability, and
+//! coverage per grid, compound, community, street and district.
 
 pub mod demo;
+pub mod entity;
+pub mod rules;
 
 use jinlin_kernel::web::Routes;
 
