@@ -2,13 +2,19 @@
 //! facilities, bookings with conflict detection, usage figures and
 //! iCalendar feeds that calendar apps subscribe to.
 
+pub mod api;
 pub mod demo;
 pub mod entity;
+pub mod feed;
 pub mod ical;
 pub mod rules;
+pub mod store;
 
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
-    Routes::default()
+    Routes {
+        api: api::router(),
+        pages: feed::router(),
+    }
 }

@@ -1,0 +1,149 @@
+//! Queries of venues, bookings and calendar tokens.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use jinlin_kernel::auth::{hash_token, new_token};
+use jinlin_kernel::place::PlaceKind;
+use jinlin_kernel::place::entity as place;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::entity::{calendar_token, venue, venue_booking};
+use crate::rules::BookingState;
+
+/// Venues at a place or anywhere under it, by id.
+pub async fn venues_under(
+    db: &impl ConnectionTrait,
+    p: &place::Model,
+) -> Result<Vec<venue::Model>, DbErr> {
+    let q = venue::Entity::find();
+    let q = match PlaceKind::parse(&p.kind) {
+        Some(PlaceKind::Compound) => q.filter(venue::Column::CompoundId.eq(p.id)),
+        Some(PlaceKind::Community) => q.filter(venue::Column::CommunityId.eq(p.id)),
+        Some(PlaceKind::Street) => q.filter(venue::Column::StreetId.eq(p.id)),
+        Some(PlaceKind::District) => {
+            q.filter(venue::Column::DistrictCode.eq(p.district_code.clone().unwrap_or_default()))
+        }
+        Some(PlaceKind::Province | PlaceKind::City) => {
+            let digits = PlaceKind::parse(&p.kind)
+                .and_then(PlaceKind::code_digits)
+                .unwrap_or(6);
+            let prefix: String = p.code.clone().unwrap_or_default().chars().take(digits).collect();
+            q.filter(venue::Column::DistrictCode.starts_with(prefix))
+        }
+        // Buildings and below hold no venues.
+        _ => q.filter(venue::Column::Id.eq(-1)),
+    };
+    q.order_by_asc(venue::Column::Id).all(db).await
+}
+
+pub async fn places(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, place::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(place::Entity::find()
+        .filter(place::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect())
+}
+
+/// Bookings of the venues meeting `[from, to)`, by start; confirmed only
+/// unless `cancelled` too.
+pub async fn bookings_between(
+    db: &impl ConnectionTrait,
+    venue_ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    cancelled: bool,
+) -> Result<Vec<venue_booking::Model>, DbErr> {
+    if venue_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = venue_booking::Entity::find()
+        .filter(venue_booking::Column::VenueId.is_in(venue_ids.iter().copied()))
+        .filter(venue_booking::Column::StartsAt.lt(to))
+        .filter(venue_booking::Column::EndsAt.gt(from));
+    if !cancelled {
+        q = q.filter(venue_booking::Column::State.eq(BookingState::Confirmed.as_str()));
+    }
+    q.order_by_asc(venue_booking::Column::StartsAt)
+        .order_by_asc(venue_booking::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Bookings an account organises meeting `[from, to)`.
+pub async fn bookings_of_organiser(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<venue_booking::Model>, DbErr> {
+    venue_booking::Entity::find()
+        .filter(venue_booking::Column::OrganiserAccountId.eq(account_id))
+        .filter(venue_booking::Column::StartsAt.lt(to))
+        .filter(venue_booking::Column::EndsAt.gt(from))
+        .order_by_asc(venue_booking::Column::StartsAt)
+        .all(db)
+        .await
+}
+
+/// Takes a venue's row lock for the rest of the transaction (PostgreSQL;
+/// SQLite's write transaction already holds the database), so the
+/// conflict check and the insert of one venue's bookings run in turn.
+pub async fn lock_venue(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    venue::Entity::find_by_id(id)
+        .select_only()
+        .column(venue::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
+
+/// A new feed token for the account, replacing its earlier one.
+pub async fn issue_token(db: &impl ConnectionTrait, account_id: i64) -> Result<String, DbErr> {
+    let token = new_token();
+    calendar_token::Entity::delete_many()
+        .filter(calendar_token::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await?;
+    calendar_token::Entity::insert(calendar_token::ActiveModel {
+        account_id: Set(account_id),
+        token_hash: Set(hash_token(&token)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(token)
+}
+
+/// The account a feed token belongs to.
+pub async fn token_owner(db: &impl ConnectionTrait, token: &str) -> Result<Option<i64>, DbErr> {
+    // Tokens are 64 hex characters; anything else is not looked up.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    Ok(calendar_token::Entity::find()
+        .filter(calendar_token::Column::TokenHash.eq(hash_token(token)))
+        .one(db)
+        .await?
+        .map(|t| t.account_id))
+}
+
+pub async fn has_token(db: &impl ConnectionTrait, account_id: i64) -> Result<bool, DbErr> {
+    Ok(calendar_token::Entity::find()
+        .filter(calendar_token::Column::AccountId.eq(account_id))
+        .one(db)
+        .await?
+        .is_some())
+}
