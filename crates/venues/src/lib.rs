@@ -7,6 +7,7 @@ pub mod demo;
 pub mod entity;
 pub mod feed;
 pub mod ical;
+pub mod pages;
 pub mod rules;
 pub mod store;
 
@@ -15,6 +16,6 @@ use jinlin_kernel::web::Routes;
 pub fn routes() -> Routes {
     Routes {
         api: api::router(),
-        pages: feed::router(),
+        pages: pages::router().merge(feed::router()),
     }
 }
