@@ -18,8 +18,8 @@ use jinlin_kernel::audit::{self, Entry};
 use jinlin_kernel::auth::{Access, Principal, Role, User};
 use jinlin_kernel::error::ErrorBody;
 use jinlin_kernel::i18n;
-use jinlin_kernel::place::entity as place;
 use jinlin_kernel::place::PlaceKind;
+use jinlin_kernel::place::entity as place;
 use jinlin_kernel::web::{ApiJson, ApiQuery, AppState};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -86,9 +86,10 @@ pub fn manages(user: &Principal, p: &place::Model) -> bool {
 pub fn books(user: &Principal, p: &place::Model) -> bool {
     manages(user, p)
         || p.kind == PlaceKind::Community.as_str()
-            && user.grants.iter().any(|g| {
-                g.role == Role::CompoundSecretary && g.place.community_id == Some(p.id)
-            })
+            && user
+                .grants
+                .iter()
+                .any(|g| g.role == Role::CompoundSecretary && g.place.community_id == Some(p.id))
 }
 
 /// A place the user sees venues of (404 otherwise).
@@ -617,7 +618,10 @@ pub async fn cancel(
     booking_id: i64,
     reason: &str,
 ) -> Result<i64, ApiError> {
-    let Some(b) = venue_booking::Entity::find_by_id(booking_id).one(db).await? else {
+    let Some(b) = venue_booking::Entity::find_by_id(booking_id)
+        .one(db)
+        .await?
+    else {
         return Err(ApiError::not_found());
     };
     let (v, p) = visible_venue(db, user, b.venue_id).await?;

@@ -75,7 +75,10 @@ pub async fn booking_events(
                 end: b.ends_at,
                 summary: b.title,
                 location,
-                description: Some(lang.t(&format!("venues.purpose.{}", b.purpose)).into_owned()),
+                description: Some(
+                    lang.t(&format!("venues.purpose.{}", b.purpose))
+                        .into_owned(),
+                ),
                 cancelled: b.state != "confirmed",
                 updated: Some(b.cancelled_at.unwrap_or(b.created_at)),
             }
@@ -98,11 +101,7 @@ pub async fn place_feed(
         return Err(ApiError::not_found());
     }
     let venues = store::venues_under(db, &p).await?;
-    let vplaces = store::places(
-        db,
-        &venues.iter().map(|v| v.place_id).collect::<Vec<_>>(),
-    )
-    .await?;
+    let vplaces = store::places(db, &venues.iter().map(|v| v.place_id).collect::<Vec<_>>()).await?;
     let ids: Vec<i64> = venues
         .iter()
         .filter(|v| vplaces.get(&v.place_id).is_some_and(|vp| views(user, vp)))

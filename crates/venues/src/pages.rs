@@ -276,7 +276,13 @@ async fn show(
         days,
         purposes: Purpose::ALL
             .into_iter()
-            .map(|p| (p.as_str(), lang.t(&format!("venues.purpose.{}", p.as_str())).into_owned()))
+            .map(|p| {
+                (
+                    p.as_str(),
+                    lang.t(&format!("venues.purpose.{}", p.as_str()))
+                        .into_owned(),
+                )
+            })
             .collect(),
         kinds: VenueKind::ALL
             .into_iter()
@@ -426,7 +432,10 @@ async fn feed_places(
 ) -> Result<Vec<(i64, String)>, ApiError> {
     let mut out: Vec<(i64, String)> = Vec::new();
     for g in &user.grants {
-        for id in [g.place.compound_id, g.place.community_id].into_iter().flatten() {
+        for id in [g.place.compound_id, g.place.community_id]
+            .into_iter()
+            .flatten()
+        {
             if out.iter().any(|(i, _)| *i == id) {
                 continue;
             }

@@ -7,7 +7,9 @@ use jinlin_kernel::auth::{hash_token, new_token};
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::entity::{calendar_token, venue, venue_booking};
 use crate::rules::BookingState;
@@ -29,7 +31,13 @@ pub async fn venues_under(
             let digits = PlaceKind::parse(&p.kind)
                 .and_then(PlaceKind::code_digits)
                 .unwrap_or(6);
-            let prefix: String = p.code.clone().unwrap_or_default().chars().take(digits).collect();
+            let prefix: String = p
+                .code
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(digits)
+                .collect();
             q.filter(venue::Column::DistrictCode.starts_with(prefix))
         }
         // Buildings and below hold no venues.
