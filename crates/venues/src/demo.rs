@@ -153,7 +153,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
             let (title, purpose) = TITLES[n];
             let (start, end) = if canteen {
                 (at(day, 11, 0), at(day, 12, 30))
-            } else if n % 2 == 0 {
+            } else if n.is_multiple_of(2) {
                 (at(day, 9, 0), at(day, 11, 0))
             } else {
                 (at(day, 14, 30), at(day, 16, 30))

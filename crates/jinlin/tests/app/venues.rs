@@ -1044,3 +1044,105 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
         S::NOT_FOUND
     );
 }
+
+#[db_test]
+async fn pages_show_venues_book_and_give_feed_urls(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let centre = new_venue(
+        &app,
+        p.worker,
+        t.community,
+        "金山社区党群服务中心",
+        "service_centre",
+    )
+    .await;
+    let c = app.client(p.worker).await;
+    for path in [
+        "/venues".to_string(),
+        format!("/venues/{centre}"),
+        format!("/places/{}/venues", t.community),
+        "/venues/calendar".to_string(),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(has_cjk(&String::from_utf8_lossy(&r.body)), "{path}");
+        let r = c.get_en(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+    }
+    let en = String::from_utf8(c.get_en(&format!("/venues/{centre}")).await.body.to_vec()).unwrap();
+    assert!(
+        en.contains("Opening hours") && en.contains("Book the venue"),
+        "{en}"
+    );
+
+    // The booking form, in China time.
+    let mon = next_monday().format("%Y-%m-%d").to_string();
+    let form = [
+        ("day", mon.as_str()),
+        ("start", "09:00"),
+        ("end", "10:30"),
+        ("purpose", "session"),
+        ("title", "四点钟学校"),
+        ("organiser_name", "仓山区青少年服务中心"),
+        ("expected_attendance", "30"),
+    ];
+    let r = c
+        .form(&format!("/venues/{centre}/bookings"), &form, true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = c
+        .form(&format!("/venues/{centre}/bookings"), &form, true)
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        c.form(&format!("/venues/{centre}/bookings"), &form, false)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let b = venue_booking::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.starts_at, local(next_monday(), 9, 0));
+    assert_eq!(count!(app, venue_booking::Entity), 1);
+
+    // A new venue from the place page.
+    let r = c
+        .form(
+            &format!("/places/{}/venues", t.compound.compound),
+            &[
+                ("name", "金山花园长者食堂"),
+                ("kind", "elder_canteen"),
+                ("capacity", "40"),
+                ("hours", "1-7 10:30-13:00\n1-7 16:30-18:30"),
+                ("facilities", "助餐窗口、适老化座椅"),
+                ("active", "on"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let (_, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/places/{}/venues", t.compound.compound),
+        "",
+    )
+    .await;
+    assert_eq!(v[0]["opening_hours"].as_array().unwrap().len(), 14);
+    assert_eq!(v[0]["facilities"], json!(["助餐窗口", "适老化座椅"]));
+
+    // The feed URLs are shown once.
+    let r = c.form("/venues/calendar", &[], true).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = String::from_utf8(r.body.to_vec()).unwrap();
+    let start = html.find("/calendars/").unwrap();
+    let url: String = html[start..].chars().take_while(|c| *c != '<').collect();
+    assert!(url.ends_with("/me.ics"), "{url}");
+    assert_eq!(app.get(&url).await.status, StatusCode::OK);
+    let again = String::from_utf8(c.get("/venues/calendar").await.body.to_vec()).unwrap();
+    assert!(!again.contains("/calendars/"));
+}
