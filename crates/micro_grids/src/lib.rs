@@ -2,12 +2,17 @@
 //! and owner contact groups per grid, each dwelling's reachability, and
 //! coverage per grid, compound, community, street and district.
 
+pub mod api;
 pub mod demo;
 pub mod entity;
 pub mod rules;
+pub mod store;
 
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
-    Routes::default()
+    Routes {
+        api: api::router(),
+        pages: axum::Router::new(),
+    }
 }

@@ -1,1 +1,894 @@
-//! Tests of Micro-grids of compounds: a community worker, a party work group and owner contact groups per grid, each dwelling's reachability, and coverage per grid, community and street.
+//! Tests of micro-grids: the journey from a whole-compound grid through a
+//! split, contact groups and reachability to coverage at every level, who
+//! may do what on every route, and refused input that stores nothing.
+
+use axum::http::{Method, StatusCode};
+use chrono::Utc;
+use jinlin_kernel::auth::Role;
+use jinlin_kernel::place::entity as place;
+use jinlin_micro_grids::entity::{
+    contact_group, contact_group_member, micro_grid, micro_grid_building, micro_grid_member,
+};
+use jinlin_people::entity::{dwelling_owner, dwelling_resident, person};
+use jinlin_testkit::fixtures::{Tree, account, tree};
+use jinlin_testkit::{TestDb, db_test};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::Value;
+
+use crate::support::{TestApp, api_error, has_cjk};
+
+struct People {
+    district: i64,
+    street: i64,
+    other_street: i64,
+    worker: i64,
+    /// A second worker of the community, the second grid's worker.
+    worker2: i64,
+    far_worker: i64,
+    secretary: i64,
+    secretary_n: i64,
+    committee: i64,
+    resident: i64,
+}
+
+/// 金山花园's second building: 2号楼 with 201, 202, 203.
+struct Second {
+    building: i64,
+    dwellings: [i64; 3],
+}
+
+macro_rules! count {
+    ($app:expr, $entity:ty) => {
+        <$entity>::find().count($app.db.db.conn()).await.unwrap()
+    };
+}
+
+async fn add_place(
+    app: &TestDb,
+    kind: &str,
+    parent: i64,
+    name: &str,
+    t: &Tree,
+    building: Option<i64>,
+    entrance: Option<i64>,
+) -> i64 {
+    let now = Utc::now();
+    place::Entity::insert(place::ActiveModel {
+        kind: Set(kind.into()),
+        parent_id: Set(Some(parent)),
+        code: Set(None),
+        name: Set(name.into()),
+        initials: Set(String::new()),
+        district_code: Set(Some("350104".into())),
+        street_id: Set(Some(t.street)),
+        community_id: Set(Some(t.community)),
+        compound_id: Set(Some(t.compound.compound)),
+        building_id: Set(building),
+        entrance_id: Set(entrance),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(app.db.conn())
+    .await
+    .unwrap()
+    .last_insert_id
+}
+
+async fn person_with(db: &TestDb, name: &str, phone: Option<&str>) -> i64 {
+    let now = Utc::now();
+    person::Entity::insert(person::ActiveModel {
+        district_code: Set(Some("350104".into())),
+        name: Set(name.into()),
+        phone: Set(phone.map(Into::into)),
+        id_number_cipher: Set(None),
+        id_number_digest: Set(None),
+        party_member: Set(false),
+        employer: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db.db.conn())
+    .await
+    .unwrap()
+    .last_insert_id
+}
+
+async fn owner(db: &TestDb, dwelling: i64, compound: i64, person: i64) {
+    dwelling_owner::Entity::insert(dwelling_owner::ActiveModel {
+        dwelling_id: Set(dwelling),
+        district_code: Set("350104".into()),
+        compound_id: Set(compound),
+        owner_kind: Set("person".into()),
+        person_id: Set(Some(person)),
+        company_name: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db.db.conn())
+    .await
+    .unwrap();
+}
+
+async fn resident(db: &TestDb, dwelling: i64, compound: i64, person: i64) {
+    dwelling_resident::Entity::insert(dwelling_resident::ActiveModel {
+        dwelling_id: Set(dwelling),
+        district_code: Set("350104".into()),
+        compound_id: Set(compound),
+        person_id: Set(person),
+        relation: Set("tenant".into()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db.db.conn())
+    .await
+    .unwrap();
+}
+
+/// The fixture tree, a second building in 金山花园, phones on file for 102
+/// (an owner), 201 and 202 (tenants), none for 101 and 203 (an owner
+/// without a phone in 101), and accounts of every kind.
+async fn setup(db: TestDb) -> (TestApp, Tree, Second, People) {
+    let t = tree(&db.db).await;
+    let c = t.compound.compound;
+    let b = add_place(&db, "building", c, "2号楼", &t, None, None).await;
+    let e = add_place(&db, "entrance", b, "1单元", &t, Some(b), None).await;
+    let mut ds = [0; 3];
+    for (i, room) in ["201", "202", "203"].iter().enumerate() {
+        ds[i] = add_place(&db, "dwelling", e, room, &t, Some(b), Some(e)).await;
+    }
+    let a = person_with(&db, "张三", None).await;
+    owner(&db, t.compound.dwellings[0], c, a).await;
+    let b2 = person_with(&db, "李四", Some("13800000002")).await;
+    owner(&db, t.compound.dwellings[1], c, b2).await;
+    let r1 = person_with(&db, "王五", Some("13800000003")).await;
+    resident(&db, ds[0], c, r1).await;
+    let r2 = person_with(&db, "赵六", Some("13800000004")).await;
+    resident(&db, ds[1], c, r2).await;
+    let d = &db.db;
+    let p = People {
+        district: account(d, "district", Role::DistrictAdmin, t.district).await,
+        street: account(d, "street", Role::StreetAdmin, t.street).await,
+        other_street: account(d, "other-street", Role::StreetAdmin, t.other_street).await,
+        worker: account(d, "worker", Role::CommunityWorker, t.community).await,
+        worker2: account(d, "worker2", Role::CommunityWorker, t.community).await,
+        far_worker: account(d, "far-worker", Role::CommunityWorker, t.other_community).await,
+        secretary: account(d, "secretary", Role::CompoundSecretary, c).await,
+        secretary_n: account(
+            d,
+            "secretary-n",
+            Role::CompoundSecretary,
+            t.neighbour.compound,
+        )
+        .await,
+        committee: account(d, "committee", Role::OwnersCommittee, c).await,
+        resident: account(d, "resident", Role::Resident, t.compound.dwellings[0]).await,
+    };
+    (
+        TestApp::new(db),
+        t,
+        Second {
+            building: b,
+            dwellings: ds,
+        },
+        p,
+    )
+}
+
+async fn call(
+    app: &TestApp,
+    who: i64,
+    method: Method,
+    path: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let c = app.client(who).await;
+    let r = if method == Method::GET {
+        c.get(path).await
+    } else if method == Method::DELETE {
+        c.delete(path).await
+    } else {
+        c.json(method, path, body).await
+    };
+    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+async fn created(app: &TestApp, who: i64, path: &str, body: &str) -> i64 {
+    let (s, v) = call(app, who, Method::POST, path, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn no_content(app: &TestApp, who: i64, method: Method, path: &str, body: &str) {
+    let (s, v) = call(app, who, method, path, body).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{path}: {v}");
+}
+
+struct Built {
+    a: i64,
+    b: i64,
+    g1: i64,
+    g2: i64,
+}
+
+/// Grid A (whole compound, worker) and grid B (2号楼, worker2), a group in
+/// each: g1 reaches 101, g2 reaches 201.
+async fn build(app: &TestApp, t: &Tree, s: &Second, p: &People) -> Built {
+    let c = t.compound.compound;
+    let a = created(
+        app,
+        p.worker,
+        &format!("/api/v1/places/{c}/micro-grids"),
+        &format!(
+            r#"{{"name": "1号网格", "worker_account_id": {}}}"#,
+            p.worker
+        ),
+    )
+    .await;
+    let b = created(
+        app,
+        p.street,
+        &format!("/api/v1/places/{c}/micro-grids"),
+        &format!(
+            r#"{{"name": "2号网格", "worker_account_id": {}, "building_ids": [{}]}}"#,
+            p.worker2, s.building
+        ),
+    )
+    .await;
+    let g1 = created(
+        app,
+        p.worker,
+        &format!("/api/v1/micro-grids/{a}/contact-groups"),
+        &format!(
+            r#"{{"name": "1号楼业主群", "channel": "wechat", "link": "https://weixin.qq.com/g/abc", "building_id": {}}}"#,
+            t.compound.building
+        ),
+    )
+    .await;
+    let g2 = created(
+        app,
+        p.worker2,
+        &format!("/api/v1/micro-grids/{b}/contact-groups"),
+        r#"{"name": "2号楼业主群", "channel": "wecom", "link": null, "building_id": null}"#,
+    )
+    .await;
+    no_content(
+        app,
+        p.worker,
+        Method::PUT,
+        &format!("/api/v1/contact-groups/{g1}/dwellings"),
+        &format!(
+            r#"{{"dwellings": [{{"dwelling_id": {}, "person_name": "张三"}}]}}"#,
+            t.compound.dwellings[0]
+        ),
+    )
+    .await;
+    no_content(
+        app,
+        p.worker2,
+        Method::PUT,
+        &format!("/api/v1/contact-groups/{g2}/dwellings"),
+        &format!(
+            r#"{{"dwellings": [{{"dwelling_id": {}}}]}}"#,
+            s.dwellings[0]
+        ),
+    )
+    .await;
+    Built { a, b, g1, g2 }
+}
+
+fn figures(v: &Value) -> (u64, u64, u64, u64, String) {
+    (
+        v["dwellings"].as_u64().unwrap(),
+        v["gridded"].as_u64().unwrap(),
+        v["by_group"].as_u64().unwrap(),
+        v["by_phone"].as_u64().unwrap(),
+        v["coverage_percent"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[db_test]
+async fn journey_and_coverage(db: TestDb) {
+    let (app, t, s, p) = setup(db).await;
+    let built = build(&app, &t, &s, &p).await;
+    let c = t.compound.compound;
+
+    // The compound's grids: A keeps 1号楼, B has 2号楼.
+    let (st, v) = call(
+        &app,
+        p.secretary,
+        Method::GET,
+        &format!("/api/v1/places/{c}/micro-grids"),
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["can_manage"], false);
+    let grids = v["grids"].as_array().unwrap();
+    assert_eq!(grids.len(), 2);
+    assert_eq!(grids[0]["whole_compound"], true);
+    assert_eq!(grids[1]["buildings"][0]["id"].as_i64(), Some(s.building));
+    let bs = v["buildings"].as_array().unwrap();
+    assert_eq!(bs[0]["grid_id"].as_i64(), Some(built.a));
+    assert_eq!(bs[1]["grid_id"].as_i64(), Some(built.b));
+    assert!(!v.to_string().contains("1380000"), "no phone is ever shown");
+
+    // Work group.
+    created(
+        &app,
+        p.worker,
+        &format!("/api/v1/micro-grids/{}/members", built.a),
+        r#"{"name": "陈党员", "role": "组长", "person_id": null, "account_id": null}"#,
+    )
+    .await;
+    let (_, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/micro-grids/{}", built.a),
+        "",
+    )
+    .await;
+    assert_eq!(v["members"].as_array().unwrap().len(), 1);
+    assert_eq!(v["worker"]["account_id"].as_i64(), Some(p.worker));
+    assert_eq!(v["contact_groups"][0]["dwellings"], 1);
+    assert_eq!(v["can_work"], true);
+
+    // Grid B's dwellings: 203 (none) first, then 202 (phone), then 201 (group).
+    let (st, v) = call(
+        &app,
+        p.worker2,
+        Method::GET,
+        &format!("/api/v1/micro-grids/{}/dwellings", built.b),
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["total"], 3);
+    let items = v["items"].as_array().unwrap();
+    let order: Vec<(i64, &str)> = items
+        .iter()
+        .map(|i| (i["id"].as_i64().unwrap(), i["reach"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            (s.dwellings[2], "none"),
+            (s.dwellings[1], "phone"),
+            (s.dwellings[0], "group")
+        ]
+    );
+    assert_eq!(items[2]["groups"][0]["name"], "2号楼业主群");
+    let (_, v) = call(
+        &app,
+        p.worker2,
+        Method::GET,
+        &format!(
+            "/api/v1/micro-grids/{}/dwellings?reach=none&per_page=1",
+            built.b
+        ),
+        "",
+    )
+    .await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["id"].as_i64(), Some(s.dwellings[2]));
+
+    // Coverage, counted by hand:
+    //   A: 101 group, 102 phone                       → 2 of 2 = 100.0%
+    //   B: 201 group, 202 phone, 203 none             → 2 of 3 = 66.7%
+    //   金山花园: 2 group + 2 phone of 5              → 80.0%
+    //   金山社区: + 榕城小区 101 (no grid, no phone)   → 4 of 6 = 66.7%, 5 gridded
+    //   金山街道: the same as its one community
+    //   仓山区: + 城门小区 101                         → 4 of 7 = 57.1%
+    let (st, v) = call(
+        &app,
+        p.secretary,
+        Method::GET,
+        &format!("/api/v1/places/{c}/grid-coverage"),
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(figures(&v["figures"]), (5, 5, 2, 2, "80.0%".into()));
+    let kids = v["children"].as_array().unwrap();
+    assert_eq!(kids.len(), 2);
+    assert_eq!(kids[0]["grid_id"].as_i64(), Some(built.a));
+    assert_eq!(figures(&kids[0]["figures"]), (2, 2, 1, 1, "100.0%".into()));
+    assert_eq!(figures(&kids[1]["figures"]), (3, 3, 1, 1, "66.7%".into()));
+
+    let (_, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/places/{}/grid-coverage", t.community),
+        "",
+    )
+    .await;
+    assert_eq!(figures(&v["figures"]), (6, 5, 2, 2, "66.7%".into()));
+    let kids = v["children"].as_array().unwrap();
+    assert_eq!(kids[0]["place_id"].as_i64(), Some(c));
+    assert_eq!(figures(&kids[0]["figures"]), (5, 5, 2, 2, "80.0%".into()));
+    assert_eq!(figures(&kids[1]["figures"]), (1, 0, 0, 0, "0.0%".into()));
+
+    let (_, v) = call(
+        &app,
+        p.street,
+        Method::GET,
+        &format!("/api/v1/places/{}/grid-coverage", t.street),
+        "",
+    )
+    .await;
+    assert_eq!(figures(&v["figures"]), (6, 5, 2, 2, "66.7%".into()));
+    assert_eq!(
+        figures(&v["children"][0]["figures"]),
+        (6, 5, 2, 2, "66.7%".into())
+    );
+
+    let (_, v) = call(
+        &app,
+        p.district,
+        Method::GET,
+        &format!("/api/v1/places/{}/grid-coverage", t.district),
+        "",
+    )
+    .await;
+    assert_eq!(figures(&v["figures"]), (7, 5, 2, 2, "57.1%".into()));
+    assert_eq!(v["children"].as_array().unwrap().len(), 2);
+
+    // Moving 2号楼 back to A (B gets no building would make a second whole
+    // grid: refused), then deleting B: 201 leaves group 2 and is reached by
+    // its tenant's phone only.
+    let (st, v) = call(
+        &app,
+        p.worker,
+        Method::PUT,
+        &format!("/api/v1/micro-grids/{}/buildings", built.b),
+        r#"{"building_ids": []}"#,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    no_content(
+        &app,
+        p.worker,
+        Method::PUT,
+        &format!("/api/v1/micro-grids/{}/buildings", built.a),
+        &format!(r#"{{"building_ids": [{}]}}"#, t.compound.building),
+    )
+    .await;
+    let (_, v) = call(
+        &app,
+        p.secretary,
+        Method::GET,
+        &format!("/api/v1/places/{c}/grid-coverage"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        figures(&v["figures"]),
+        (5, 5, 2, 2, "80.0%".into()),
+        "A now holds 1号楼 only; still a partition"
+    );
+    no_content(
+        &app,
+        p.worker,
+        Method::DELETE,
+        &format!("/api/v1/micro-grids/{}", built.b),
+        "",
+    )
+    .await;
+    let (_, v) = call(
+        &app,
+        p.secretary,
+        Method::GET,
+        &format!("/api/v1/places/{c}/grid-coverage"),
+        "",
+    )
+    .await;
+    // 2号楼 is in no grid now: 201 and 202 by phone, 203 none; 101 group, 102 phone.
+    assert_eq!(figures(&v["figures"]), (5, 2, 1, 3, "80.0%".into()));
+    assert_eq!(count!(app, contact_group_member::Entity), 1);
+    assert_eq!(count!(app, contact_group::Entity), 1);
+    let _ = built.g2;
+    // A becomes the whole-compound grid again and takes 2号楼 back.
+    no_content(
+        &app,
+        p.worker,
+        Method::PUT,
+        &format!("/api/v1/micro-grids/{}/buildings", built.a),
+        r#"{"building_ids": []}"#,
+    )
+    .await;
+    let (_, v) = call(
+        &app,
+        p.secretary,
+        Method::GET,
+        &format!("/api/v1/places/{c}/grid-coverage"),
+        "",
+    )
+    .await;
+    assert_eq!(figures(&v["figures"]), (5, 5, 1, 3, "80.0%".into()));
+
+    // A group's dwellings are replaced, and a group can be renamed and removed.
+    no_content(&app, p.worker, Method::PUT, &format!("/api/v1/contact-groups/{}", built.g1), r#"{"name": "1号楼业主一群", "channel": "dingtalk", "link": "dd-123", "building_id": null}"#).await;
+    no_content(
+        &app,
+        p.worker,
+        Method::PUT,
+        &format!("/api/v1/contact-groups/{}/dwellings", built.g1),
+        &format!(
+            r#"{{"dwellings": [{{"dwelling_id": {}}}, {{"dwelling_id": {}}}]}}"#,
+            s.dwellings[2], s.dwellings[2]
+        ),
+    )
+    .await;
+    let (_, v) = call(
+        &app,
+        p.secretary,
+        Method::GET,
+        &format!("/api/v1/places/{c}/grid-coverage"),
+        "",
+    )
+    .await;
+    // 101 owner without phone → none; 203 group; 102, 201, 202 phone.
+    assert_eq!(figures(&v["figures"]), (5, 5, 1, 3, "80.0%".into()));
+    no_content(
+        &app,
+        p.worker,
+        Method::DELETE,
+        &format!("/api/v1/contact-groups/{}", built.g1),
+        "",
+    )
+    .await;
+    assert_eq!(count!(app, contact_group_member::Entity), 0);
+}
+
+#[db_test]
+async fn refused_input_stores_nothing(db: TestDb) {
+    let (app, t, s, p) = setup(db).await;
+    let built = build(&app, &t, &s, &p).await;
+    let c = t.compound.compound;
+    let before = (
+        count!(app, micro_grid::Entity),
+        count!(app, micro_grid_building::Entity),
+        count!(app, contact_group_member::Entity),
+    );
+    let cases: Vec<(Method, String, String, StatusCode)> = vec![
+        // 2号楼 is already in grid B.
+        (
+            Method::POST,
+            format!("/api/v1/places/{c}/micro-grids"),
+            format!(r#"{{"name": "3号网格", "building_ids": [{}]}}"#, s.building),
+            StatusCode::CONFLICT,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/micro-grids/{}/buildings", built.a),
+            format!(
+                r#"{{"building_ids": [{}, {}]}}"#,
+                t.compound.building, s.building
+            ),
+            StatusCode::CONFLICT,
+        ),
+        // A second whole-compound grid.
+        (
+            Method::POST,
+            format!("/api/v1/places/{c}/micro-grids"),
+            r#"{"name": "3号网格"}"#.into(),
+            StatusCode::CONFLICT,
+        ),
+        // A worker of another community.
+        (
+            Method::POST,
+            format!("/api/v1/places/{c}/micro-grids"),
+            format!(
+                r#"{{"name": "3号网格", "worker_account_id": {}, "building_ids": [{}]}}"#,
+                p.far_worker, t.compound.building
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/micro-grids/{}", built.a),
+            format!(
+                r#"{{"name": "1号网格", "worker_account_id": {}}}"#,
+                p.secretary
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // A building of the neighbour compound.
+        (
+            Method::PUT,
+            format!("/api/v1/micro-grids/{}/buildings", built.b),
+            format!(r#"{{"building_ids": [{}]}}"#, t.neighbour.building),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // A dwelling of grid B into grid A's group.
+        (
+            Method::PUT,
+            format!("/api/v1/contact-groups/{}/dwellings", built.g1),
+            format!(
+                r#"{{"dwellings": [{{"dwelling_id": {}}}, {{"dwelling_id": {}}}]}}"#,
+                t.compound.dwellings[1], s.dwellings[1]
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // A dwelling of another compound.
+        (
+            Method::PUT,
+            format!("/api/v1/contact-groups/{}/dwellings", built.g1),
+            format!(
+                r#"{{"dwellings": [{{"dwelling_id": {}}}]}}"#,
+                t.neighbour.dwellings[0]
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // A group's building outside its grid.
+        (
+            Method::POST,
+            format!("/api/v1/micro-grids/{}/contact-groups", built.a),
+            format!(
+                r#"{{"name": "群", "channel": "wechat", "building_id": {}}}"#,
+                s.building
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/places/{c}/micro-grids"),
+            r#"{"name": "  "}"#.into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/micro-grids/{}/members", built.a),
+            r#"{"name": "", "role": "组员"}"#.into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (method, path, body, want) in cases {
+        let (st, v) = call(&app, p.worker, method, &path, &body).await;
+        assert_eq!(st, want, "{path} {body}: {v}");
+        assert!(
+            has_cjk(v["error"]["message"].as_str().unwrap_or("")),
+            "{path}: {v}"
+        );
+    }
+    let (st, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/micro-grids/{}/dwellings?reach=maybe", built.a),
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, _) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/places/{}/grid-coverage", t.compound.building),
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (
+            count!(app, micro_grid::Entity),
+            count!(app, micro_grid_building::Entity),
+            count!(app, contact_group_member::Entity),
+        ),
+        before
+    );
+    assert_eq!(count!(app, micro_grid_member::Entity), 0);
+    let r = app
+        .client(p.worker)
+        .await
+        .app
+        .request(
+            Method::POST,
+            &format!("/api/v1/places/{c}/micro-grids"),
+            &[
+                ("cookie", &app.client(p.worker).await.cookie),
+                ("content-type", "application/json"),
+                ("accept-language", "en"),
+            ],
+            axum::body::Body::from(format!(
+                r#"{{"name": "x", "building_ids": [{}]}}"#,
+                s.building
+            )),
+        )
+        .await;
+    // Without the CSRF token the write is refused before any check.
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let _ = api_error(&r);
+}
+
+#[db_test]
+async fn access_on_every_route(db: TestDb) {
+    let (app, t, s, p) = setup(db).await;
+    let built = build(&app, &t, &s, &p).await;
+    let member = created(
+        &app,
+        p.worker,
+        &format!("/api/v1/micro-grids/{}/members", built.a),
+        r#"{"name": "陈党员", "role": "组长"}"#,
+    )
+    .await;
+    let c = t.compound.compound;
+    let (a, g1) = (built.a, built.g1);
+    use StatusCode as S;
+    let readers_ok = [p.district, p.street, p.worker, p.worker2, p.secretary];
+    let inside_403 = [p.committee, p.resident];
+    let outside_404 = [p.other_street, p.far_worker, p.secretary_n];
+
+    // Reads.
+    for path in [
+        format!("/api/v1/places/{c}/micro-grids"),
+        format!("/api/v1/micro-grids/{a}"),
+        format!("/api/v1/micro-grids/{a}/contact-groups"),
+        format!("/api/v1/micro-grids/{a}/members"),
+        format!("/api/v1/micro-grids/{a}/dwellings"),
+        format!("/api/v1/places/{c}/grid-coverage"),
+    ] {
+        for who in readers_ok {
+            let (st, v) = call(&app, who, Method::GET, &path, "").await;
+            assert_eq!(st, S::OK, "{path} as {who}: {v}");
+        }
+        for who in inside_403 {
+            assert_eq!(
+                call(&app, who, Method::GET, &path, "").await.0,
+                S::FORBIDDEN,
+                "{path} as {who}"
+            );
+        }
+        for who in outside_404 {
+            assert_eq!(
+                call(&app, who, Method::GET, &path, "").await.0,
+                S::NOT_FOUND,
+                "{path} as {who}"
+            );
+        }
+    }
+    // Coverage above the compound: the secretary does not reach it.
+    let path = format!("/api/v1/places/{}/grid-coverage", t.community);
+    assert_eq!(
+        call(&app, p.secretary, Method::GET, &path, "").await.0,
+        S::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, p.other_street, Method::GET, &path, "").await.0,
+        S::NOT_FOUND
+    );
+    assert_eq!(call(&app, p.worker, Method::GET, &path, "").await.0, S::OK);
+    assert_eq!(
+        call(
+            &app,
+            p.street,
+            Method::GET,
+            &format!("/api/v1/places/{}/grid-coverage", t.district),
+            ""
+        )
+        .await
+        .0,
+        S::NOT_FOUND
+    );
+    assert_eq!(
+        call(
+            &app,
+            p.worker,
+            Method::GET,
+            "/api/v1/micro-grids/999999",
+            ""
+        )
+        .await
+        .0,
+        S::NOT_FOUND
+    );
+
+    // Writes: the secretary reads but does not write; outsiders learn nothing.
+    let writes: Vec<(Method, String, String)> = vec![
+        (
+            Method::PUT,
+            format!("/api/v1/micro-grids/{a}"),
+            r#"{"name": "改名"}"#.into(),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/micro-grids/{a}/buildings"),
+            format!(r#"{{"building_ids": [{}]}}"#, t.compound.building),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/places/{c}/micro-grids"),
+            r#"{"name": "9号网格"}"#.into(),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/micro-grids/{a}"),
+            String::new(),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/micro-grids/{a}/contact-groups"),
+            r#"{"name": "群", "channel": "other"}"#.into(),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/contact-groups/{g1}"),
+            r#"{"name": "群", "channel": "other"}"#.into(),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/contact-groups/{g1}/dwellings"),
+            r#"{"dwellings": []}"#.into(),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/contact-groups/{g1}"),
+            String::new(),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/micro-grids/{a}/members"),
+            r#"{"name": "某", "role": "组员"}"#.into(),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/micro-grid-members/{member}"),
+            String::new(),
+        ),
+    ];
+    let before = (
+        count!(app, micro_grid::Entity),
+        count!(app, contact_group::Entity),
+        count!(app, contact_group_member::Entity),
+        count!(app, micro_grid_member::Entity),
+    );
+    for (method, path, body) in &writes {
+        for who in [p.secretary, p.committee, p.resident] {
+            let (st, v) = call(&app, who, method.clone(), path, body).await;
+            assert_eq!(st, S::FORBIDDEN, "{method} {path} as {who}: {v}");
+        }
+        for who in outside_404 {
+            let (st, v) = call(&app, who, method.clone(), path, body).await;
+            assert_eq!(st, S::NOT_FOUND, "{method} {path} as {who}: {v}");
+        }
+    }
+    assert_eq!(
+        before,
+        (
+            count!(app, micro_grid::Entity),
+            count!(app, contact_group::Entity),
+            count!(app, contact_group_member::Entity),
+            count!(app, micro_grid_member::Entity)
+        )
+    );
+
+    // The grid's own worker runs its groups and members; district admins all of it.
+    let (st, v) = call(
+        &app,
+        p.worker2,
+        Method::POST,
+        &format!("/api/v1/micro-grids/{}/members", built.b),
+        r#"{"name": "林党员", "role": "组员"}"#,
+    )
+    .await;
+    assert_eq!(st, S::CREATED, "{v}");
+    // Deletes last, the grid's last of all.
+    let (deletes, others): (Vec<_>, Vec<_>) =
+        writes.into_iter().partition(|w| w.0 == Method::DELETE);
+    for (method, path, body) in others.into_iter().chain(deletes.into_iter().rev()) {
+        let (st, v) = call(&app, p.district, method.clone(), &path, &body).await;
+        assert!(st.is_success(), "{method} {path} as district: {st} {v}");
+    }
+    // Unsigned: 401.
+    assert_eq!(
+        app.get(&format!("/api/v1/places/{c}/micro-grids"))
+            .await
+            .status,
+        S::UNAUTHORIZED
+    );
+}

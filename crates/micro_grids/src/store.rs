@@ -1,0 +1,301 @@
+//! Queries of micro-grids. Reachability and coverage are counted in SQL, one
+//! grouped query per level, never one query per dwelling.
+
+use std::collections::HashMap;
+
+use jinlin_kernel::place::PlaceKind;
+use jinlin_kernel::place::entity as place;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
+};
+
+use crate::entity::{micro_grid, micro_grid_building};
+use crate::rules::{Reach, Tally};
+
+/// Whether some contact group holds dwelling `p` (groups only ever hold
+/// dwellings of their own grid).
+const IN_GROUP: &str = "EXISTS (SELECT 1 FROM contact_group_member cm WHERE cm.dwelling_id = p.id)";
+
+/// Whether some owner or resident of dwelling `p` has a phone on file.
+const HAS_PHONE: &str = "(EXISTS (SELECT 1 FROM dwelling_owner o JOIN person pe ON pe.id = o.person_id \
+     WHERE o.dwelling_id = p.id AND COALESCE(pe.phone, '') <> '') \
+     OR EXISTS (SELECT 1 FROM dwelling_resident r JOIN person pr ON pr.id = r.person_id \
+     WHERE r.dwelling_id = p.id AND COALESCE(pr.phone, '') <> ''))";
+
+/// The grid of dwelling `p`: its building's grid, else its compound's
+/// whole-compound grid (`rules::grid_of`).
+const GRID: &str = "COALESCE((SELECT b.grid_id FROM micro_grid_building b WHERE b.building_id = p.building_id), \
+     (SELECT MIN(g.id) FROM micro_grid g WHERE g.compound_id = p.compound_id AND g.whole_compound))";
+
+fn reach_expr() -> String {
+    format!("CAST(CASE WHEN {IN_GROUP} THEN 2 WHEN {HAS_PHONE} THEN 1 ELSE 0 END AS BIGINT)")
+}
+
+fn ph(backend: DbBackend, n: usize) -> String {
+    if backend == DbBackend::Postgres {
+        format!("${n}")
+    } else {
+        "?".into()
+    }
+}
+
+fn reach_of(n: i64) -> Reach {
+    match n {
+        2 => Reach::Group,
+        1 => Reach::Phone,
+        _ => Reach::None,
+    }
+}
+
+/// Tallies of the dwellings under a district, street, community or compound,
+/// grouped by child: streets, communities, compounds, or grids (`None` for
+/// dwellings in no grid). Other kinds give nothing.
+pub async fn coverage(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+) -> Result<Vec<(Option<i64>, Tally)>, DbErr> {
+    let backend = db.get_database_backend();
+    let p1 = ph(backend, 1);
+    let (key, cond, value): (&str, String, Value) = match PlaceKind::parse(&node.kind) {
+        Some(PlaceKind::District) => (
+            "p.street_id",
+            format!("p.district_code = {p1}"),
+            node.district_code.clone().unwrap_or_default().into(),
+        ),
+        Some(PlaceKind::Street) => (
+            "p.community_id",
+            format!("p.street_id = {p1}"),
+            node.id.into(),
+        ),
+        Some(PlaceKind::Community) => (
+            "p.compound_id",
+            format!("p.community_id = {p1}"),
+            node.id.into(),
+        ),
+        Some(PlaceKind::Compound) => (GRID, format!("p.compound_id = {p1}"), node.id.into()),
+        _ => return Ok(Vec::new()),
+    };
+    let sql = format!(
+        "SELECT k, CAST(COUNT(*) AS BIGINT) AS n, \
+           CAST(SUM(gridded) AS BIGINT) AS gridded, \
+           CAST(SUM(CASE WHEN reach = 2 THEN 1 ELSE 0 END) AS BIGINT) AS by_group, \
+           CAST(SUM(CASE WHEN reach = 1 THEN 1 ELSE 0 END) AS BIGINT) AS by_phone \
+         FROM (SELECT {key} AS k, \
+                 CASE WHEN {GRID} IS NULL THEN 0 ELSE 1 END AS gridded, \
+                 {reach} AS reach \
+               FROM place p WHERE p.kind = 'dwelling' AND {cond}) x \
+         GROUP BY k",
+        reach = reach_expr(),
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [value]))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let n = |c: &str| -> Result<u64, DbErr> {
+                Ok(r.try_get::<Option<i64>>("", c)?.unwrap_or(0).max(0) as u64)
+            };
+            Ok((
+                r.try_get::<Option<i64>>("", "k")?,
+                Tally {
+                    dwellings: n("n")?,
+                    gridded: n("gridded")?,
+                    by_group: n("by_group")?,
+                    by_phone: n("by_phone")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// One dwelling of a grid with how it is reached.
+#[derive(Debug, Clone)]
+pub struct DwellingRow {
+    pub id: i64,
+    pub name: String,
+    pub building: Option<String>,
+    pub entrance: Option<String>,
+    pub reach: Reach,
+}
+
+/// A page of a grid's dwellings, unreachable first, and how many there are.
+pub async fn grid_dwellings(
+    db: &impl ConnectionTrait,
+    grid: &micro_grid::Model,
+    only: Option<Reach>,
+    limit: u64,
+    offset: u64,
+) -> Result<(u64, Vec<DwellingRow>), DbErr> {
+    let backend = db.get_database_backend();
+    let mut values: Vec<Value> = vec![grid.compound_id.into(), grid.id.into()];
+    let mut filter = String::new();
+    if let Some(r) = only {
+        let n = match r {
+            Reach::Group => 2i64,
+            Reach::Phone => 1,
+            Reach::None => 0,
+        };
+        filter = format!("WHERE reach = {}", ph(backend, 3));
+        values.push(n.into());
+    }
+    let inner = format!(
+        "SELECT p.id, p.name, bp.name AS building, ep.name AS entrance, {reach} AS reach \
+         FROM place p LEFT JOIN place bp ON bp.id = p.building_id \
+         LEFT JOIN place ep ON ep.id = p.entrance_id \
+         WHERE p.kind = 'dwelling' AND p.compound_id = {p1} AND {GRID} = {p2}",
+        reach = reach_expr(),
+        p1 = ph(backend, 1),
+        p2 = ph(backend, 2),
+    );
+    let total = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({inner}) x {filter}"),
+            values.clone(),
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0) as u64;
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT * FROM ({inner}) x {filter} ORDER BY reach, id LIMIT {limit} OFFSET {offset}"),
+            values,
+        ))
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(DwellingRow {
+                id: r.try_get("", "id")?,
+                name: r.try_get("", "name")?,
+                building: r.try_get("", "building")?,
+                entrance: r.try_get("", "entrance")?,
+                reach: reach_of(r.try_get::<i64>("", "reach")?),
+            })
+        })
+        .collect::<Result<_, DbErr>>()?;
+    Ok((total, items))
+}
+
+/// Every dwelling of a compound with its grid.
+pub async fn compound_dwelling_grids(
+    db: &impl ConnectionTrait,
+    compound_id: i64,
+) -> Result<HashMap<i64, Option<i64>>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT p.id, {GRID} AS g FROM place p WHERE p.kind = 'dwelling' AND p.compound_id = {}",
+                ph(backend, 1)
+            ),
+            [compound_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get::<Option<i64>>("", "g")?)))
+        .collect()
+}
+
+/// Groups holding each of `dwellings`: (dwelling, group id, group name).
+pub async fn groups_of_dwellings(
+    db: &impl ConnectionTrait,
+    dwellings: &[i64],
+) -> Result<Vec<(i64, i64, String)>, DbErr> {
+    if dwellings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = dwellings.iter().map(|d| d.to_string()).collect();
+    // Integer ids only, so they are written into the statement directly.
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT cm.dwelling_id, cg.id, cg.name FROM contact_group_member cm \
+                 JOIN contact_group cg ON cg.id = cm.group_id \
+                 WHERE cm.dwelling_id IN ({}) ORDER BY cg.id",
+                ids.join(",")
+            ),
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "dwelling_id")?,
+                r.try_get("", "id")?,
+                r.try_get("", "name")?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn grids_of_compound(
+    db: &impl ConnectionTrait,
+    compound_id: i64,
+) -> Result<Vec<micro_grid::Model>, DbErr> {
+    micro_grid::Entity::find()
+        .filter(micro_grid::Column::CompoundId.eq(compound_id))
+        .order_by_asc(micro_grid::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Buildings of a compound, in registry order.
+pub async fn buildings_of(
+    db: &impl ConnectionTrait,
+    compound_id: i64,
+) -> Result<Vec<place::Model>, DbErr> {
+    place::Entity::find()
+        .filter(place::Column::Kind.eq(PlaceKind::Building.as_str()))
+        .filter(place::Column::CompoundId.eq(compound_id))
+        .order_by_asc(place::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Assigned buildings of a compound: building → grid.
+pub async fn assigned(
+    db: &impl ConnectionTrait,
+    compound_id: i64,
+) -> Result<HashMap<i64, i64>, DbErr> {
+    Ok(micro_grid_building::Entity::find()
+        .filter(micro_grid_building::Column::CompoundId.eq(compound_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| (b.building_id, b.grid_id))
+        .collect())
+}
+
+pub async fn places(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, place::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(place::Entity::find()
+        .filter(place::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect())
+}
+
+/// Takes the compound's row lock (PostgreSQL; SQLite's write transaction
+/// already holds the database), so its grids change in turn.
+pub async fn lock_compound(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    place::Entity::find_by_id(id)
+        .select_only()
+        .column(place::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?;
+    Ok(())
+}
