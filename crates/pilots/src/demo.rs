@@ -60,6 +60,8 @@ async fn seed_district(
 ) -> Result<usize, ApiError> {
     let now = Utc::now();
     let mut written = 0;
+    // The n-th pilot of the district is of the n-th type, in turn.
+    let mut n = 0;
     for (i, street) in store::streets_in(db, district).await?.iter().enumerate() {
         let compounds = store::compounds_in(db, street).await?;
         if compounds.is_empty() {
@@ -70,7 +72,8 @@ async fn seed_district(
         let mut taken: HashSet<i64> = HashSet::new();
         let wanted = if i < 2 { 2 } else { 1 };
         for k in 0..wanted {
-            let want = PilotType::ALL[(i * 2 + k) % PilotType::ALL.len()];
+            let want = PilotType::ALL[n % PilotType::ALL.len()];
+            n += 1;
             let fits = compounds.iter().find(|c| {
                 !taken.contains(&c.id) && types.get(&c.id).is_some_and(|t| t.contains(&want))
             });
