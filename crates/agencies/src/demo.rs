@@ -4,8 +4,8 @@
 //! The agencies of a district are the employers its in-service party
 //! members name, so the demo's dual reporting finds its agencies. Every
 //! agency is paired (directed) with a few compounds spread over the
-//! district; the first agency is paired with the compound the demo's
-//! compound secretary runs and administered by the demo's agency admin.
+//! district; the first agency is paired with the compound of the demo's
+//! sample accounts and administered by the demo's agency admin.
 //! One street holds an open two-way selection round with the other
 //! agencies' preferences in, waiting for the demo agency's.
 
@@ -96,17 +96,25 @@ async fn seed_district(
     let now = Utc::now();
     let mut written = 0;
 
-    // The compound the demo's secretary runs comes first, so the demo
-    // agency admin and that secretary meet over one pairing.
-    let first_secretary = role_grant::Entity::find()
-        .filter(role_grant::Column::Role.eq(Role::CompoundSecretary.as_str()))
+    // The compound of the demo's sample accounts (the first with a
+    // resident) comes first, so the demo agency admin, secretary and
+    // resident meet over one pairing.
+    let first_resident = role_grant::Entity::find()
+        .filter(role_grant::Column::Role.eq(Role::Resident.as_str()))
         .filter(role_grant::Column::DistrictCode.eq(code.as_str()))
         .order_by_asc(role_grant::Column::PlaceId)
         .one(db)
         .await?;
+    let sample_compound = match first_resident {
+        Some(g) => place::Entity::find_by_id(g.place_id)
+            .one(db)
+            .await?
+            .and_then(|d| d.compound_id),
+        None => None,
+    };
     let mut order: Vec<&place::Model> = compounds.iter().collect();
-    if let Some(g) = &first_secretary
-        && let Some(i) = order.iter().position(|c| c.id == g.place_id)
+    if let Some(id) = sample_compound
+        && let Some(i) = order.iter().position(|c| c.id == id)
     {
         let c = order.remove(i);
         order.insert(0, c);

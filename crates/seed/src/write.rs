@@ -1092,7 +1092,9 @@ fn samples(
     let c = &plan.compounds[compound];
     let community = &plan.communities[c.community as usize];
     let wanted = |a: &plan::Account| match (&a.anchor, a.role) {
-        (Anchor::District(code), Role::DistrictAdmin) => *code == community.district_code,
+        (Anchor::District(code), Role::DistrictAdmin | Role::AgencyAdmin) => {
+            *code == community.district_code
+        }
         (Anchor::Street { id, .. }, _) => Some(*id) == community.street_id,
         (Anchor::Community(i), _) => *i == c.community,
         (Anchor::Compound(i), Role::CompoundSecretary) => *i as usize == compound,

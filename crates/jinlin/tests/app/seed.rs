@@ -320,9 +320,10 @@ async fn the_demo_accounts_sign_in(t: TestDb) {
         .map(|a| a.username.as_str())
         .collect();
     assert_eq!(users[0], "district");
-    assert!(users[1].starts_with("street-350104"), "{users:?}");
-    assert!(users[2].starts_with("worker-350104"), "{users:?}");
-    assert!(users[3].starts_with("secretary-"), "{users:?}");
+    assert_eq!(users[1], "agency");
+    assert!(users[2].starts_with("street-350104"), "{users:?}");
+    assert!(users[3].starts_with("worker-350104"), "{users:?}");
+    assert!(users[4].starts_with("secretary-"), "{users:?}");
     assert!(
         users.iter().any(|u| u.starts_with("resident-")),
         "{users:?}"
