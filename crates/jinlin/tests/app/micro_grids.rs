@@ -892,3 +892,50 @@ async fn access_on_every_route(db: TestDb) {
         S::UNAUTHORIZED
     );
 }
+
+#[db_test]
+async fn the_small_demo_has_grids_groups_and_gaps(t: TestDb) {
+    let secrets = jinlin_kernel::crypto::Secrets::from_bytes([7; 32]);
+    jinlin::demo::load_once_at(&t.db, Some(&secrets), jinlin_seed::plan::Scale::Small)
+        .await
+        .unwrap();
+    let db = t.db.conn();
+    let grids = micro_grid::Entity::find().all(db).await.unwrap();
+    assert!(!grids.is_empty());
+    assert!(grids.iter().all(|g| g.worker_account_id.is_some()));
+    assert!(contact_group::Entity::find().count(db).await.unwrap() > 0);
+    assert!(micro_grid_member::Entity::find().count(db).await.unwrap() >= 2 * grids.len() as u64);
+    // Every compound's coverage holds reachable and unreachable dwellings.
+    let app = TestApp::new(t);
+    let district = place::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.kind == "district" && p.district_code.as_deref() == Some("350104"))
+        .unwrap();
+    let admin = jinlin_kernel::auth::entity::account::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.username == "district")
+        .unwrap();
+    let (st, v) = call(
+        &app,
+        admin.id,
+        Method::GET,
+        &format!("/api/v1/places/{}/grid-coverage", district.id),
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let f = &v["figures"];
+    assert_eq!(
+        f["gridded"], f["dwellings"],
+        "every demo dwelling is in a grid"
+    );
+    assert!(f["by_group"].as_u64().unwrap() > 0);
+    assert!(f["unreachable"].as_u64().unwrap() + f["by_phone"].as_u64().unwrap() > 0);
+    assert!(f["by_group"].as_u64().unwrap() < f["dwellings"].as_u64().unwrap());
+}
