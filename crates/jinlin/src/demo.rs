@@ -176,6 +176,12 @@ pub async fn load_once_at(
     jinlin_venues::demo::seed_demo(&tx)
         .await
         .map_err(|e| anyhow::anyhow!("demo venues and bookings: {}", e.message))?;
+    jinlin_social_services::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo social organisations and services: {}", e.message))?;
+    jinlin_volunteers::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo volunteer teams and patrols: {}", e.message))?;
     tx.commit().await?;
     let listed: String = report
         .samples

@@ -25,6 +25,8 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_in_service::routes(),
         jinlin_micro_grids::routes(),
         jinlin_venues::routes(),
+        jinlin_social_services::routes(),
+        jinlin_volunteers::routes(),
     ]
 }
 

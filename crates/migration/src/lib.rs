@@ -20,6 +20,8 @@ mod m0013_pilots;
 mod m0014_in_service;
 mod m0015_micro_grids;
 mod m0016_venues;
+mod m0017_social_services;
+mod m0018_volunteers;
 
 pub struct Migrator;
 
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_in_service::Migration),
             Box::new(m0015_micro_grids::Migration),
             Box::new(m0016_venues::Migration),
+            Box::new(m0017_social_services::Migration),
+            Box::new(m0018_volunteers::Migration),
         ]
     }
 }

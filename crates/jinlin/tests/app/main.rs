@@ -25,4 +25,6 @@ mod registry_import;
 mod resident_matters;
 mod seed;
 mod shell;
+mod social_services;
 mod venues;
+mod volunteers;

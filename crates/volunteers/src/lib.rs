@@ -1,0 +1,9 @@
+//! Party-and-public volunteer teams with members and credited activity hours, and patrol teams with shift rosters, sign-up, check-in and out, and patrol logs.
+
+pub mod demo;
+
+use jinlin_kernel::web::Routes;
+
+pub fn routes() -> Routes {
+    Routes::default()
+}
