@@ -188,6 +188,7 @@ pub struct JointMeetingInput {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(as = JointMeetingAttendance)]
 #[serde(deny_unknown_fields)]
 pub struct AttendanceInput {
     pub invitee_id: i64,
@@ -198,6 +199,7 @@ pub struct AttendanceInput {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(as = JointMeetingResolution)]
 #[serde(deny_unknown_fields)]
 pub struct ResolutionInput {
     #[serde(default)]
@@ -213,6 +215,7 @@ pub struct ResolutionInput {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(as = JointMeetingHeld)]
 #[serde(deny_unknown_fields)]
 pub struct HeldInput {
     /// When it was held; by default the scheduled time (or now, if that
@@ -316,6 +319,7 @@ pub struct JointMeetingView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = JointMeetingStreetCompliance)]
 pub struct StreetCompliance {
     pub street_id: i64,
     pub street_name: String,

@@ -243,6 +243,7 @@ pub struct StreetComparison {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CohesionPilotComparison)]
 pub struct PilotComparison {
     pub place_id: i64,
     pub name: String,

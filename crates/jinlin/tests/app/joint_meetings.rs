@@ -1392,7 +1392,15 @@ async fn the_openapi_document_lists_the_joint_meeting_routes(db: TestDb) {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
         assert_eq!(doc["paths"][path][method]["tags"][0], "joint_meetings");
     }
-    assert!(doc["components"]["schemas"]["JointMeetingView"].is_object());
+    for schema in [
+        "JointMeetingView",
+        "JointMeetingHeld",
+        "JointMeetingResolution",
+        "JointMeetingAttendance",
+        "JointMeetingCompliance",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
 }
 
 /// The demo: every street held last quarter's meeting, most held this

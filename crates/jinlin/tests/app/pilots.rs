@@ -941,7 +941,7 @@ async fn the_openapi_document_lists_the_pilot_routes(db: TestDb) {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
         assert_eq!(doc["paths"][path][method]["tags"][0], "pilots");
     }
-    assert!(doc["components"]["schemas"]["PilotComparison"].is_object());
+    assert!(doc["components"]["schemas"]["CohesionPilotComparison"].is_object());
 }
 
 /// The demo: sixteen current pilots across the four types, every street
