@@ -939,3 +939,32 @@ async fn the_small_demo_has_grids_groups_and_gaps(t: TestDb) {
     assert!(f["unreachable"].as_u64().unwrap() + f["by_phone"].as_u64().unwrap() > 0);
     assert!(f["by_group"].as_u64().unwrap() < f["dwellings"].as_u64().unwrap());
 }
+
+#[db_test]
+async fn the_coverage_page_in_both_languages(db: TestDb) {
+    let (app, t, s, p) = setup(db).await;
+    build(&app, &t, &s, &p).await;
+    let c = app.client(p.worker).await;
+    let r = c.get("/micro-grids").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(
+        html.contains("我负责的网格") && html.contains("1号网格"),
+        "{html}"
+    );
+    assert!(html.contains("金山花园") && html.contains("66.7%"));
+    let r = c
+        .get_en(&format!("/micro-grids?place={}", t.compound.compound))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("Coverage") && html.contains("80.0%") && html.contains("2号网格"));
+    let outsider = app.client(p.other_street).await;
+    assert_eq!(
+        outsider
+            .get(&format!("/micro-grids?place={}", t.compound.compound))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
