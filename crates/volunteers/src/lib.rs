@@ -1,6 +1,11 @@
-//! Party-and-public volunteer teams with members and credited activity hours, and patrol teams with shift rosters, sign-up, check-in and out, and patrol logs.
+//! Party-and-public volunteer teams (党群志愿服务队) with members and credited
+//! activity hours, and patrol teams (e.g. the night "firefly" patrol) with
+//! shift rosters, sign-up, check-in and out, and patrol logs whose incidents
+//! become residents' matters.
 
 pub mod demo;
+pub mod entity;
+pub mod rules;
 
 use jinlin_kernel::web::Routes;
 
