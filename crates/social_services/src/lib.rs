@@ -1,6 +1,11 @@
-//! Social organisations admitted to serve compounds and the services they run: sessions with venue, capacity, registration, check-in and feedback, and their figures.
+//! Social organisations (社会组织) admitted by a community's party
+//! organisation to serve its compounds, and the services they run there:
+//! sessions with a venue and capacity, registration, attendance marked by
+//! staff, feedback, and the figures of sessions held and person-times served.
 
 pub mod demo;
+pub mod entity;
+pub mod rules;
 
 use jinlin_kernel::web::Routes;
 
