@@ -123,6 +123,13 @@ pub async fn remind(db: &Database, now: DateTime<Utc>) -> Result<RemindReport, D
         tx.commit().await?;
     }
 
+    // Most hours nothing is newly overdue: look before taking the write lock.
+    if store::overdue_unnotified(db.conn(), today)
+        .await?
+        .is_empty()
+    {
+        return Ok(report);
+    }
     let tx = db.write().await?;
     for a in store::overdue_unnotified(&tx, today).await? {
         if !store::claim_overdue_notice(&tx, a.id, now).await? {
