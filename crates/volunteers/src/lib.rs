@@ -3,12 +3,17 @@
 //! shift rosters, sign-up, check-in and out, and patrol logs whose incidents
 //! become residents' matters.
 
+pub mod api;
 pub mod demo;
 pub mod entity;
 pub mod rules;
+pub mod store;
 
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
-    Routes::default()
+    Routes {
+        api: api::router(),
+        ..Default::default()
+    }
 }
