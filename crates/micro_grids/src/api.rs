@@ -1102,6 +1102,76 @@ pub async fn add_work_group_member(
     Ok(id)
 }
 
+pub async fn update_contact_group(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+    input: &ContactGroupInput,
+) -> Result<(), ApiError> {
+    let (cg, g, _) = worked_group(db, user, id).await?;
+    let (name, link) = checked_group(input)?;
+    check_group_building(db, &g, input.building_id).await?;
+    let mut m: contact_group::ActiveModel = cg.into();
+    m.name = Set(name);
+    m.channel = Set(input.channel.as_str().into());
+    m.link = Set(link);
+    m.building_id = Set(input.building_id);
+    m.updated_at = Set(Utc::now());
+    contact_group::Entity::update(m).exec(db).await?;
+    audit::record(
+        db,
+        Entry::new(Some(user), "contact_group.update", "contact_group")
+            .object(id)
+            .district(Some(g.district_code)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes a contact group with the entries of the dwellings it reached.
+pub async fn delete_contact_group(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+) -> Result<(), ApiError> {
+    let (_, g, _) = worked_group(db, user, id).await?;
+    contact_group_member::Entity::delete_many()
+        .filter(contact_group_member::Column::GroupId.eq(id))
+        .exec(db)
+        .await?;
+    contact_group::Entity::delete_by_id(id).exec(db).await?;
+    audit::record(
+        db,
+        Entry::new(Some(user), "contact_group.delete", "contact_group")
+            .object(id)
+            .district(Some(g.district_code)),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_work_group_member(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+) -> Result<(), ApiError> {
+    let Some(m) = micro_grid_member::Entity::find_by_id(id).one(db).await? else {
+        return Err(ApiError::not_found());
+    };
+    let (g, _) = worked_grid(db, user, m.grid_id).await?;
+    micro_grid_member::Entity::delete_by_id(id)
+        .exec(db)
+        .await?;
+    audit::record(
+        db,
+        Entry::new(Some(user), "micro_grid.remove_member", "micro_grid")
+            .object(g.id)
+            .district(Some(g.district_code)),
+    )
+    .await?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------- routes
 
 /// A compound's grids with their buildings and figures.
@@ -1285,23 +1355,7 @@ async fn update_group(
     ApiJson(input): ApiJson<ContactGroupInput>,
 ) -> Result<StatusCode, ApiError> {
     let tx = state.db.write().await?;
-    let (cg, g, _) = worked_group(&tx, &user, id).await?;
-    let (name, link) = checked_group(&input)?;
-    check_group_building(&tx, &g, input.building_id).await?;
-    let mut m: contact_group::ActiveModel = cg.into();
-    m.name = Set(name);
-    m.channel = Set(input.channel.as_str().into());
-    m.link = Set(link);
-    m.building_id = Set(input.building_id);
-    m.updated_at = Set(Utc::now());
-    contact_group::Entity::update(m).exec(&tx).await?;
-    audit::record(
-        &tx,
-        Entry::new(Some(&user), "contact_group.update", "contact_group")
-            .object(id)
-            .district(Some(g.district_code)),
-    )
-    .await?;
+    update_contact_group(&tx, &user, id, &input).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1317,19 +1371,7 @@ async fn delete_group(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let tx = state.db.write().await?;
-    let (_, g, _) = worked_group(&tx, &user, id).await?;
-    contact_group_member::Entity::delete_many()
-        .filter(contact_group_member::Column::GroupId.eq(id))
-        .exec(&tx)
-        .await?;
-    contact_group::Entity::delete_by_id(id).exec(&tx).await?;
-    audit::record(
-        &tx,
-        Entry::new(Some(&user), "contact_group.delete", "contact_group")
-            .object(id)
-            .district(Some(g.district_code)),
-    )
-    .await?;
+    delete_contact_group(&tx, &user, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1395,20 +1437,7 @@ async fn delete_member(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let tx = state.db.write().await?;
-    let Some(m) = micro_grid_member::Entity::find_by_id(id).one(&tx).await? else {
-        return Err(ApiError::not_found());
-    };
-    let (g, _) = worked_grid(&tx, &user, m.grid_id).await?;
-    micro_grid_member::Entity::delete_by_id(id)
-        .exec(&tx)
-        .await?;
-    audit::record(
-        &tx,
-        Entry::new(Some(&user), "micro_grid.remove_member", "micro_grid")
-            .object(g.id)
-            .district(Some(g.district_code)),
-    )
-    .await?;
+    remove_work_group_member(&tx, &user, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -299,3 +299,67 @@ pub async fn lock_compound(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbE
         .await?;
     Ok(())
 }
+
+/// Dwellings held by the grid's contact groups: (group, dwelling, label),
+/// the label being "building · entrance · room" as far as known.
+pub async fn group_dwellings(
+    db: &impl ConnectionTrait,
+    grid_id: i64,
+) -> Result<Vec<(i64, i64, String)>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT cm.group_id, p.id, p.name, bp.name AS building, ep.name AS entrance \
+                 FROM contact_group_member cm JOIN place p ON p.id = cm.dwelling_id \
+                 LEFT JOIN place bp ON bp.id = p.building_id \
+                 LEFT JOIN place ep ON ep.id = p.entrance_id \
+                 WHERE cm.grid_id = {} ORDER BY cm.group_id, p.id",
+                ph(backend, 1)
+            ),
+            [grid_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let parts: Vec<String> = [
+                r.try_get::<Option<String>>("", "building")?,
+                r.try_get::<Option<String>>("", "entrance")?,
+                Some(r.try_get::<String>("", "name")?),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            Ok((r.try_get("", "group_id")?, r.try_get("", "id")?, parts.join(" · ")))
+        })
+        .collect()
+}
+
+/// Accounts holding the community worker role at the community: (id, name).
+pub async fn community_workers(
+    db: &impl ConnectionTrait,
+    community_id: i64,
+) -> Result<Vec<(i64, String)>, DbErr> {
+    use jinlin_kernel::auth::Role;
+    use jinlin_kernel::auth::entity::{account, role_grant};
+    let ids: Vec<i64> = role_grant::Entity::find()
+        .filter(role_grant::Column::Role.eq(Role::CommunityWorker.as_str()))
+        .filter(role_grant::Column::PlaceId.eq(community_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.account_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(account::Entity::find()
+        .filter(account::Column::Id.is_in(ids))
+        .order_by_asc(account::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.display_name))
+        .collect())
+}
