@@ -10,7 +10,8 @@ use jinlin_resident_matters::entity::matter;
 use jinlin_testkit::fixtures::{Tree, account, tree};
 use jinlin_testkit::{TestDb, db_test};
 use jinlin_volunteers::entity::{
-    patrol_log, patrol_signup, volunteer_activity, volunteer_activity_credit,
+    patrol_log, patrol_shift, patrol_signup, volunteer_activity, volunteer_activity_credit,
+    volunteer_member, volunteer_team,
 };
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::Value;
@@ -645,4 +646,48 @@ async fn racing_for_the_last_place(db: TestDb) {
         y.text()
     );
     assert_eq!(count!(app, patrol_signup::Entity), 1);
+}
+
+#[db_test]
+async fn the_small_demo_has_patrols_with_hours(t: TestDb) {
+    let secrets = jinlin_kernel::crypto::Secrets::from_bytes([7; 32]);
+    jinlin::demo::load_once_at(&t.db, Some(&secrets), jinlin_seed::plan::Scale::Small)
+        .await
+        .unwrap();
+    let db = t.db.conn();
+    let teams = volunteer_team::Entity::find().all(db).await.unwrap();
+    let streets: std::collections::HashSet<Option<i64>> = teams
+        .iter()
+        .filter(|t| t.kind == "patrol")
+        .map(|t| t.street_id)
+        .collect();
+    assert!(streets.len() >= 2, "a patrol team in every street");
+    let members = volunteer_member::Entity::find().all(db).await.unwrap();
+    assert!(
+        members
+            .iter()
+            .any(|m| m.party_member && m.account_id.is_some())
+    );
+    assert!(
+        members
+            .iter()
+            .any(|m| !m.party_member && m.account_id.is_some())
+    );
+    assert!(
+        volunteer_activity_credit::Entity::find()
+            .count(db)
+            .await
+            .unwrap()
+            > 0
+    );
+    let now = Utc::now();
+    let shifts = patrol_shift::Entity::find().all(db).await.unwrap();
+    assert!(shifts.iter().any(|s| s.starts_at > now));
+    let signups = patrol_signup::Entity::find().all(db).await.unwrap();
+    assert!(
+        signups
+            .iter()
+            .any(|s| s.minutes > 0 && s.checked_out_at.is_some())
+    );
+    assert!(patrol_log::Entity::find().count(db).await.unwrap() > 0);
 }
