@@ -139,28 +139,46 @@ fn compound_position(
 }
 
 /// Who may read a member's items: the member, the compound's overseers
-/// and the admins of the member's agency.
+/// and, of the work side only, the admins of the agency reported to.
 struct Reader<'a> {
     user: &'a Principal,
-    agency_members: HashSet<i64>,
+    /// The agencies the reader administers.
+    agencies: Vec<i64>,
 }
 
 impl<'a> Reader<'a> {
     async fn load(db: &impl ConnectionTrait, user: &'a Principal) -> Result<Self, ApiError> {
         Ok(Reader {
             user,
-            agency_members: store::reachable_members(db, user).await?,
+            agencies: store::reader_agencies(db, user).await?,
         })
     }
 
     fn sees(&self, account_id: i64, pos: &Position) -> bool {
-        account_id == self.user.account_id
-            || oversees(self.user, pos)
-            || self.agency_members.contains(&account_id)
+        account_id == self.user.account_id || oversees(self.user, pos)
     }
 
-    fn scope(&self) -> Condition {
-        store::scope(self.user, &self.agency_members)
+    fn sees_report(&self, r: &service_report::Model) -> bool {
+        self.sees(
+            r.account_id,
+            &compound_position(&r.district_code, r.street_id, r.community_id, r.compound_id),
+        ) || r.kind == ReportKind::EmployerPairing.as_str()
+            && r.agency_id.is_some_and(|a| self.agencies.contains(&a))
+    }
+
+    async fn sees_record(
+        &self,
+        db: &impl ConnectionTrait,
+        r: &service_record::Model,
+    ) -> Result<bool, ApiError> {
+        Ok(self.sees(
+            r.account_id,
+            &compound_position(&r.district_code, r.street_id, r.community_id, r.compound_id),
+        ) || store::record_reached(db, &self.agencies, r.id).await?)
+    }
+
+    fn scope(&self, rows: store::Rows) -> Condition {
+        store::scope(self.user, &self.agencies, rows)
     }
 }
 
@@ -421,16 +439,22 @@ pub struct CompoundView {
     pub can_confirm: bool,
 }
 
+/// A member as the employer sees them: the work side in full, the home
+/// side only as counts (never where they live or what they do there).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = InServiceMemberService)]
 pub struct MemberService {
     pub account_id: i64,
     pub member_name: String,
+    /// Employer-pairing reports to this agency's pairings.
     pub reports: Vec<ReportView>,
-    pub ones: Vec<OneView>,
-    pub lacking: Vec<OneKind>,
+    /// Records at the compounds of those reports.
     pub records: Vec<RecordView>,
-    /// Confirmed hours and points.
+    /// Whether the member has a confirmed residence report.
+    pub residence_confirmed: bool,
+    /// How many of the three ones the member holds (0–3).
+    pub three_ones_held: u64,
+    /// Confirmed hours and points, at home and at work.
     pub hours: f64,
     pub points: f64,
 }
@@ -739,14 +763,7 @@ async fn visible_report(
     id: i64,
 ) -> Result<service_report::Model, ApiError> {
     match store::find_report(db, id).await? {
-        Some(r)
-            if reader.sees(
-                r.account_id,
-                &compound_position(&r.district_code, r.street_id, r.community_id, r.compound_id),
-            ) =>
-        {
-            Ok(r)
-        }
+        Some(r) if reader.sees_report(&r) => Ok(r),
         _ => Err(ApiError::not_found()),
     }
 }
@@ -845,8 +862,8 @@ fn report_state_filter(q: &ListQuery) -> Result<Option<ReportState>, ApiError> {
         .transpose()
 }
 
-fn narrowed(reader: &Reader<'_>, q: &ListQuery) -> Condition {
-    let mut cond = Condition::all().add(reader.scope());
+fn narrowed(reader: &Reader<'_>, q: &ListQuery, rows: store::Rows) -> Condition {
+    let mut cond = Condition::all().add(reader.scope(rows));
     if q.mine {
         cond = cond.add(Expr::col(Alias::new("account_id")).eq(reader.user.account_id));
     }
@@ -862,7 +879,7 @@ pub async fn list_reports_for(
     q: &ListQuery,
 ) -> Result<Vec<ReportView>, ApiError> {
     let reader = Reader::load(db, user).await?;
-    let mut cond = narrowed(&reader, q);
+    let mut cond = narrowed(&reader, q, store::Rows::Reports);
     if let Some(s) = report_state_filter(q)? {
         cond = cond.add(service_report::Column::State.eq(s.as_str()));
     }
@@ -1086,7 +1103,7 @@ pub async fn list_ones_for(
     q: &ListQuery,
 ) -> Result<Vec<OneView>, ApiError> {
     let reader = Reader::load(db, user).await?;
-    let cond = narrowed(&reader, q);
+    let cond = narrowed(&reader, q, store::Rows::Ones);
     // `state=released` lists history too; anything else, the live ones.
     let live_only = q.state.as_deref() != Some("released");
     let (limit, offset) = q.page();
@@ -1253,14 +1270,7 @@ pub async fn decide_record(
     store::lock_record(db, id).await?;
     let reader = Reader::load(db, user).await?;
     let r = match store::find_record(db, id).await? {
-        Some(r)
-            if reader.sees(
-                r.account_id,
-                &compound_position(&r.district_code, r.street_id, r.community_id, r.compound_id),
-            ) =>
-        {
-            r
-        }
+        Some(r) if reader.sees_record(db, &r).await? => r,
         _ => return Err(ApiError::not_found()),
     };
     if !is_secretary(user, r.compound_id) {
@@ -1328,7 +1338,7 @@ pub async fn list_records_for(
     q: &ListQuery,
 ) -> Result<Vec<RecordView>, ApiError> {
     let reader = Reader::load(db, user).await?;
-    let mut cond = narrowed(&reader, q);
+    let mut cond = narrowed(&reader, q, store::Rows::Records);
     if let Some(s) = q.state.as_deref() {
         let s = RecordState::parse(s).ok_or_else(|| invalid_key("in_service.error.state"))?;
         cond = cond.add(service_record::Column::State.eq(s.as_str()));
@@ -1718,8 +1728,11 @@ where
     Ok(out)
 }
 
-/// The employer's view (the feedback of dual management): every member of
-/// the agency with their reports, ones and records, read only.
+/// The employer's view (the feedback of dual management), read only: each
+/// member of the agency with their employer-pairing reports to this agency
+/// and the records at those compounds; of the home side only whether they
+/// are reported, how many of the three ones they hold, and their total
+/// confirmed hours and points.
 pub async fn agency_view(
     db: &impl ConnectionTrait,
     user: &Principal,
@@ -1736,6 +1749,7 @@ pub async fn agency_view(
         .into_iter()
         .collect();
     members.sort_unstable();
+    // Everything of the members, for the counts; only the work side is shown.
     let reports = by_accounts(&members, |ids| {
         store::reports(
             db,
@@ -1772,26 +1786,52 @@ pub async fn agency_view(
             rules::tally(&rf, &of, &cf, |_| true, |_| true),
         )
     };
+    let residents: HashSet<i64> = reports
+        .iter()
+        .filter(|r| {
+            r.kind == ReportKind::Residence.as_str() && r.state == ReportState::Confirmed.as_str()
+        })
+        .map(|r| r.account_id)
+        .collect();
+    let mut held: HashMap<i64, BTreeSet<OneKind>> = HashMap::new();
+    for o in &of {
+        held.entry(o.member).or_default().insert(o.kind);
+    }
+    let mut totals: HashMap<i64, (i64, i64)> = HashMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.state == RecordState::Confirmed.as_str())
+    {
+        let t = totals.entry(r.account_id).or_default();
+        t.0 += i64::from(r.half_hours);
+        t.1 += i64::from(r.points_x2.unwrap_or(0));
+    }
+    let work: HashSet<(i64, i64)> = reports
+        .iter()
+        .filter(|r| {
+            r.kind == ReportKind::EmployerPairing.as_str()
+                && r.agency_id == Some(a.id)
+                && r.decided_at.is_some()
+                && (r.state == ReportState::Confirmed.as_str()
+                    || r.state == ReportState::Withdrawn.as_str())
+        })
+        .map(|r| (r.account_id, r.compound_id))
+        .collect();
+    let reports: Vec<service_report::Model> = reports
+        .into_iter()
+        .filter(|r| r.kind == ReportKind::EmployerPairing.as_str() && r.agency_id == Some(a.id))
+        .collect();
+    let records: Vec<service_record::Model> = records
+        .into_iter()
+        .filter(|r| work.contains(&(r.account_id, r.compound_id)))
+        .collect();
     let reports = report_views(db, reports).await?;
-    let ones = one_views(db, ones).await?;
     let records = record_views(db, records).await?;
     let names = store::account_names(db, members.iter().copied()).await?;
     let mut out: Vec<MemberService> = members
         .iter()
         .map(|m| {
-            let mine_ones: Vec<OneView> = ones
-                .iter()
-                .filter(|o| o.account_id == *m)
-                .cloned()
-                .collect();
-            let mine_records: Vec<RecordView> = records
-                .iter()
-                .filter(|r| r.account_id == *m)
-                .cloned()
-                .collect();
-            let confirmed = mine_records
-                .iter()
-                .filter(|r| r.state == RecordState::Confirmed);
+            let (half_hours, points_x2) = totals.get(m).copied().unwrap_or_default();
             MemberService {
                 account_id: *m,
                 member_name: names.get(m).cloned().unwrap_or_default(),
@@ -1800,12 +1840,19 @@ pub async fn agency_view(
                     .filter(|r| r.account_id == *m)
                     .cloned()
                     .collect(),
-                lacking: rules::lacking(&held_kinds(&mine_ones)),
-                ones: mine_ones,
-                // Plus zero: an empty float sum is -0.
-                hours: confirmed.clone().map(|r| r.hours).sum::<f64>() + 0.0,
-                points: confirmed.map(|r| r.points.unwrap_or(0.0)).sum::<f64>() + 0.0,
-                records: mine_records,
+                records: records
+                    .iter()
+                    .filter(|r| r.account_id == *m)
+                    .cloned()
+                    .collect(),
+                residence_confirmed: residents.contains(m),
+                three_ones_held: if residents.contains(m) {
+                    held.get(m).map_or(0, |h| h.len() as u64)
+                } else {
+                    0
+                },
+                hours: rules::halved(half_hours),
+                points: rules::halved(points_x2),
             }
         })
         .collect();
@@ -1818,9 +1865,11 @@ pub async fn agency_view(
     })
 }
 
-/// The employer's view: the agency's members with their reports, three
-/// ones and service records with points (read only). For the agency's own
-/// admins and the district's admins.
+/// The employer's view: the agency's members with their employer-pairing
+/// reports to this agency and the service records at those compounds, and
+/// of the home side only counts (reported or not, three ones held, total
+/// hours and points); read only. For the agency's own admins and the
+/// district's admins.
 #[utoipa::path(get, path = "/agencies/{id}/in-service", tag = "in_service",
     params(("id" = i64, Path, description = "Agency id")),
     responses((status = 200, body = AgencyView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

@@ -817,8 +817,8 @@ async fn place(
 struct MemberCard {
     member: String,
     reports: Vec<ReportRow>,
-    held: Vec<OneRow>,
-    lacking: Vec<String>,
+    home: String,
+    three_ones_held: u64,
     records: Vec<RecordRow>,
     hours: String,
     points: String,
@@ -859,22 +859,14 @@ async fn agency(
                     ..r
                 })
                 .collect(),
-            held: m
-                .ones
-                .iter()
-                .map(|o| OneRow {
-                    can_release: false,
-                    ..one_row(lang, &user, o)
+            home: lang
+                .t(if m.residence_confirmed {
+                    "in_service.home_reported"
+                } else {
+                    "in_service.home_not_reported"
                 })
-                .collect(),
-            lacking: m
-                .lacking
-                .iter()
-                .map(|k| {
-                    lang.t(&format!("in_service.one_short.{}", k.as_str()))
-                        .into_owned()
-                })
-                .collect(),
+                .into_owned(),
+            three_ones_held: m.three_ones_held,
             records: record_rows(lang, &user, m.records.clone())
                 .into_iter()
                 .map(|r| RecordRow {

@@ -17,11 +17,20 @@ use sea_orm::{
 use crate::entity::{service_points_scheme, service_record, service_report, three_ones};
 use crate::rules::{self, ReportKind, ReportState, Scheme};
 
+/// Which of the three tables a scope is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    Reports,
+    Ones,
+    Records,
+}
+
 /// The rows a user's grants reach, as a condition on the shared columns
 /// (`district_code`, `street_id`, `community_id`, `compound_id`,
 /// `account_id`) of the three tables: their own, the compounds they
-/// oversee, and the members of the agencies they administer.
-pub fn scope(user: &Principal, agency_members: &HashSet<i64>) -> Condition {
+/// oversee, and for the admins of `agencies` their work side only (see
+/// `agency_reach`).
+pub fn scope(user: &Principal, agencies: &[i64], rows: Rows) -> Condition {
     let col = |name: &str| Expr::col(Alias::new(name));
     let mut any = Condition::any().add(col("account_id").eq(user.account_id));
     for g in &user.grants {
@@ -46,11 +55,84 @@ pub fn scope(user: &Principal, agency_members: &HashSet<i64>) -> Condition {
             _ => any,
         };
     }
-    if !agency_members.is_empty() {
-        let ids: Vec<i64> = agency_members.iter().copied().collect();
-        any = any.add(col("account_id").is_in(ids));
+    if let Some(c) = agency_reach(agencies, rows) {
+        any = any.add(c);
     }
     any
+}
+
+/// What the admins of `agencies` read of their members' service: the
+/// employer-pairing reports made to these agencies, and the records at the
+/// compounds of those reports that were confirmed (still live or withdrawn
+/// since). Nothing of the home side: no residence reports, no three ones.
+pub fn agency_reach(agencies: &[i64], rows: Rows) -> Option<Condition> {
+    if agencies.is_empty() {
+        return None;
+    }
+    let ids = agencies.to_vec();
+    match rows {
+        Rows::Ones => None,
+        Rows::Reports => Some(
+            Condition::all()
+                .add(Expr::col(Alias::new("kind")).eq(ReportKind::EmployerPairing.as_str()))
+                .add(Expr::col(Alias::new("agency_id")).is_in(ids)),
+        ),
+        Rows::Records => {
+            let w = Alias::new("w");
+            let work = Query::select()
+                .expr(Expr::val(1))
+                .from_as(service_report::Entity, w.clone())
+                .and_where(
+                    Expr::col((w.clone(), service_report::Column::AccountId))
+                        .equals((service_record::Entity, service_record::Column::AccountId)),
+                )
+                .and_where(
+                    Expr::col((w.clone(), service_report::Column::CompoundId))
+                        .equals((service_record::Entity, service_record::Column::CompoundId)),
+                )
+                .and_where(
+                    Expr::col((w.clone(), service_report::Column::Kind))
+                        .eq(ReportKind::EmployerPairing.as_str()),
+                )
+                .and_where(Expr::col((w.clone(), service_report::Column::AgencyId)).is_in(ids))
+                .and_where(
+                    Expr::col((w.clone(), service_report::Column::State)).is_in([
+                        ReportState::Confirmed.as_str(),
+                        ReportState::Withdrawn.as_str(),
+                    ]),
+                )
+                .and_where(Expr::col((w, service_report::Column::DecidedAt)).is_not_null())
+                .to_owned();
+            Some(Condition::all().add(Expr::exists(work)))
+        }
+    }
+}
+
+/// The agencies an agency admin administers (none for other accounts).
+pub async fn reader_agencies(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+) -> Result<Vec<i64>, DbErr> {
+    if !user.has_role(Role::AgencyAdmin) {
+        return Ok(Vec::new());
+    }
+    administered(db, user.account_id).await
+}
+
+/// Whether a record lies on the work side of `agencies` (see `agency_reach`).
+pub async fn record_reached(
+    db: &impl ConnectionTrait,
+    agencies: &[i64],
+    record_id: i64,
+) -> Result<bool, DbErr> {
+    let Some(c) = agency_reach(agencies, Rows::Records) else {
+        return Ok(false);
+    };
+    Ok(service_record::Entity::find_by_id(record_id)
+        .filter(c)
+        .one(db)
+        .await?
+        .is_some())
 }
 
 // ---------------------------------------------------------------- reports
@@ -359,23 +441,6 @@ pub async fn member_accounts_in(
         Condition::all().add(agency_member::Column::DistrictCode.eq(district_code)),
     )
     .await
-}
-
-/// The members of the agencies an agency admin administers (nothing for
-/// other accounts).
-pub async fn reachable_members(
-    db: &impl ConnectionTrait,
-    user: &Principal,
-) -> Result<HashSet<i64>, DbErr> {
-    if !user.has_role(Role::AgencyAdmin) {
-        return Ok(HashSet::new());
-    }
-    let agencies = administered(db, user.account_id).await?;
-    Ok(member_accounts(db, &agencies)
-        .await?
-        .into_values()
-        .flatten()
-        .collect())
 }
 
 /// Whether the agency is currently paired with the compound.

@@ -540,17 +540,42 @@ async fn members_report_take_the_three_ones_serve_and_earn_points(db: TestDb) {
     .await;
     let members = &v["members"];
     assert_eq!(members.as_array().unwrap().len(), 2);
+    // The work side in full: the pairing report and the record at 城门小区.
     let m1 = find(members, "account_id", p.member);
-    assert_eq!(m1["reports"].as_array().unwrap().len(), 2);
-    assert_eq!(m1["ones"].as_array().unwrap().len(), 3);
-    assert_eq!(m1["lacking"], json!([]));
+    assert_eq!(m1["reports"].as_array().unwrap().len(), 1);
+    assert_eq!(m1["reports"][0]["id"], work);
+    assert_eq!(m1["records"].as_array().unwrap().len(), 1);
+    assert_eq!(m1["records"][0]["id"], s3);
+    // The home side only as counts; totals over home and work.
+    assert_eq!(m1["residence_confirmed"], true);
+    assert_eq!(m1["three_ones_held"], 3);
     assert_eq!(m1["hours"], 5.0);
     assert_eq!(m1["points"], 20.0);
+    assert!(m1.get("ones").is_none(), "{m1}");
     let m2 = find(members, "account_id", p.member_n);
-    assert_eq!(m2["lacking"], json!(["volunteer_team", "entrance", "zone"]));
-    assert_eq!(m2["records"][0]["state"], "refused");
+    assert_eq!(m2["residence_confirmed"], true);
+    assert_eq!(m2["three_ones_held"], 0);
+    assert_eq!(m2["reports"], json!([]));
+    assert_eq!(m2["records"], json!([]));
     assert_eq!(m2["points"], 0.0);
-    // The agency admin lists its members' reports too, and nobody else's.
+    // Neither the agency's admin nor, through this view, the district's
+    // learns where the members live or what they do there.
+    for who in [p.agency_a, p.district] {
+        let v = ok(
+            &app,
+            who,
+            Method::GET,
+            &format!("/api/v1/agencies/{}/in-service", g.a),
+            "",
+            StatusCode::OK,
+        )
+        .await;
+        let text = v["members"].to_string();
+        for secret in ["金山花园", "榕城小区", "绿化带", "萤火虫", "1单元"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+    // The agency admin's lists are narrowed the same way.
     let (_, seen) = call(
         &app,
         p.agency_a,
@@ -559,7 +584,46 @@ async fn members_report_take_the_three_ones_serve_and_earn_points(db: TestDb) {
         "",
     )
     .await;
-    assert_eq!(seen.as_array().unwrap().len(), 3);
+    let seen: Vec<i64> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seen, vec![work]);
+    let (_, seen) = call(
+        &app,
+        p.agency_a,
+        Method::GET,
+        "/api/v1/in-service/three-ones",
+        "",
+    )
+    .await;
+    assert_eq!(seen, json!([]));
+    let (_, seen) = call(
+        &app,
+        p.agency_a,
+        Method::GET,
+        "/api/v1/in-service/service-records",
+        "",
+    )
+    .await;
+    let seen: Vec<i64> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seen, vec![s3]);
+    let (s, _) = call(
+        &app,
+        p.agency_a,
+        Method::POST,
+        &format!("/api/v1/in-service/service-records/{s1}/confirm"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, seen) = call(
         &app,
         p.agency_b,
@@ -735,8 +799,14 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
             method: Method::POST,
             path: format!("/api/v1/in-service/reports/{pending}/confirm"),
             body: "",
-            outside: vec![p.other_street, p.secretary, p.resident, p.agency_b],
-            powerless: vec![p.worker, p.member_n, p.agency_a],
+            outside: vec![
+                p.other_street,
+                p.secretary,
+                p.resident,
+                p.agency_b,
+                p.agency_a,
+            ],
+            powerless: vec![p.worker, p.member_n],
         },
         Case {
             method: Method::POST,
@@ -749,8 +819,8 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
             method: Method::POST,
             path: format!("/api/v1/in-service/reports/{home}/withdraw"),
             body: "",
-            outside: vec![p.other_street, p.secretary_n, p.member_n],
-            powerless: vec![p.secretary, p.district, p.agency_a],
+            outside: vec![p.other_street, p.secretary_n, p.member_n, p.agency_a],
+            powerless: vec![p.secretary, p.district],
         },
         Case {
             method: Method::GET,
@@ -770,8 +840,8 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
             method: Method::DELETE,
             path: format!("/api/v1/in-service/three-ones/{one}"),
             body: "",
-            outside: vec![p.other_street, p.secretary_n, p.resident],
-            powerless: vec![p.worker, p.agency_a],
+            outside: vec![p.other_street, p.secretary_n, p.resident, p.agency_a],
+            powerless: vec![p.worker],
         },
         Case {
             method: Method::GET,
@@ -791,8 +861,8 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
             method: Method::POST,
             path: format!("/api/v1/in-service/service-records/{rec}/confirm"),
             body: "",
-            outside: vec![p.other_street, p.secretary_n],
-            powerless: vec![p.worker, p.member, p.agency_a],
+            outside: vec![p.other_street, p.secretary_n, p.agency_a],
+            powerless: vec![p.worker, p.member],
         },
         Case {
             method: Method::POST,
@@ -897,6 +967,8 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
         p.resident,
         p.secretary_far,
         p.agency_b,
+        // The agency's members' home side is not the employer's to read.
+        p.agency_a,
     ] {
         for path in [
             "/api/v1/in-service/reports",
@@ -1442,7 +1514,11 @@ async fn pages_serve_members_secretaries_officials_and_agencies_in_both_language
     let page = agency.get(&path).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("单位在职党员服务情况"));
-    assert!(page.text().contains("夜间巡逻"));
+    // The home side only as counts: not the record at home nor the team.
+    assert!(page.text().contains("居住地已报到"), "{}", page.text());
+    assert!(page.text().contains("3/3"), "{}", page.text());
+    assert!(!page.text().contains("夜间巡逻"), "{}", page.text());
+    assert!(!page.text().contains("萤火虫巡逻队"), "{}", page.text());
     assert!(
         !page.text().contains("/confirm\""),
         "no forms on the employer's view"
