@@ -3,12 +3,17 @@
 //! sessions with a venue and capacity, registration, attendance marked by
 //! staff, feedback, and the figures of sessions held and person-times served.
 
+pub mod api;
 pub mod demo;
 pub mod entity;
 pub mod rules;
+pub mod store;
 
 use jinlin_kernel::web::Routes;
 
 pub fn routes() -> Routes {
-    Routes::default()
+    Routes {
+        api: api::router(),
+        pages: axum::Router::new(),
+    }
 }

@@ -24,7 +24,9 @@ fn invalid<T>(key: &'static str) -> Result<T, Invalid> {
 /// The 31 characters of GB 32100-2015 (no I, O, S, V, Z), by value.
 const CODE_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Weights of positions 1–17: 3^(i) mod 31.
-const CODE_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const CODE_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 fn code_value(c: u8) -> Option<u32> {
     CODE_CHARS.iter().position(|&x| x == c).map(|p| p as u32)
@@ -380,7 +382,10 @@ pub fn check_feedback(
 /// Six digits derived from the session id: the code staff read out for
 /// roll call. Not a secret; attendance is marked by staff.
 pub fn session_code(id: i64) -> String {
-    format!("{:06}", (id.wrapping_mul(7919).wrapping_add(104_729)).rem_euclid(1_000_000))
+    format!(
+        "{:06}",
+        (id.wrapping_mul(7919).wrapping_add(104_729)).rem_euclid(1_000_000)
+    )
 }
 
 // ---------------------------------------------------------------- figures
@@ -479,7 +484,11 @@ mod tests {
     #[test]
     fn known_codes_pass_and_their_typos_fail() {
         // Codes as published on business licences.
-        for code in ["91350100M000100Y43", "91110000600037341L", "91440300708461136T"] {
+        for code in [
+            "91350100M000100Y43",
+            "91110000600037341L",
+            "91440300708461136T",
+        ] {
             assert_eq!(check_credit_code(code), Ok(code.to_string()));
         }
         let good = with_check("51350104MJD572815");
@@ -488,19 +497,27 @@ mod tests {
         typo[17] = if typo[17] == b'1' { b'2' } else { b'1' };
         assert_eq!(
             check_credit_code(std::str::from_utf8(&typo).unwrap()),
-            Err(Invalid { key: "social_services.error.code_check" })
+            Err(Invalid {
+                key: "social_services.error.code_check"
+            })
         );
         assert_eq!(
             check_credit_code("5135010"),
-            Err(Invalid { key: "social_services.error.code_length" })
+            Err(Invalid {
+                key: "social_services.error.code_length"
+            })
         );
         assert_eq!(
             check_credit_code("51350104MJD57281IO"),
-            Err(Invalid { key: "social_services.error.code_chars" })
+            Err(Invalid {
+                key: "social_services.error.code_chars"
+            })
         );
         assert_eq!(
             check_credit_code(&with_check("51ABCDEFMJD572815")),
-            Err(Invalid { key: "social_services.error.code_division" })
+            Err(Invalid {
+                key: "social_services.error.code_division"
+            })
         );
     }
 
@@ -682,24 +699,54 @@ mod tests {
     fn registration_rules() {
         let now = Utc::now();
         let later = now + Duration::hours(2);
-        assert_eq!(register(None, 0, 1, false, later, now), Ok(Registering::New));
+        assert_eq!(
+            register(None, 0, 1, false, later, now),
+            Ok(Registering::New)
+        );
         assert_eq!(register(None, 1, 1, false, later, now), Err(Refusal::Full));
-        assert_eq!(register(Some(true), 1, 1, false, later, now), Ok(Registering::Same));
-        assert_eq!(register(Some(false), 0, 1, false, later, now), Ok(Registering::Renew));
+        assert_eq!(
+            register(Some(true), 1, 1, false, later, now),
+            Ok(Registering::Same)
+        );
+        assert_eq!(
+            register(Some(false), 0, 1, false, later, now),
+            Ok(Registering::Renew)
+        );
         assert_eq!(register(None, 0, 1, false, now, now), Err(Refusal::Started));
-        assert_eq!(register(None, 0, 1, true, later, now), Err(Refusal::Cancelled));
+        assert_eq!(
+            register(None, 0, 1, true, later, now),
+            Err(Refusal::Cancelled)
+        );
     }
 
     #[test]
     fn feedback_rules() {
         let now = Utc::now();
         let ended = now - Duration::hours(1);
-        assert_eq!(check_feedback(true, false, ended, now, 5, " 好 "), Ok((5, "好".into())));
-        assert_eq!(check_feedback(false, false, ended, now, 5, ""), Err(FeedbackRefusal::NotAttended));
-        assert_eq!(check_feedback(true, true, ended, now, 5, ""), Err(FeedbackRefusal::Given));
-        assert_eq!(check_feedback(true, false, now + Duration::hours(1), now, 5, ""), Err(FeedbackRefusal::NotEnded));
-        assert!(matches!(check_feedback(true, false, ended, now, 6, ""), Err(FeedbackRefusal::Input(_))));
-        assert!(matches!(check_feedback(true, false, ended, now, 0, ""), Err(FeedbackRefusal::Input(_))));
+        assert_eq!(
+            check_feedback(true, false, ended, now, 5, " 好 "),
+            Ok((5, "好".into()))
+        );
+        assert_eq!(
+            check_feedback(false, false, ended, now, 5, ""),
+            Err(FeedbackRefusal::NotAttended)
+        );
+        assert_eq!(
+            check_feedback(true, true, ended, now, 5, ""),
+            Err(FeedbackRefusal::Given)
+        );
+        assert_eq!(
+            check_feedback(true, false, now + Duration::hours(1), now, 5, ""),
+            Err(FeedbackRefusal::NotEnded)
+        );
+        assert!(matches!(
+            check_feedback(true, false, ended, now, 6, ""),
+            Err(FeedbackRefusal::Input(_))
+        ));
+        assert!(matches!(
+            check_feedback(true, false, ended, now, 0, ""),
+            Err(FeedbackRefusal::Input(_))
+        ));
     }
 
     #[test]

@@ -1,1 +1,1093 @@
-//! Tests of Social organisations admitted to serve compounds and the services they run: sessions with venue, capacity, registration, check-in and feedback, and their figures.
+//! Tests of social organisations and their services: the journey from
+//! registering an organisation through admission, a service, a session,
+//! registration, check-in and feedback to the figures; who may do what on
+//! every route; refused input that stores nothing; racing registrations for
+//! the last seat.
+
+use axum::http::{Method, StatusCode};
+use chrono::{Duration, Utc};
+use jinlin_kernel::auth::Role;
+use jinlin_kernel::place::entity as place;
+use jinlin_social_services::entity::{
+    service, service_session, session_feedback, session_registration, social_org,
+    social_org_admission,
+};
+use jinlin_social_services::rules::credit_code_check_char;
+use jinlin_testkit::fixtures::{Tree, account, tree};
+use jinlin_testkit::{TestDb, db_test};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::Value;
+
+use crate::support::{TestApp, has_cjk};
+
+struct People {
+    district: i64,
+    street: i64,
+    other_street: i64,
+    worker: i64,
+    secretary: i64,
+    resident: i64,
+    resident2: i64,
+    /// Lives in the neighbouring compound of the same community.
+    neighbour: i64,
+    /// Lives in another street.
+    far: i64,
+    /// The organisation's staff (an account living elsewhere).
+    staff: i64,
+    far_district: i64,
+}
+
+macro_rules! count {
+    ($app:expr, $entity:ty) => {
+        <$entity>::find().count($app.db.db.conn()).await.unwrap()
+    };
+}
+
+fn code(body: &str) -> String {
+    format!("{body}{}", credit_code_check_char(body).unwrap())
+}
+
+async fn setup(db: TestDb) -> (TestApp, Tree, People) {
+    let t = tree(&db.db).await;
+    let now = Utc::now();
+    let other = place::Entity::insert(place::ActiveModel {
+        kind: Set("district".into()),
+        parent_id: Set(None),
+        code: Set(Some("350102000000".into())),
+        name: Set("鼓楼区".into()),
+        initials: Set("glq".into()),
+        district_code: Set(Some("350102".into())),
+        street_id: Set(None),
+        community_id: Set(None),
+        compound_id: Set(None),
+        building_id: Set(None),
+        entrance_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db.db.conn())
+    .await
+    .unwrap()
+    .last_insert_id;
+    let d = &db.db;
+    let p = People {
+        district: account(d, "district", Role::DistrictAdmin, t.district).await,
+        street: account(d, "street", Role::StreetAdmin, t.street).await,
+        other_street: account(d, "other-street", Role::StreetAdmin, t.other_street).await,
+        worker: account(d, "worker", Role::CommunityWorker, t.community).await,
+        secretary: account(d, "secretary", Role::CompoundSecretary, t.compound.compound).await,
+        resident: account(d, "resident", Role::Resident, t.compound.dwellings[0]).await,
+        resident2: account(d, "resident2", Role::Resident, t.compound.dwellings[1]).await,
+        neighbour: account(d, "neighbour", Role::PartyMember, t.neighbour.dwellings[0]).await,
+        far: account(d, "far", Role::Resident, t.far.dwellings[0]).await,
+        staff: account(d, "staff", Role::Resident, t.far.dwellings[1]).await,
+        far_district: account(d, "far-district", Role::DistrictAdmin, other).await,
+    };
+    (TestApp::new(db), t, p)
+}
+
+async fn call(
+    app: &TestApp,
+    who: i64,
+    method: Method,
+    path: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let c = app.client(who).await;
+    let r = if method == Method::GET {
+        c.get(path).await
+    } else if method == Method::DELETE {
+        c.delete(path).await
+    } else {
+        c.json(method, path, body).await
+    };
+    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+fn message(v: &Value) -> String {
+    v["error"]["message"].as_str().unwrap_or("").to_string()
+}
+
+async fn new_org(
+    app: &TestApp,
+    t: &Tree,
+    who: i64,
+    name: &str,
+    body17: &str,
+) -> (StatusCode, Value) {
+    call(
+        app,
+        who,
+        Method::POST,
+        "/api/v1/social-orgs",
+        &format!(
+            r#"{{"district_id": {}, "name": "{name}", "registration_no": "{}", "org_type": "private_non_enterprise", "contact_name": "林老师", "contact_phone": "13812345678", "has_party_org": true}}"#,
+            t.district,
+            code(body17)
+        ),
+    )
+    .await
+}
+
+/// An organisation with staff, admitted to the compound, with a service:
+/// (org, service).
+async fn admitted_org(app: &TestApp, t: &Tree, p: &People) -> (i64, i64) {
+    let (s, v) = new_org(
+        app,
+        t,
+        p.district,
+        "仓山区阳光社工服务中心",
+        "52350104MJD572815",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let org = v["id"].as_i64().unwrap();
+    let (s, _) = call(
+        app,
+        p.district,
+        Method::POST,
+        &format!("/api/v1/social-orgs/{org}/accounts"),
+        &format!(r#"{{"account_id": {}}}"#, p.staff),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = call(
+        app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/social-orgs/{org}/admissions"),
+        &format!(
+            r#"{{"compound_id": {}, "note": "四点钟学校"}}"#,
+            t.compound.compound
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let adm = v["id"].as_i64().unwrap();
+    let (s, v) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &format!("/api/v1/social-admissions/{adm}/decision"),
+        r#"{"action": "approve"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = call(app, p.staff, Method::POST, &format!("/api/v1/social-orgs/{org}/services"),
+        &format!(r#"{{"kind": "after_school", "title": "四点钟学校", "description": "作业辅导", "compound_ids": [{}]}}"#, t.compound.compound)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (org, v["id"].as_i64().unwrap())
+}
+
+fn session_body(compound: i64, capacity: i64, days: i64) -> String {
+    let start = Utc::now() + Duration::days(days);
+    let end = start + Duration::hours(2);
+    format!(
+        r#"{{"compound_id": {compound}, "starts_at": "{}", "ends_at": "{}", "capacity": {capacity}, "location": "金山花园架空层"}}"#,
+        start.to_rfc3339(),
+        end.to_rfc3339()
+    )
+}
+
+async fn new_session(app: &TestApp, p: &People, svc: i64, compound: i64, capacity: i64) -> i64 {
+    let (s, v) = call(
+        app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/services/{svc}/sessions"),
+        &session_body(compound, capacity, 2),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+/// Moves a session into the past (it has been held).
+async fn hold(app: &TestApp, id: i64) {
+    let s = service_session::Entity::find_by_id(id)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut m: service_session::ActiveModel = s.into();
+    m.starts_at = Set(Utc::now() - Duration::hours(3));
+    m.ends_at = Set(Utc::now() - Duration::hours(1));
+    service_session::Entity::update(m)
+        .exec(app.db.db.conn())
+        .await
+        .unwrap();
+}
+
+#[db_test]
+async fn the_journey_from_registration_to_figures(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let (org, svc) = admitted_org(&app, &t, &p).await;
+    // A second application to the neighbour is refused with a reason.
+    let (s, v) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/social-orgs/{org}/admissions"),
+        &format!(r#"{{"compound_id": {}}}"#, t.neighbour.compound),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let refused = v["id"].as_i64().unwrap();
+    let (s, v) = call(
+        &app,
+        p.worker,
+        Method::POST,
+        &format!("/api/v1/social-admissions/{refused}/decision"),
+        r#"{"action": "refuse"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(has_cjk(&message(&v)));
+    let (s, _) = call(
+        &app,
+        p.worker,
+        Method::POST,
+        &format!("/api/v1/social-admissions/{refused}/decision"),
+        r#"{"action": "refuse", "reason": "小区已有同类服务"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // The organisation's page shows both admissions to the worker.
+    let (s, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/social-orgs/{org}"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["admissions"].as_array().unwrap().len(), 2);
+    assert_eq!(v["contact_phone"], "13812345678");
+    // A resident sees the phone masked and only the approved admission.
+    let (_, v) = call(
+        &app,
+        p.resident,
+        Method::GET,
+        &format!("/api/v1/social-orgs/{org}"),
+        "",
+    )
+    .await;
+    assert_eq!(v["contact_phone"], "138****5678");
+    assert_eq!(v["admissions"].as_array().unwrap().len(), 1);
+
+    let session = new_session(&app, &p, svc, t.compound.compound, 2).await;
+    // Residents find it near them, in the compound and its community.
+    for who in [p.resident, p.neighbour] {
+        let (s, v) = call(&app, who, Method::GET, "/api/v1/service-sessions", "").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            v.as_array().unwrap().iter().any(|x| x["id"] == session),
+            "{v}"
+        );
+    }
+    let (_, v) = call(&app, p.far, Method::GET, "/api/v1/service-sessions", "").await;
+    assert!(v.as_array().unwrap().is_empty());
+    // Register, twice: one registration.
+    let path = format!("/api/v1/service-sessions/{session}/registrations");
+    let (s, v1) = call(
+        &app,
+        p.resident,
+        Method::POST,
+        &path,
+        r#"{"phone": "13900001111"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v1}");
+    let (s, v2) = call(&app, p.resident, Method::POST, &path, "{}").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v1["id"], v2["id"]);
+    let (s, _) = call(&app, p.neighbour, Method::POST, &path, "{}").await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Staff see the roll with phones masked; the worker in full.
+    let (_, v) = call(
+        &app,
+        p.staff,
+        Method::GET,
+        &format!("/api/v1/service-sessions/{session}"),
+        "",
+    )
+    .await;
+    assert_eq!(v["registered"], 2);
+    assert_eq!(v["registrations"][0]["phone"], "139****1111");
+    let (_, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/service-sessions/{session}"),
+        "",
+    )
+    .await;
+    assert_eq!(v["registrations"][0]["phone"], "13900001111");
+    let (_, v) = call(
+        &app,
+        p.resident,
+        Method::GET,
+        &format!("/api/v1/service-sessions/{session}"),
+        "",
+    )
+    .await;
+    assert!(v["registrations"].is_null());
+    assert_eq!(v["mine"]["phone"], "13900001111");
+    // The neighbour cancels before the start.
+    let (s, _) = call(&app, p.neighbour, Method::DELETE, &path, "").await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(
+        &app,
+        p.resident,
+        Method::GET,
+        "/api/v1/my-service-registrations",
+        "",
+    )
+    .await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+
+    hold(&app, session).await;
+    let reg = v1["id"].as_i64().unwrap();
+    let (s, v) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/service-sessions/{session}/registrations/{reg}/check-in"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let fb = format!("/api/v1/service-sessions/{session}/feedback");
+    let (s, v) = call(
+        &app,
+        p.resident,
+        Method::POST,
+        &fb,
+        r#"{"score": 5, "comment": "孩子很喜欢"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    // Figures by hand: one session held, one person-time, mean 5.0.
+    for place in [t.compound.compound, t.community, t.street, t.district] {
+        let (s, v) = call(
+            &app,
+            p.district,
+            Method::GET,
+            &format!("/api/v1/social-figures?place_id={place}"),
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["sessions_held"], 1);
+        assert_eq!(v["person_times"], 1);
+        assert_eq!(v["mean_feedback"], "5.0");
+        assert_eq!(v["orgs"][0]["id"], org);
+    }
+    let (_, v) = call(
+        &app,
+        p.district,
+        Method::GET,
+        &format!("/api/v1/social-figures?place_id={}", t.community),
+        "",
+    )
+    .await;
+    let kids = v["children"].as_array().unwrap();
+    let c = kids
+        .iter()
+        .find(|k| k["id"] == t.compound.compound)
+        .unwrap();
+    assert_eq!(c["person_times"], 1);
+    let n = kids
+        .iter()
+        .find(|k| k["id"] == t.neighbour.compound)
+        .unwrap();
+    assert_eq!(n["sessions_held"], 0);
+    let (_, v) = call(
+        &app,
+        p.district,
+        Method::GET,
+        &format!("/api/v1/social-figures?place_id={}", t.other_street),
+        "",
+    )
+    .await;
+    assert_eq!(v["sessions_held"], 0);
+    let (_, v) = call(
+        &app,
+        p.resident,
+        Method::GET,
+        &format!("/api/v1/social-orgs/{org}"),
+        "",
+    )
+    .await;
+    assert_eq!(v["figures"]["person_times"], 1);
+
+    // Withdrawn: no more sessions there; history kept.
+    let adm = social_org_admission::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.state == "approved")
+        .unwrap()
+        .id;
+    let (s, _) = call(
+        &app,
+        p.street,
+        Method::POST,
+        &format!("/api/v1/social-admissions/{adm}/decision"),
+        r#"{"action": "withdraw", "reason": "服务暂停"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/services/{svc}/sessions"),
+        &session_body(t.compound.compound, 5, 3),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(has_cjk(&message(&v)));
+    assert_eq!(count!(app, social_org_admission::Entity), 2);
+    let (_, v) = call(&app, p.worker, Method::GET, "/api/v1/social-admissions", "").await;
+    assert_eq!(v.as_array().unwrap().len(), 2);
+}
+
+#[db_test]
+async fn refused_input_stores_nothing(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    // A code with a wrong check character, a short one, a bad phone.
+    let good = code("52350104MJD572815");
+    let bad = format!(
+        "{}{}",
+        &good[..17],
+        if good.ends_with('1') { '2' } else { '1' }
+    );
+    for reg in [bad.as_str(), "5235010", "52350104MJD57281I0"] {
+        let (s, v) = call(&app, p.district, Method::POST, "/api/v1/social-orgs",
+            &format!(r#"{{"district_id": {}, "name": "某协会", "registration_no": "{reg}", "org_type": "social_group", "contact_name": "张", "has_party_org": false}}"#, t.district)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{reg} {v}");
+        assert!(has_cjk(&message(&v)));
+    }
+    assert_eq!(count!(app, social_org::Entity), 0);
+    let (org, svc) = admitted_org(&app, &t, &p).await;
+    // The same code twice.
+    let (s, _) = new_org(&app, &t, p.district, "另一个", "52350104MJD572815").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // A service or session where the organisation is not admitted.
+    let (s, v) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/social-orgs/{org}/services"),
+        &format!(
+            r#"{{"kind": "elder_course", "title": "老年课堂", "compound_ids": [{}]}}"#,
+            t.far.compound
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(has_cjk(&message(&v)));
+    let (s, v) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/services/{svc}/sessions"),
+        &session_body(t.neighbour.compound, 5, 2),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(has_cjk(&message(&v)));
+    // Unknown kind, past start, zero capacity.
+    let (s, _) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/social-orgs/{org}/services"),
+        &format!(
+            r#"{{"kind": "karaoke", "title": "K歌", "compound_ids": [{}]}}"#,
+            t.compound.compound
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/services/{svc}/sessions"),
+        &session_body(t.compound.compound, 5, -1),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/services/{svc}/sessions"),
+        &session_body(t.compound.compound, 0, 2),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count!(app, service::Entity), 1);
+    assert_eq!(count!(app, service_session::Entity), 0);
+
+    // Past capacity: 409, nothing stored, nothing counted.
+    let session = new_session(&app, &p, svc, t.compound.compound, 1).await;
+    let path = format!("/api/v1/service-sessions/{session}/registrations");
+    let (s, _) = call(&app, p.resident, Method::POST, &path, "{}").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = call(&app, p.resident2, Method::POST, &path, "{}").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(has_cjk(&message(&v)), "{v}");
+    assert_eq!(count!(app, session_registration::Entity), 1);
+    let row = service_session::Entity::find_by_id(session)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.registered, 1);
+    // Already registered at a full session: the same registration.
+    let (s, _) = call(&app, p.resident, Method::POST, &path, "{}").await;
+    assert_eq!(s, StatusCode::OK);
+    // Feedback before attending, and before the end.
+    let fb = format!("/api/v1/service-sessions/{session}/feedback");
+    let (s, v) = call(&app, p.resident, Method::POST, &fb, r#"{"score": 4}"#).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(has_cjk(&message(&v)));
+    hold(&app, session).await;
+    let (s, _) = call(&app, p.resident, Method::POST, &fb, r#"{"score": 4}"#).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let reg = session_registration::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (s, _) = call(
+        &app,
+        p.worker,
+        Method::POST,
+        &format!("/api/v1/service-sessions/{session}/registrations/{reg}/check-in"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&app, p.resident, Method::POST, &fb, r#"{"score": 6}"#).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = call(
+        &app,
+        p.resident,
+        Method::POST,
+        &fb,
+        r#"{"score": 4, "comment": "好"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = call(&app, p.resident, Method::POST, &fb, r#"{"score": 1}"#).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(has_cjk(&message(&v)));
+    assert_eq!(count!(app, session_feedback::Entity), 1);
+    // Registering or cancelling once started.
+    let (s, _) = call(&app, p.resident2, Method::POST, &path, "{}").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = call(&app, p.resident, Method::DELETE, &path, "").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(count!(app, session_registration::Entity), 1);
+}
+
+#[db_test]
+async fn two_registrations_for_the_last_seat_leave_one(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let (_, svc) = admitted_org(&app, &t, &p).await;
+    let session = new_session(&app, &p, svc, t.compound.compound, 1).await;
+    let path = format!("/api/v1/service-sessions/{session}/registrations");
+    let x = app.client(p.resident).await;
+    let y = app.client(p.neighbour).await;
+    let (rx, ry) = tokio::join!(
+        x.json(Method::POST, &path, "{}"),
+        y.json(Method::POST, &path, "{}")
+    );
+    let mut statuses = [rx.status, ry.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
+    assert_eq!(count!(app, session_registration::Entity), 1);
+    let row = service_session::Entity::find_by_id(session)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.registered, 1);
+}
+
+#[db_test]
+async fn every_route_answers_by_scope_and_role(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let (org, svc) = admitted_org(&app, &t, &p).await;
+    let session = new_session(&app, &p, svc, t.compound.compound, 10).await;
+    let (_, v) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/social-orgs/{org}/admissions"),
+        &format!(r#"{{"compound_id": {}}}"#, t.neighbour.compound),
+    )
+    .await;
+    let adm = v["id"].as_i64().unwrap();
+    let reg_path = format!("/api/v1/service-sessions/{session}/registrations");
+    let (_, v) = call(&app, p.resident, Method::POST, &reg_path, "{}").await;
+    let reg = v["id"].as_i64().unwrap();
+    let new_org_body = |n: &str| {
+        format!(
+            r#"{{"district_id": {}, "name": "{n}", "registration_no": "{}", "org_type": "foundation", "contact_name": "王", "has_party_org": false}}"#,
+            t.district,
+            code("53350104MJD57281X")
+        )
+    };
+    let cases: Vec<(i64, Method, String, String, StatusCode)> = vec![
+        // Registering organisations: district and street admins.
+        (
+            p.far_district,
+            Method::POST,
+            "/api/v1/social-orgs".into(),
+            new_org_body("甲"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.worker,
+            Method::POST,
+            "/api/v1/social-orgs".into(),
+            new_org_body("甲"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.resident,
+            Method::POST,
+            "/api/v1/social-orgs".into(),
+            new_org_body("甲"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.street,
+            Method::POST,
+            "/api/v1/social-orgs".into(),
+            new_org_body("甲"),
+            StatusCode::CREATED,
+        ),
+        // Reading an organisation.
+        (
+            p.far_district,
+            Method::GET,
+            format!("/api/v1/social-orgs/{org}"),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.far,
+            Method::GET,
+            format!("/api/v1/social-orgs/{org}"),
+            String::new(),
+            StatusCode::OK,
+        ),
+        (
+            p.staff,
+            Method::GET,
+            format!("/api/v1/social-orgs/{org}"),
+            String::new(),
+            StatusCode::OK,
+        ),
+        // Linking staff.
+        (
+            p.far_district,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/accounts"),
+            format!(r#"{{"account_id": {}}}"#, p.far),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.worker,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/accounts"),
+            format!(r#"{{"account_id": {}}}"#, p.far),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.other_street,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/accounts"),
+            "{\"account_id\": 999999}".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // Applying: staff and registrars only.
+        (
+            p.resident,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/admissions"),
+            format!(r#"{{"compound_id": {}}}"#, t.far.compound),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.far_district,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/admissions"),
+            format!(r#"{{"compound_id": {}}}"#, t.far.compound),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.staff,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/admissions"),
+            format!(r#"{{"compound_id": {}}}"#, t.neighbour.compound),
+            StatusCode::CONFLICT,
+        ),
+        // Deciding: the community worker, street and district admins.
+        (
+            p.resident,
+            Method::POST,
+            format!("/api/v1/social-admissions/{adm}/decision"),
+            r#"{"action": "approve"}"#.into(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.other_street,
+            Method::POST,
+            format!("/api/v1/social-admissions/{adm}/decision"),
+            r#"{"action": "approve"}"#.into(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.secretary,
+            Method::POST,
+            format!("/api/v1/social-admissions/{adm}/decision"),
+            r#"{"action": "approve"}"#.into(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.staff,
+            Method::POST,
+            format!("/api/v1/social-admissions/{adm}/decision"),
+            r#"{"action": "approve"}"#.into(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.worker,
+            Method::POST,
+            format!("/api/v1/social-admissions/{adm}/decision"),
+            r#"{"action": "withdraw", "reason": "x"}"#.into(),
+            StatusCode::CONFLICT,
+        ),
+        (
+            p.district,
+            Method::POST,
+            format!("/api/v1/social-admissions/{adm}/decision"),
+            r#"{"action": "approve"}"#.into(),
+            StatusCode::NO_CONTENT,
+        ),
+        // Kinds: the district admin extends the catalogue.
+        (
+            p.resident,
+            Method::GET,
+            format!("/api/v1/service-kinds?district_id={}", t.district),
+            String::new(),
+            StatusCode::OK,
+        ),
+        (
+            p.far_district,
+            Method::GET,
+            format!("/api/v1/service-kinds?district_id={}", t.district),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.street,
+            Method::POST,
+            "/api/v1/service-kinds".into(),
+            format!(
+                r#"{{"district_id": {}, "code": "dance", "name_zh": "广场舞", "name_en": "Square dance"}}"#,
+                t.district
+            ),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.district,
+            Method::POST,
+            "/api/v1/service-kinds".into(),
+            format!(
+                r#"{{"district_id": {}, "code": "dance", "name_zh": "广场舞", "name_en": "Square dance"}}"#,
+                t.district
+            ),
+            StatusCode::CREATED,
+        ),
+        (
+            p.district,
+            Method::POST,
+            "/api/v1/service-kinds".into(),
+            format!(
+                r#"{{"district_id": {}, "code": "dance", "name_zh": "广场舞", "name_en": "Square dance"}}"#,
+                t.district
+            ),
+            StatusCode::CONFLICT,
+        ),
+        // Services: staff run them; others in scope 403, outside 404.
+        (
+            p.worker,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/services"),
+            format!(
+                r#"{{"kind": "other", "title": "x", "compound_ids": [{}]}}"#,
+                t.compound.compound
+            ),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.far_district,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/services"),
+            format!(
+                r#"{{"kind": "other", "title": "x", "compound_ids": [{}]}}"#,
+                t.compound.compound
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.staff,
+            Method::POST,
+            format!("/api/v1/social-orgs/{org}/services"),
+            format!(
+                r#"{{"kind": "dance", "title": "广场舞教学", "compound_ids": [{}]}}"#,
+                t.compound.compound
+            ),
+            StatusCode::CREATED,
+        ),
+        (
+            p.resident,
+            Method::GET,
+            format!("/api/v1/services/{svc}"),
+            String::new(),
+            StatusCode::OK,
+        ),
+        (
+            p.far,
+            Method::GET,
+            format!("/api/v1/services/{svc}"),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.resident,
+            Method::POST,
+            format!("/api/v1/services/{svc}/sessions"),
+            session_body(t.compound.compound, 5, 2),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.far,
+            Method::POST,
+            format!("/api/v1/services/{svc}/sessions"),
+            session_body(t.compound.compound, 5, 2),
+            StatusCode::NOT_FOUND,
+        ),
+        // Sessions: the compound's community sees them.
+        (
+            p.neighbour,
+            Method::GET,
+            format!("/api/v1/service-sessions/{session}"),
+            String::new(),
+            StatusCode::OK,
+        ),
+        (
+            p.secretary,
+            Method::GET,
+            format!("/api/v1/service-sessions/{session}"),
+            String::new(),
+            StatusCode::OK,
+        ),
+        (
+            p.far,
+            Method::GET,
+            format!("/api/v1/service-sessions/{session}"),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.other_street,
+            Method::GET,
+            format!("/api/v1/service-sessions/{session}"),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        // Registering: those living in the community.
+        (
+            p.far,
+            Method::POST,
+            reg_path.clone(),
+            "{}".into(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.worker,
+            Method::POST,
+            reg_path.clone(),
+            "{}".into(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.secretary,
+            Method::POST,
+            reg_path.clone(),
+            "{}".into(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.neighbour,
+            Method::POST,
+            reg_path.clone(),
+            r#"{"phone": "12"}"#.into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            p.far,
+            Method::DELETE,
+            reg_path.clone(),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.resident2,
+            Method::DELETE,
+            reg_path.clone(),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        // Check-in: staff and overseers (the session has not opened yet: 409).
+        (
+            p.resident,
+            Method::POST,
+            format!("{reg_path}/{reg}/check-in"),
+            String::new(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.secretary,
+            Method::POST,
+            format!("{reg_path}/{reg}/check-in"),
+            String::new(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.far,
+            Method::POST,
+            format!("{reg_path}/{reg}/check-in"),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.staff,
+            Method::POST,
+            format!("{reg_path}/{reg}/check-in"),
+            String::new(),
+            StatusCode::CONFLICT,
+        ),
+        // Feedback: outside 404.
+        (
+            p.far,
+            Method::POST,
+            format!("/api/v1/service-sessions/{session}/feedback"),
+            r#"{"score": 5}"#.into(),
+            StatusCode::NOT_FOUND,
+        ),
+        // Figures: registry readers of the place.
+        (
+            p.resident,
+            Method::GET,
+            format!("/api/v1/social-figures?place_id={}", t.compound.compound),
+            String::new(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            p.far,
+            Method::GET,
+            format!("/api/v1/social-figures?place_id={}", t.compound.compound),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.secretary,
+            Method::GET,
+            format!("/api/v1/social-figures?place_id={}", t.compound.compound),
+            String::new(),
+            StatusCode::OK,
+        ),
+        (
+            p.secretary,
+            Method::GET,
+            format!("/api/v1/social-figures?place_id={}", t.community),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.other_street,
+            Method::GET,
+            format!("/api/v1/social-figures?place_id={}", t.community),
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            p.street,
+            Method::GET,
+            format!("/api/v1/social-figures?place_id={}", t.street),
+            String::new(),
+            StatusCode::OK,
+        ),
+        // Lists answer everyone signed in, with what they see.
+        (
+            p.far_district,
+            Method::GET,
+            "/api/v1/social-orgs".into(),
+            String::new(),
+            StatusCode::OK,
+        ),
+        (
+            p.far,
+            Method::GET,
+            "/api/v1/social-admissions?state=applied".into(),
+            String::new(),
+            StatusCode::OK,
+        ),
+        (
+            p.far,
+            Method::GET,
+            "/api/v1/my-service-registrations".into(),
+            String::new(),
+            StatusCode::OK,
+        ),
+    ];
+    for (who, method, path, body, want) in cases {
+        let (s, v) = call(&app, who, method.clone(), &path, &body).await;
+        assert_eq!(s, want, "{method} {path} as {who}: {v}");
+    }
+    let (_, v) = call(&app, p.far_district, Method::GET, "/api/v1/social-orgs", "").await;
+    assert!(v.as_array().unwrap().is_empty());
+    let (_, v) = call(&app, p.far, Method::GET, "/api/v1/social-admissions", "").await;
+    assert!(v.as_array().unwrap().is_empty());
+    let (_, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        "/api/v1/social-admissions?state=applied",
+        "",
+    )
+    .await;
+    assert!(v.as_array().unwrap().is_empty());
+    // Signed out: 401.
+    assert_eq!(
+        app.get("/api/v1/social-orgs").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
