@@ -182,6 +182,48 @@ impl<'a> Reader<'a> {
     }
 }
 
+fn own_item() -> ApiError {
+    ApiError::with_message(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        i18n::current().t("in_service.error.own_item"),
+    )
+}
+
+/// Whether the user oversees the compound from above it (community
+/// worker, street or district admin), standing in for its secretary.
+pub fn above_compound(user: &Principal, pos: &Position) -> bool {
+    user.roles_for(Access::Registry, pos).iter().any(|r| {
+        matches!(
+            r,
+            Role::CommunityWorker | Role::StreetAdmin | Role::DistrictAdmin
+        )
+    })
+}
+
+/// Who decides a member's report or record at a compound: its secretary;
+/// nobody decides their own, so for a secretary's own item the community
+/// worker, street or district admin above decides instead (`secretaries`:
+/// those of the compound).
+fn may_decide(
+    user: &Principal,
+    member: i64,
+    compound: i64,
+    pos: &Position,
+    secretaries: &[i64],
+) -> Result<(), ApiError> {
+    if member == user.account_id {
+        return Err(own_item());
+    }
+    if is_secretary(user, compound) {
+        return Ok(());
+    }
+    if secretaries.contains(&member) && above_compound(user, pos) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden())
+}
+
 /// A compound (by id) for a write: 422 when it is not a compound.
 async fn compound_for_write(db: &impl ConnectionTrait, id: i64) -> Result<place::Model, ApiError> {
     match jinlin_places::store::find(db, id).await? {
@@ -437,6 +479,10 @@ pub struct CompoundView {
     pub pending_records: Vec<RecordView>,
     /// Whether the reader confirms here (the compound's secretary).
     pub can_confirm: bool,
+    /// Members (the compound's secretaries) whose own reports and records
+    /// the reader decides in their stead, from the community, street or
+    /// district above.
+    pub stand_in_for: Vec<i64>,
 }
 
 /// A member as the employer sees them: the work side in full, the home
@@ -783,10 +829,14 @@ pub async fn act_on_report(
     let r = visible_report(db, &reader, id).await?;
     let actor = match action {
         ReportAction::Withdraw if r.account_id == user.account_id => ReportActor::Member,
-        ReportAction::Confirm | ReportAction::Refuse if is_secretary(user, r.compound_id) => {
+        ReportAction::Withdraw => return Err(ApiError::forbidden()),
+        ReportAction::Confirm | ReportAction::Refuse => {
+            let pos =
+                compound_position(&r.district_code, r.street_id, r.community_id, r.compound_id);
+            let secretaries = store::secretaries(db, r.compound_id).await?;
+            may_decide(user, r.account_id, r.compound_id, &pos, &secretaries)?;
             ReportActor::Secretary
         }
-        _ => return Err(ApiError::forbidden()),
     };
     let state = ReportState::parse(&r.state).unwrap_or(ReportState::Withdrawn);
     let next = rules::report_action(state, action, actor).map_err(refusal)?;
@@ -1273,9 +1323,9 @@ pub async fn decide_record(
         Some(r) if reader.sees_record(db, &r).await? => r,
         _ => return Err(ApiError::not_found()),
     };
-    if !is_secretary(user, r.compound_id) {
-        return Err(ApiError::forbidden());
-    }
+    let pos = compound_position(&r.district_code, r.street_id, r.community_id, r.compound_id);
+    let secretaries = store::secretaries(db, r.compound_id).await?;
+    may_decide(user, r.account_id, r.compound_id, &pos, &secretaries)?;
     let state = RecordState::parse(&r.state).unwrap_or(RecordState::Refused);
     let next = rules::record_decision(state, confirm).map_err(refusal)?;
     let reason = if confirm {
@@ -1668,7 +1718,15 @@ pub async fn compound_view(
     )
     .await?;
     let figure = figures_of(db, &c).await?.place;
+    let stand_in_for = if above_compound(user, &c.position()) {
+        let mut v = store::secretaries(db, c.id).await?;
+        v.retain(|s| *s != user.account_id);
+        v
+    } else {
+        Vec::new()
+    };
     Ok(CompoundView {
+        stand_in_for,
         compound_id: c.id,
         compound_name: c.name.clone(),
         figure,

@@ -127,7 +127,10 @@ fn report_rows(lang: Lang, user: &Principal, views: Vec<ReportView>) -> Vec<Repo
         .map(|r| ReportRow {
             id: r.id,
             can_withdraw: r.account_id == user.account_id && r.state.is_live(),
-            can_decide: r.state == ReportState::Submitted && api::is_secretary(user, r.compound_id),
+            // Nobody decides their own (see `api::may_decide`).
+            can_decide: r.state == ReportState::Submitted
+                && r.account_id != user.account_id
+                && api::is_secretary(user, r.compound_id),
             member: r.member_name,
             compound_id: r.compound_id,
             compound: r.compound_name,
@@ -197,7 +200,9 @@ fn record_rows(lang: Lang, user: &Principal, views: Vec<RecordView>) -> Vec<Reco
         .into_iter()
         .map(|r| RecordRow {
             id: r.id,
-            can_decide: r.state == RecordState::Submitted && api::is_secretary(user, r.compound_id),
+            can_decide: r.state == RecordState::Submitted
+                && r.account_id != user.account_id
+                && api::is_secretary(user, r.compound_id),
             member: r.member_name,
             compound: r.compound_name,
             date: r.served_on.format("%Y-%m-%d").to_string(),
@@ -779,8 +784,24 @@ async fn place(
             csrf: ctx.csrf(),
             back: format!("/places/{id}/in-service"),
             figure: figure_row(view.figure.clone()),
-            reports: report_rows(lang, &user, view.reports.clone()),
-            records: record_rows(lang, &user, view.pending_records.clone()),
+            reports: report_rows(lang, &user, view.reports.clone())
+                .into_iter()
+                .zip(&view.reports)
+                .map(|(row, r)| ReportRow {
+                    can_decide: row.can_decide
+                        || r.state == ReportState::Submitted
+                            && view.stand_in_for.contains(&r.account_id),
+                    ..row
+                })
+                .collect(),
+            records: record_rows(lang, &user, view.pending_records.clone())
+                .into_iter()
+                .zip(&view.pending_records)
+                .map(|(row, r)| RecordRow {
+                    can_decide: row.can_decide || view.stand_in_for.contains(&r.account_id),
+                    ..row
+                })
+                .collect(),
             members,
             c: &view,
         };

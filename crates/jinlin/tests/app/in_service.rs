@@ -1286,6 +1286,107 @@ async fn bad_input_is_refused_with_a_message_and_nothing_stored(db: TestDb) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A secretary living in their own compound neither confirms nor refuses
+/// their own report or record; the community worker above does instead.
+#[db_test]
+async fn a_secretary_does_not_decide_their_own_report_or_record(db: TestDb) {
+    let (app, t, p, _) = setup(db).await;
+    let c = t.compound.compound;
+    let dwelling = place::Entity::find_by_id(t.compound.dwellings[0])
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    jinlin_kernel::auth::entity::role_grant::ActiveModel {
+        account_id: Set(p.secretary),
+        role: Set(Role::PartyMember.as_str().into()),
+        place_id: Set(dwelling.id),
+        district_code: Set(dwelling.district_code.clone()),
+        granted_by: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.db.db.conn())
+    .await
+    .unwrap();
+    let own = reported(&app, p.secretary, "residence", c).await;
+    for (action, body) in [("confirm", ""), ("refuse", r#"{"reason": "信息不实"}"#)] {
+        let (s, v) = call(
+            &app,
+            p.secretary,
+            Method::POST,
+            &format!("/api/v1/in-service/reports/{own}/{action}"),
+            body,
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("不能审核自己"),
+            "{v}"
+        );
+    }
+    // The compound page offers the worker the decision; the worker makes it.
+    let page = app
+        .client(p.worker)
+        .await
+        .get(&format!("/places/{c}/in-service"))
+        .await;
+    assert!(
+        page.text()
+            .contains(&format!("/in-service/reports/{own}/confirm")),
+        "{}",
+        page.text()
+    );
+    confirm_report(&app, p.worker, own).await;
+
+    let rec = recorded(&app, p.secretary, &record_body(c, "1", "volunteer", None)).await;
+    let (s, v) = call(
+        &app,
+        p.secretary,
+        Method::POST,
+        &format!("/api/v1/in-service/service-records/{rec}/confirm"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不能审核自己"),
+        "{v}"
+    );
+    let stored = service_record::Entity::find_by_id(rec)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, "submitted");
+    // Another compound's secretary has no such standing.
+    let (s, _) = call(
+        &app,
+        p.secretary_n,
+        Method::POST,
+        &format!("/api/v1/in-service/service-records/{rec}/confirm"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let v = ok(
+        &app,
+        p.worker,
+        Method::POST,
+        &format!("/api/v1/in-service/service-records/{rec}/confirm"),
+        "",
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(v["state"], "confirmed");
+}
+
 /// Two identical reports at once: one is stored, the other answers 409.
 #[db_test]
 async fn racing_duplicates_store_one(db: TestDb) {
