@@ -246,7 +246,7 @@ pub struct SocialOrgSummary {
     pub has_party_org: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AdmissionView {
     pub id: i64,
     pub org_id: i64,

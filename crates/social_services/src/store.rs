@@ -460,3 +460,17 @@ pub async fn feedback_of_session(
         .all(db)
         .await
 }
+
+/// The compounds of a district, by name (the choices of an application).
+pub async fn compounds_of_district(
+    db: &impl ConnectionTrait,
+    district_code: &str,
+) -> Result<Vec<place::Model>, DbErr> {
+    place::Entity::find()
+        .filter(place::Column::Kind.eq(PlaceKind::Compound.as_str()))
+        .filter(place::Column::DistrictCode.eq(district_code))
+        .order_by_asc(place::Column::Name)
+        .limit(2000)
+        .all(db)
+        .await
+}

@@ -1091,3 +1091,86 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[db_test]
+async fn pages_in_both_languages_and_forms_that_write(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let (org, svc) = admitted_org(&app, &t, &p).await;
+    let session = new_session(&app, &p, svc, t.compound.compound, 5).await;
+    let resident = app.client(p.resident).await;
+    let r = resident.get("/social-services").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("身边的服务"));
+    assert!(r.text().contains(&format!("/service-sessions/{session}")));
+    let r = resident.get_en("/social-services").await;
+    assert!(r.text().contains("Services near me"));
+    // Register through the form, then see it on the session page.
+    let r = resident
+        .form(
+            &format!("/service-sessions/{session}/register"),
+            &[("phone", "")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(count!(app, session_registration::Entity), 1);
+    let r = resident.get(&format!("/service-sessions/{session}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("已报名"));
+    // Without the CSRF field nothing is written.
+    let r = app
+        .client(p.resident2)
+        .await
+        .form(&format!("/service-sessions/{session}/register"), &[], false)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(count!(app, session_registration::Entity), 1);
+    // Staff see the roll and the roll-call code; the worker the figures.
+    let r = app
+        .client(p.staff)
+        .await
+        .get(&format!("/service-sessions/{session}"))
+        .await;
+    assert!(r.text().contains("报名名单"));
+    let r = app
+        .client(p.staff)
+        .await
+        .get(&format!("/social-orgs/{org}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("安排场次"));
+    let r = app.client(p.worker).await.get("/social-services").await;
+    assert!(r.text().contains("服务统计"));
+    // Outside the scope: 404 pages.
+    let far = app.client(p.far).await;
+    assert_eq!(
+        far.get(&format!("/service-sessions/{session}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = app
+        .client(p.far_district)
+        .await
+        .get(&format!("/social-orgs/{org}"))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A registration number refused through the form: 422, nothing stored.
+    let r = app
+        .client(p.district)
+        .await
+        .form(
+            "/social-orgs",
+            &[
+                ("district_id", &t.district.to_string()),
+                ("name", "某协会"),
+                ("registration_no", "52350104MJD57281I5"),
+                ("org_type", "social_group"),
+                ("contact_name", "张"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count!(app, social_org::Entity), 1);
+}
