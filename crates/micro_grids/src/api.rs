@@ -1159,9 +1159,7 @@ pub async fn remove_work_group_member(
         return Err(ApiError::not_found());
     };
     let (g, _) = worked_grid(db, user, m.grid_id).await?;
-    micro_grid_member::Entity::delete_by_id(id)
-        .exec(db)
-        .await?;
+    micro_grid_member::Entity::delete_by_id(id).exec(db).await?;
     audit::record(
         db,
         Entry::new(Some(user), "micro_grid.remove_member", "micro_grid")

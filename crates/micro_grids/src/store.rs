@@ -331,7 +331,11 @@ pub async fn group_dwellings(
             .into_iter()
             .flatten()
             .collect();
-            Ok((r.try_get("", "group_id")?, r.try_get("", "id")?, parts.join(" · ")))
+            Ok((
+                r.try_get("", "group_id")?,
+                r.try_get("", "id")?,
+                parts.join(" · "),
+            ))
         })
         .collect()
 }

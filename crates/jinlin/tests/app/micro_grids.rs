@@ -968,3 +968,328 @@ async fn the_coverage_page_in_both_languages(db: TestDb) {
         StatusCode::NOT_FOUND
     );
 }
+
+#[db_test]
+async fn grid_and_compound_pages_in_both_languages(db: TestDb) {
+    let (app, t, s, p) = setup(db).await;
+    let built = build(&app, &t, &s, &p).await;
+    let c = t.compound.compound;
+    created(
+        &app,
+        p.worker2,
+        &format!("/api/v1/micro-grids/{}/members", built.b),
+        r#"{"name": "陈党员", "role": "组长", "person_id": null, "account_id": null}"#,
+    )
+    .await;
+
+    // Grid B's worker: work group, groups, dwellings with 203 unreachable
+    // and first, a form to add it to a group, and never a phone.
+    let w2 = app.client(p.worker2).await;
+    let r = w2.get(&format!("/micro-grids/{}", built.b)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(
+        html.contains("党员工作组") && html.contains("陈党员"),
+        "{html}"
+    );
+    assert!(html.contains("2号楼业主群") && html.contains("企业微信群"));
+    assert!(html.contains("无法触达") && html.contains("203"));
+    let list = &html[html.find("mg-dwellings").unwrap()..];
+    assert!(list.find("203").unwrap() < list.find("201").unwrap());
+    assert!(html.contains(&format!(r#"name="dwelling_id" value="{}""#, s.dwellings[2])));
+    assert!(!html.contains(&format!(r#"name="dwelling_id" value="{}""#, s.dwellings[1])));
+    assert!(html.contains(&format!(r#"<option value="{}">"#, built.g2)));
+    assert!(html.contains(r#"name="csrf""#));
+    assert!(!html.contains("1380000"), "no phone is ever shown");
+    assert!(
+        !html.contains("<script>") && !html.contains("onclick"),
+        "no inline script"
+    );
+    let r = w2
+        .get_en(&format!("/micro-grids/{}?reach=none", built.b))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("Party work group") && html.contains("Unreachable"));
+    assert!(html.contains("203") && !html.contains(">201<"), "{html}");
+
+    // The compound page: grids with buildings and coverage, forms for managers.
+    let w = app.client(p.worker).await;
+    let r = w.get(&format!("/places/{c}/micro-grids")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("本小区的网格") && html.contains("1号网格") && html.contains("2号网格"));
+    assert!(html.contains("新建网格") && html.contains("划分楼栋") && html.contains("66.7%"));
+    assert!(html.contains(&format!("/micro-grids/{}", built.a)));
+    let r = w.get_en(&format!("/places/{c}/micro-grids")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("Grids of the compound") && r.text().contains("New grid"));
+    // The secretary reads without the forms.
+    let r = app
+        .client(p.secretary)
+        .await
+        .get(&format!("/places/{c}/micro-grids"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.text().contains("新建网格"));
+
+    // The coverage page links grids and compounds to their pages.
+    let r = w.get(&format!("/micro-grids?place={c}")).await;
+    assert!(
+        r.text()
+            .contains(&format!(r#"href="/micro-grids/{}""#, built.b))
+    );
+    let r = w.get(&format!("/micro-grids?place={}", t.community)).await;
+    assert!(
+        r.text()
+            .contains(&format!(r#"href="/places/{c}/micro-grids""#))
+    );
+
+    // Outsiders learn nothing; inside without the power: 403.
+    for who in [p.other_street, p.far_worker, p.secretary_n] {
+        let o = app.client(who).await;
+        assert_eq!(
+            o.get(&format!("/micro-grids/{}", built.b)).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            o.get(&format!("/places/{c}/micro-grids")).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let committee = app.client(p.committee).await;
+    assert_eq!(
+        committee
+            .get(&format!("/micro-grids/{}", built.b))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[db_test]
+async fn page_forms_go_through_the_api(db: TestDb) {
+    let (app, t, s, p) = setup(db).await;
+    let built = build(&app, &t, &s, &p).await;
+    let c = t.compound.compound;
+    let w2 = app.client(p.worker2).await;
+    let unreachable = |v: &Value| v["total"].as_u64().unwrap();
+    let path = format!("/api/v1/micro-grids/{}/dwellings?reach=none", built.b);
+
+    // Without the csrf field nothing happens.
+    let add = format!("/micro-grids/{}/group-dwellings", built.b);
+    let fields = [
+        ("group_id", built.g2.to_string()),
+        ("dwelling_id", s.dwellings[2].to_string()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = w2.form(&add, &fields, false).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let (_, v) = call(&app, p.worker2, Method::GET, &path, "").await;
+    assert_eq!(unreachable(&v), 1);
+
+    // With it, 203 joins 2号楼业主群 and the grid has no gap left.
+    let r = w2.form(&add, &fields, true).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, v) = call(&app, p.worker2, Method::GET, &path, "").await;
+    assert_eq!(unreachable(&v), 0);
+    let (_, v) = call(
+        &app,
+        p.worker2,
+        Method::GET,
+        &format!("/api/v1/micro-grids/{}/contact-groups", built.b),
+        "",
+    )
+    .await;
+    assert_eq!(v[0]["dwellings"].as_u64(), Some(2));
+    // Nothing ticked: refused with a message.
+    let r = w2
+        .form(&add, &[("group_id", &built.g2.to_string())], true)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("请至少勾选一户"));
+
+    // Contact group and work group forms.
+    let r = w2
+        .form(
+            &format!("/micro-grids/{}/contact-groups", built.b),
+            &[
+                ("name", "2号楼租户群"),
+                ("channel", "wechat"),
+                ("link", ""),
+                ("building_id", &s.building.to_string()),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = w2
+        .form(
+            &format!("/contact-groups/{}", built.g2),
+            &[
+                ("name", "2号楼业主一群"),
+                ("channel", "dingtalk"),
+                ("link", "abc123"),
+                ("building_id", ""),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, v) = call(
+        &app,
+        p.worker2,
+        Method::GET,
+        &format!("/api/v1/micro-grids/{}/contact-groups", built.b),
+        "",
+    )
+    .await;
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v[0]["name"], "2号楼业主一群");
+    assert_eq!(v[0]["channel"], "dingtalk");
+    let new_group = v[1]["id"].as_i64().unwrap();
+    let r = w2
+        .form(&format!("/contact-groups/{new_group}/delete"), &[], true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = w2
+        .form(
+            &format!("/micro-grids/{}/members", built.b),
+            &[("name", "林党员"), ("role", "组员")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, v) = call(
+        &app,
+        p.worker2,
+        Method::GET,
+        &format!("/api/v1/micro-grids/{}/members", built.b),
+        "",
+    )
+    .await;
+    let member = v[0]["id"].as_i64().unwrap();
+    let r = w2
+        .form(&format!("/micro-grid-members/{member}/delete"), &[], true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(count!(app, micro_grid_member::Entity), 0);
+    assert_eq!(count!(app, contact_group::Entity), 2);
+    // Grid A's worker may not touch grid B's groups.
+    let r = app.client(p.worker).await.form(&add, &fields, true).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "a community worker manages"
+    );
+    let r = app
+        .client(p.secretary)
+        .await
+        .form(&add, &fields, true)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The split form: grid B takes 1号楼 too; grid A is left empty.
+    let w = app.client(p.worker).await;
+    let split = format!("/micro-grids/{}/buildings", built.b);
+    let r = w
+        .form(
+            &split,
+            &[
+                ("building_id", &s.building.to_string()),
+                ("building_id", &t.compound.building.to_string()),
+            ],
+            false,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = w
+        .form(
+            &split,
+            &[
+                ("building_id", &s.building.to_string()),
+                ("building_id", &t.compound.building.to_string()),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(
+        r.header("location").unwrap(),
+        format!("/places/{c}/micro-grids")
+    );
+    let (_, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/places/{c}/micro-grids"),
+        "",
+    )
+    .await;
+    let bs = v["buildings"].as_array().unwrap();
+    assert!(
+        bs.iter().all(|b| b["grid_id"].as_i64() == Some(built.b)),
+        "{v}"
+    );
+    assert_eq!(v["grids"][0]["figures"]["dwellings"].as_u64(), Some(0));
+    assert_eq!(count!(app, micro_grid_building::Entity), 2);
+
+    // A building of another grid: the API's 409 message on the error page.
+    let r = w
+        .form(
+            &format!("/places/{c}/micro-grids"),
+            &[
+                ("name", "3号网格"),
+                ("worker_account_id", ""),
+                ("building_id", &s.building.to_string()),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("该楼栋已划入另一个网格"), "{}", r.text());
+    assert_eq!(count!(app, micro_grid::Entity), 2);
+    // The new-grid form: B gives 1号楼 back first, then a grid takes it.
+    let r = w
+        .form(&split, &[("building_id", &s.building.to_string())], true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = w
+        .form(
+            &format!("/places/{c}/micro-grids"),
+            &[
+                ("name", "3号网格"),
+                ("worker_account_id", &p.worker.to_string()),
+                ("building_id", &t.compound.building.to_string()),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, v) = call(
+        &app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/places/{c}/micro-grids"),
+        "",
+    )
+    .await;
+    assert_eq!(v["grids"].as_array().unwrap().len(), 3);
+    assert_eq!(v["grids"][2]["name"], "3号网格");
+    assert_eq!(
+        v["buildings"][0]["grid_id"].as_i64(),
+        v["grids"][2]["id"].as_i64()
+    );
+    // Street admins of elsewhere: 404, nothing stored.
+    let r = app
+        .client(p.other_street)
+        .await
+        .form(
+            &format!("/places/{c}/micro-grids"),
+            &[("name", "4号网格")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(count!(app, micro_grid::Entity), 3);
+}
