@@ -1043,6 +1043,13 @@ pub async fn take_one(
     let Some(report) = report else {
         return Err(conflict("in_service.error.residence_not_confirmed"));
     };
+    // A withdrawal running at the same moment releases the ones resting on
+    // the report: lock it and read it again so no live one outlasts it.
+    store::lock_report(db, report.id).await?;
+    let report = match store::find_report(db, report.id).await? {
+        Some(r) if r.state == ReportState::Confirmed.as_str() => r,
+        _ => return Err(conflict("in_service.error.residence_not_confirmed")),
+    };
     let one = rules::check_one(
         input.kind,
         input.team_name.as_deref(),
@@ -1227,10 +1234,22 @@ pub async fn submit_record(
         }
         check_matter(db, user, mid, c.id).await?;
     }
-    let reported = store::confirmed_reports(db, user.account_id, None)
-        .await?
-        .iter()
-        .any(|r| r.compound_id == c.id);
+    // The confirmed reports the record rests on, locked and read again so
+    // a withdrawal running at the same moment cannot slip between.
+    let mut reported = false;
+    for r in store::confirmed_reports(db, user.account_id, None).await? {
+        if r.compound_id != c.id {
+            continue;
+        }
+        store::lock_report(db, r.id).await?;
+        if store::find_report(db, r.id)
+            .await?
+            .is_some_and(|r| r.state == ReportState::Confirmed.as_str())
+        {
+            reported = true;
+            break;
+        }
+    }
     if !reported {
         return Err(conflict("in_service.error.not_reported"));
     }

@@ -1387,6 +1387,53 @@ async fn a_secretary_does_not_decide_their_own_report_or_record(db: TestDb) {
     assert_eq!(v["state"], "confirmed");
 }
 
+/// A withdrawal holding the report's lock while a "one" is taken or a record
+/// submitted: the taking waits for it and then finds the report withdrawn.
+/// (On SQLite the write transaction holds the whole database, so the race
+/// cannot arise; there the sequential path is checked.)
+#[db_test]
+async fn a_withdrawal_racing_a_take_or_record_leaves_nothing_resting_on_it(db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    let (app, t, p, _) = setup(db).await;
+    let c = t.compound.compound;
+    let postgres = app.db.db.backend_name() == "postgres";
+    for step in ["take", "record"] {
+        let home = reported(&app, p.member, "residence", c).await;
+        confirm_report(&app, p.secretary, home).await;
+        let withdraw = format!(
+            "UPDATE service_report SET state = 'withdrawn', withdrawn_at = CURRENT_TIMESTAMP \
+             WHERE id = {home}"
+        );
+        let attempt = async {
+            if step == "take" {
+                take(&app, p.member, r#"{"kind": "zone", "zone": "东门"}"#).await
+            } else {
+                record(&app, p.member, &record_body(c, "1", "volunteer", None)).await
+            }
+        };
+        let (s, v) = if postgres {
+            let tx = app.db.db.write().await.unwrap();
+            tx.execute_unprepared(&withdraw).await.unwrap();
+            let commit = async {
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                tx.commit().await.unwrap();
+            };
+            tokio::join!(commit, attempt).1
+        } else {
+            app.db
+                .db
+                .conn()
+                .execute_unprepared(&withdraw)
+                .await
+                .unwrap();
+            attempt.await
+        };
+        assert_eq!(s, StatusCode::CONFLICT, "{step}: {v}");
+    }
+    assert_eq!(count!(app, three_ones::Entity), 0);
+    assert_eq!(count!(app, service_record::Entity), 0);
+}
+
 /// Two identical reports at once: one is stored, the other answers 409.
 #[db_test]
 async fn racing_duplicates_store_one(db: TestDb) {
