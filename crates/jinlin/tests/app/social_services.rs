@@ -1174,3 +1174,68 @@ async fn pages_in_both_languages_and_forms_that_write(db: TestDb) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(count!(app, social_org::Entity), 1);
 }
+
+#[db_test]
+async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
+    let secrets = jinlin_kernel::crypto::Secrets::from_bytes([7; 32]);
+    jinlin::demo::load_once_at(&t.db, Some(&secrets), jinlin_seed::plan::Scale::Small)
+        .await
+        .unwrap();
+    let db = t.db.conn();
+    let orgs = social_org::Entity::find().all(db).await.unwrap();
+    assert_eq!(orgs.len(), 4);
+    let admissions = social_org_admission::Entity::find().all(db).await.unwrap();
+    for state in ["approved", "refused", "withdrawn"] {
+        assert!(admissions.iter().any(|a| a.state == state), "{state}");
+    }
+    let sessions = service_session::Entity::find().all(db).await.unwrap();
+    let now = Utc::now();
+    assert!(sessions.iter().any(|s| s.ends_at < now));
+    assert!(
+        sessions
+            .iter()
+            .any(|s| s.starts_at > now && s.registered > 0)
+    );
+    assert!(session_feedback::Entity::find().count(db).await.unwrap() > 0);
+    // The counter matches the rows.
+    for s in &sessions {
+        let rows = session_registration::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.session_id == s.id && r.state == "registered")
+            .count();
+        assert_eq!(rows as i32, s.registered);
+    }
+    let district = place::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.kind == "district")
+        .unwrap()
+        .id;
+    let admin = jinlin_kernel::auth::entity::account::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.username == "district")
+        .unwrap()
+        .id;
+    let app = TestApp::new(t);
+    let (s, v) = call(
+        &app,
+        admin,
+        Method::GET,
+        &format!("/api/v1/social-figures?place_id={district}"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["sessions_held"].as_u64().unwrap() > 0);
+    assert!(v["person_times"].as_u64().unwrap() > 0);
+    let r = app.client(admin).await.get("/social-services").await;
+    assert_eq!(r.status, StatusCode::OK);
+}
