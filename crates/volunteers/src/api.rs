@@ -382,7 +382,7 @@ async fn place_names(
         .collect())
 }
 
-async fn summaries(
+pub async fn summaries(
     db: &impl ConnectionTrait,
     teams: Vec<volunteer_team::Model>,
 ) -> Result<Vec<TeamSummary>, ApiError> {

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod demo;
 pub mod entity;
+pub mod pages;
 pub mod rules;
 pub mod store;
 
@@ -14,6 +15,6 @@ use jinlin_kernel::web::Routes;
 pub fn routes() -> Routes {
     Routes {
         api: api::router(),
-        ..Default::default()
+        pages: pages::router(),
     }
 }
