@@ -840,6 +840,16 @@ pub async fn act_on_report(
     };
     let state = ReportState::parse(&r.state).unwrap_or(ReportState::Withdrawn);
     let next = rules::report_action(state, action, actor).map_err(refusal)?;
+    // A pairing ended since the report was made: nothing left to confirm.
+    if action == ReportAction::Confirm && r.kind == ReportKind::EmployerPairing.as_str() {
+        let paired = match r.agency_id {
+            Some(a) => store::paired(db, a, r.compound_id).await?,
+            None => false,
+        };
+        if !paired {
+            return Err(invalid_key("in_service.error.pairing_ended"));
+        }
+    }
     let reason = match action {
         ReportAction::Refuse => Some(rules::check_reason(reason).map_err(invalid)?),
         _ => None,
@@ -1236,19 +1246,35 @@ pub async fn submit_record(
     }
     // The confirmed reports the record rests on, locked and read again so
     // a withdrawal running at the same moment cannot slip between.
+    // An employer-pairing report counts only while the pairing lasts.
     let mut reported = false;
+    let mut ended = false;
     for r in store::confirmed_reports(db, user.account_id, None).await? {
         if r.compound_id != c.id {
             continue;
         }
         store::lock_report(db, r.id).await?;
-        if store::find_report(db, r.id)
+        if !store::find_report(db, r.id)
             .await?
             .is_some_and(|r| r.state == ReportState::Confirmed.as_str())
         {
-            reported = true;
-            break;
+            continue;
         }
+        if r.kind == ReportKind::EmployerPairing.as_str() {
+            let paired = match r.agency_id {
+                Some(a) => store::paired(db, a, c.id).await?,
+                None => false,
+            };
+            if !paired {
+                ended = true;
+                continue;
+            }
+        }
+        reported = true;
+        break;
+    }
+    if !reported && ended {
+        return Err(invalid_key("in_service.error.pairing_ended"));
     }
     if !reported {
         return Err(conflict("in_service.error.not_reported"));

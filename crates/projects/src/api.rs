@@ -1066,6 +1066,18 @@ pub async fn create(
     Ok(p.id)
 }
 
+/// Revising, approving and starting rest on the pairing: once it has
+/// ended they are refused (422), while a project already in progress may
+/// still be completed and evaluated. Pairings start and end under the
+/// agency's lock, taken here for the rest of the transaction.
+async fn still_paired(db: &impl ConnectionTrait, p: &project::Model) -> Result<(), ApiError> {
+    jinlin_agencies::store::lock_agency(db, p.agency_id).await?;
+    match jinlin_agencies::store::current_pairing(db, p.agency_id, p.compound_id).await? {
+        Some(_) => Ok(()),
+        None => Err(invalid_key("projects.error.pairing_ended")),
+    }
+}
+
 /// Changes a planned or returned plan (the agency's admin); a returned
 /// plan goes back to the street for review.
 pub async fn revise(
@@ -1086,6 +1098,7 @@ pub async fn revise(
     let now = Utc::now();
     let from = seen.state;
     let to = rules::next(from, Action::Revise, actor).map_err(refused)?;
+    still_paired(db, &seen.project).await?;
     let mut m: project::ActiveModel = seen.project.clone().into();
     m.title = Set(plan.title);
     m.plan = Set(plan.plan);
@@ -1144,6 +1157,9 @@ pub async fn step(
     .map_err(invalid)?;
     let from = seen.state;
     let to = rules::next(from, input.action, actor).map_err(refused)?;
+    if matches!(input.action, Action::Approve | Action::Start) {
+        still_paired(db, &seen.project).await?;
+    }
     let now = Utc::now();
     let mut m: project::ActiveModel = seen.project.clone().into();
     m.state = Set(to.as_str().into());

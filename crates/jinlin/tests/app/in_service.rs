@@ -1434,6 +1434,59 @@ async fn a_withdrawal_racing_a_take_or_record_leaves_nothing_resting_on_it(db: T
     assert_eq!(count!(app, service_record::Entity), 0);
 }
 
+/// Once the pairing has ended, a pending employer-pairing report can no
+/// longer be confirmed, and no record can be made under a confirmed one.
+#[db_test]
+async fn an_ended_pairing_takes_no_more_confirmations_or_records(db: TestDb) {
+    let (app, t, p, _) = setup(db).await;
+    let far = t.far.compound;
+    let work = reported(&app, p.member, "employer_pairing", far).await;
+    confirm_report(&app, p.secretary_far, work).await;
+    let work_n = reported(&app, p.member_n, "employer_pairing", far).await;
+    let pairing = jinlin_agencies::entity::agency_pairing::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    ok(
+        &app,
+        p.district,
+        Method::POST,
+        &format!("/api/v1/agency-pairings/{pairing}/end"),
+        r#"{"reason": "结对期满"}"#,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let (s, v) = call(
+        &app,
+        p.secretary_far,
+        Method::POST,
+        &format!("/api/v1/in-service/reports/{work_n}/confirm"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("不再结对"),
+        "{v}"
+    );
+    let (s, v) = record(&app, p.member, &record_body(far, "1", "volunteer", None)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(count!(app, service_record::Entity), 0);
+    // Refusing the pending report is still possible.
+    let v = ok(
+        &app,
+        p.secretary_far,
+        Method::POST,
+        &format!("/api/v1/in-service/reports/{work_n}/refuse"),
+        r#"{"reason": "结对已结束"}"#,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(v["state"], "refused");
+}
+
 /// Two identical reports at once: one is stored, the other answers 409.
 #[db_test]
 async fn racing_duplicates_store_one(db: TestDb) {

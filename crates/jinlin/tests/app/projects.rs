@@ -631,6 +631,80 @@ async fn a_project_from_a_need_to_evaluations_and_figures(db: TestDb) {
     assert_eq!(count!(app, project::Entity), 1);
 }
 
+/// Once the pairing has ended, a project can no longer be revised,
+/// approved or started; one in progress is still completed and evaluated.
+#[db_test]
+async fn an_ended_pairing_stops_new_work_but_lets_running_projects_finish(db: TestDb) {
+    let (app, t, p, ag, _dir) = setup(db).await;
+    let c = t.compound.compound;
+    let n1 = need(&app, p.secretary, c, "独居老人较多，需要定期走访关爱").await;
+    let n2 = need(&app, p.secretary, c, "老人就餐不便").await;
+    let n3 = need(&app, p.secretary, c, "楼道照明不足").await;
+    let planned = new_project(&app, p.agency_a, c, n1, "走访关爱").await;
+    let approved = new_project(&app, p.agency_a, c, n2, "助餐服务").await;
+    ok_act(&app, p.street, approved, r#"{"action": "approve"}"#).await;
+    let running = new_project(&app, p.agency_a, c, n3, "楼道亮灯").await;
+    ok_act(&app, p.street, running, r#"{"action": "approve"}"#).await;
+    ok_act(&app, p.agency_a, running, r#"{"action": "start"}"#).await;
+    let pairing = agency_pairing::Entity::find()
+        .filter(agency_pairing::Column::AgencyId.eq(ag.a))
+        .filter(agency_pairing::Column::CompoundId.eq(c))
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let (s, _) = call(
+        &app,
+        p.district,
+        Method::POST,
+        &format!("/api/v1/agency-pairings/{}/end", pairing.id),
+        r#"{"reason": "调整"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let steps = count!(app, project_step::Entity);
+
+    let (s, v) = call(
+        &app,
+        p.agency_a,
+        Method::PUT,
+        &format!("/api/v1/projects/{planned}"),
+        r#"{"title": "走访关爱（修订）", "plan": "每月两次上门走访。",
+            "planned_start": "2026-03-01", "planned_end": "2026-12-31"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("不再"),
+        "{v}"
+    );
+    let (s, v) = act(&app, p.street, planned, r#"{"action": "approve"}"#).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = act(&app, p.agency_a, approved, r#"{"action": "start"}"#).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(count!(app, project_step::Entity), steps);
+    let (_, v) = call(
+        &app,
+        p.agency_a,
+        Method::GET,
+        &format!("/api/v1/projects/{planned}"),
+        "",
+    )
+    .await;
+    assert_eq!(v["title"], "走访关爱");
+
+    // The project in progress is completed and evaluated all the same.
+    let v = ok_act(
+        &app,
+        p.agency_a,
+        running,
+        r#"{"action": "complete", "summary": "更换楼道灯 24 盏。"}"#,
+    )
+    .await;
+    assert_eq!(v["state"], "done");
+    ok_evaluate(&app, p.resident, running, 5).await;
+}
+
 /// Every route: anonymous 401, outside the scope 404, inside without the
 /// power 403.
 #[db_test]
