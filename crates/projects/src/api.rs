@@ -998,10 +998,9 @@ pub async fn create(
     user: &Principal,
     input: &NewProject,
 ) -> Result<i64, ApiError> {
-    let compound = match jinlin_places::store::find(db, input.compound_id).await? {
-        Some(p) if p.kind == PlaceKind::Compound.as_str() => p,
-        _ => return Err(ApiError::not_found()),
-    };
+    // A compound the user cannot see answers 404 before anything else is
+    // said about it (an agency admin sees only the compounds paired now).
+    let compound = visible_compound(db, user, input.compound_id).await?;
     let a = setting_agency(db, user, &compound, input.agency_id).await?;
     // Pairings of the agency start and end under its lock.
     jinlin_agencies::store::lock_agency(db, a.id).await?;

@@ -627,7 +627,7 @@ async fn a_project_from_a_need_to_evaluations_and_figures(db: TestDb) {
         &project_body(c, n2, "第二个项目"),
     )
     .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(count!(app, project::Entity), 1);
 }
 
@@ -965,7 +965,8 @@ async fn bad_input_is_refused_with_a_message_and_nothing_stored(db: TestDb) {
         assert!(message.contains(fragment), "{fragment} not in {message}");
     };
 
-    // Agency B is not paired with 金山花园.
+    // Agency B is not paired with 金山花园, so its admin does not see it:
+    // 404, and nothing learned about the pairing.
     let r = app
         .client(p.agency_b)
         .await
@@ -975,7 +976,8 @@ async fn bad_input_is_refused_with_a_message_and_nothing_stored(db: TestDb) {
             &project_body(c, n, "照明改善"),
         )
         .await;
-    refused(&r, StatusCode::UNPROCESSABLE_ENTITY, "挂钩");
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(!r.text().contains("挂钩"), "{}", r.text());
     // A need of another compound.
     let a = app.client(p.agency_a).await;
     let r = a
