@@ -1494,7 +1494,19 @@ pub async fn add_evaluation(
         Evaluator::Resident => match input.dwelling_id {
             Some(d) if seen.homes.contains(&d) => Some(d),
             Some(_) => return Err(invalid_key("projects.error.dwelling")),
-            None => seen.homes.first().copied(),
+            // A household with two homes here: the first not yet evaluated
+            // (the page names no dwelling).
+            None => {
+                let mut open = None;
+                for d in &seen.homes {
+                    let k = rules::voter_key(who, Some(*d), user.account_id);
+                    if store::evaluation_by_key(db, id, &k).await?.is_none() {
+                        open = Some(*d);
+                        break;
+                    }
+                }
+                open.or_else(|| seen.homes.first().copied())
+            }
         },
     };
     let key = rules::voter_key(who, dwelling, user.account_id);

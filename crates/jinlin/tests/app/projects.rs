@@ -1575,6 +1575,71 @@ async fn pages_show_needs_projects_and_forms_in_both_languages(db: TestDb) {
     assert!(page.text().contains("撤回于"));
 }
 
+/// A household with two homes in the compound evaluates from the page once
+/// for each: the form goes to the first home not yet evaluated.
+#[db_test]
+async fn a_household_with_two_homes_evaluates_each_from_the_page(db: TestDb) {
+    use sea_orm::ActiveModelTrait;
+    let (app, t, p, _ag, _dir) = setup(db).await;
+    let c = t.compound.compound;
+    let second = place::Entity::find_by_id(t.compound.dwellings[1])
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    jinlin_kernel::auth::entity::role_grant::ActiveModel {
+        account_id: Set(p.resident),
+        role: Set(Role::Resident.as_str().into()),
+        place_id: Set(second.id),
+        district_code: Set(second.district_code.clone()),
+        granted_by: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.db.db.conn())
+    .await
+    .unwrap();
+    let n = need(&app, p.secretary, c, "楼道照明不足").await;
+    let id = new_project(&app, p.agency_a, c, n, "楼道亮灯").await;
+    ok_act(&app, p.street, id, r#"{"action": "approve"}"#).await;
+    ok_act(&app, p.agency_a, id, r#"{"action": "start"}"#).await;
+    ok_act(
+        &app,
+        p.agency_a,
+        id,
+        r#"{"action": "complete", "summary": "更换楼道灯 24 盏。"}"#,
+    )
+    .await;
+    let resident = app.client(p.resident).await;
+    for score in ["4", "5"] {
+        let r = resident
+            .form(
+                &format!("/projects/{id}/evaluate"),
+                &[("evaluator", "resident"), ("score", score)],
+                true,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    }
+    let mut homes: Vec<Option<i64>> = project_evaluation::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.dwelling_id)
+        .collect();
+    homes.sort();
+    assert_eq!(
+        homes,
+        vec![Some(t.compound.dwellings[0]), Some(t.compound.dwellings[1])]
+    );
+    // Both homes done: a third answers 409.
+    let again = resident
+        .form(&format!("/projects/{id}/evaluate"), &[("score", "3")], true)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+}
+
 #[db_test]
 async fn the_openapi_document_lists_the_project_routes(db: TestDb) {
     let app = TestApp::new(db);
