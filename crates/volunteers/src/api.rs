@@ -836,7 +836,10 @@ pub async fn activity(
     if credits.iter().any(|(m, _)| !members.contains(m)) {
         return Err(invalid_key("volunteers.error.not_a_member"));
     }
-    if input.held_on > Utc::now().date_naive() {
+    // Days are China's: an activity held this morning is not in the future
+    // while UTC still shows yesterday.
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    if input.held_on > Utc::now().with_timezone(&china).date_naive() {
         return Err(invalid_key("volunteers.error.future_activity"));
     }
     let code = a.team.district_code.clone();

@@ -691,3 +691,318 @@ async fn the_small_demo_has_patrols_with_hours(t: TestDb) {
     );
     assert!(patrol_log::Entity::find().count(db).await.unwrap() > 0);
 }
+
+#[db_test]
+async fn pages_render_in_both_languages_for_the_right_roles(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let (team, _, _) = patrol_team(&app, &t, &p).await;
+    let shift = new_shift(&app, &p, team, Duration::minutes(-10), 2).await;
+    let (s, _) = call(
+        &app,
+        p.member,
+        Method::POST,
+        &format!("/api/v1/patrol-shifts/{shift}/signup"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let member = app.client(p.member).await;
+    let zh = member.get("/volunteers").await;
+    assert_eq!(zh.status, StatusCode::OK);
+    assert!(zh.text().contains("我的服务时长"), "{}", zh.text());
+    assert!(zh.text().contains("萤火虫巡逻队"));
+    assert!(zh.text().contains("签到"));
+    let en = member.get_en("/volunteers").await;
+    assert!(en.text().contains("My volunteering hours"));
+    assert!(en.text().contains("Check in"));
+
+    // Officials see the figures of their scope.
+    let worker = app.client(p.worker).await;
+    let zh = worker.get("/volunteers").await;
+    assert!(zh.text().contains("志愿服务统计"), "{}", zh.text());
+    let en = worker.get_en("/volunteers").await;
+    assert!(en.text().contains("Volunteering figures"));
+    assert!(en.text().contains("Shifts covered"));
+
+    let team_page = format!("/volunteer-teams/{team}");
+    let shift_page = format!("/patrol-shifts/{shift}");
+    let place_page = format!("/places/{}/volunteer-teams", t.compound.compound);
+    for who in [
+        p.district,
+        p.street,
+        p.worker,
+        p.secretary,
+        p.leader,
+        p.member,
+        p.resident,
+    ] {
+        let c = app.client(who).await;
+        for path in [&team_page, &shift_page, &place_page] {
+            let zh = c.get(path).await;
+            assert_eq!(zh.status, StatusCode::OK, "{path} for {who}");
+            assert!(zh.text().contains("萤火虫巡逻队"), "{path} for {who}");
+            let en = c.get_en(path).await;
+            assert_eq!(en.status, StatusCode::OK, "{path} for {who}");
+        }
+    }
+    for who in [p.secretary_n, p.other_street, p.outsider] {
+        let c = app.client(who).await;
+        for path in [&team_page, &shift_page, &place_page] {
+            assert_eq!(
+                c.get(path).await.status,
+                StatusCode::NOT_FOUND,
+                "{path} for {who}"
+            );
+        }
+    }
+
+    // The team page in English with the leader's forms; a resident gets
+    // none of them.
+    let leader = app.client(p.leader).await;
+    let en = leader.get_en(&team_page).await;
+    assert!(en.text().contains("Record an activity"));
+    assert!(en.text().contains("New shift"));
+    assert!(en.text().contains("Leader"));
+    let zh = app.client(p.resident).await.get(&team_page).await;
+    assert!(!zh.text().contains("记录活动"));
+    assert!(zh.text().contains("排班表"));
+
+    // The shift page: the signed-up member gets the log form.
+    let zh = member.get(&shift_page).await;
+    assert!(zh.text().contains("作为民生事项上报"), "{}", zh.text());
+    let en = member.get_en(&shift_page).await;
+    assert!(en.text().contains("Raise as a residents"));
+    assert!(en.text().contains("Patrol log"));
+
+    // The place page: officials get the new-team form.
+    let zh = worker.get(&place_page).await;
+    assert!(zh.text().contains("成立志愿服务队"));
+    let en = worker.get_en(&place_page).await;
+    assert!(en.text().contains("Form a team"));
+    let zh = app.client(p.resident).await.get(&place_page).await;
+    assert!(!zh.text().contains("成立志愿服务队"));
+
+    // Signed out: no page.
+    let r = app.get("/volunteers").await;
+    assert_ne!(r.status, StatusCode::OK);
+}
+
+#[db_test]
+async fn forms_change_what_my_volunteering_reports(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let worker = app.client(p.worker).await;
+
+    // A team formed from the place page, a member added by username.
+    let r = worker
+        .form(
+            "/volunteer-teams",
+            &[
+                ("place_id", &t.compound.compound.to_string()),
+                ("name", "萤火虫巡逻队"),
+                ("kind", "patrol"),
+                ("leader", "leader"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let team = r
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    let leader = app.client(p.leader).await;
+    let r = leader
+        .form(
+            &format!("/volunteer-teams/{team}/members"),
+            &[("account", "member"), ("name", "")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+    // A shift from the form, in China time, under way now.
+    let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let local = |d: Duration| {
+        (Utc::now() + d)
+            .with_timezone(&china)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let r = leader
+        .form(
+            &format!("/volunteer-teams/{team}/shifts"),
+            &[
+                ("starts_at", &local(Duration::minutes(-10))),
+                ("ends_at", &local(Duration::minutes(110))),
+                ("route", "东门—3号楼"),
+                ("slots", "2"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let shift = r
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+
+    // Without the csrf field nothing is signed up.
+    let member = app.client(p.member).await;
+    let signup = format!("/patrol-shifts/{shift}/signup");
+    let r = member.form(&signup, &[], false).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(count!(app, patrol_signup::Entity), 0);
+    let (_, me) = call(&app, p.member, Method::GET, "/api/v1/volunteers/me", "").await;
+    assert_eq!(me["next_shifts"].as_array().unwrap().len(), 0, "{me}");
+
+    // Sign up, then check in, from the forms.
+    let r = member.form(&signup, &[("back", "/volunteers")], true).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.header("location").unwrap(), "/volunteers");
+    let (_, me) = call(&app, p.member, Method::GET, "/api/v1/volunteers/me", "").await;
+    assert_eq!(me["next_shifts"][0]["id"], shift, "{me}");
+    assert!(me["next_shifts"][0]["mine"]["checked_in_at"].is_null());
+    let check_in = format!("/patrol-shifts/{shift}/check-in");
+    let r = member.form(&check_in, &[], false).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = member.form(&check_in, &[], true).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, me) = call(&app, p.member, Method::GET, "/api/v1/volunteers/me", "").await;
+    assert!(
+        me["next_shifts"][0]["mine"]["checked_in_at"].is_string(),
+        "{me}"
+    );
+
+    // A log entry raised as a residents' matter, then check out.
+    let r = member
+        .form(
+            &format!("/patrol-shifts/{shift}/logs"),
+            &[
+                ("body", "3号楼东侧路灯不亮"),
+                ("incident", "on"),
+                ("raise", "on"),
+                ("category", "safety_hazard"),
+                ("title", ""),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(count!(app, matter::Entity), 1);
+    let log = patrol_log::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(log.incident && log.matter_id.is_some());
+    let r = member
+        .form(&format!("/patrol-shifts/{shift}/check-out"), &[], true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, me) = call(&app, p.member, Method::GET, "/api/v1/volunteers/me", "").await;
+    assert!(
+        me["next_shifts"][0]["mine"]["checked_out_at"].is_string(),
+        "{me}"
+    );
+    let patrolled = me["minutes"].as_i64().unwrap();
+
+    // An activity with credits from the fixed rows adds to the hours.
+    let (_, v) = call(
+        &app,
+        p.leader,
+        Method::GET,
+        &format!("/api/v1/volunteer-teams/{team}"),
+        "",
+    )
+    .await;
+    let member_id = v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["account_id"] == p.member)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let today = Utc::now().with_timezone(&china).date_naive().to_string();
+    let r = leader
+        .form(
+            &format!("/volunteer-teams/{team}/activities"),
+            &[
+                ("held_on", &today),
+                ("title", "楼道清理"),
+                ("member_0", &member_id.to_string()),
+                ("minutes_0", "45"),
+                ("member_1", ""),
+                ("minutes_1", ""),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, me) = call(&app, p.member, Method::GET, "/api/v1/volunteers/me", "").await;
+    assert_eq!(me["minutes"], patrolled + 45, "{me}");
+
+    // Refused input on a form: a message in the reader's language, nothing
+    // stored.
+    let r = leader
+        .form(
+            &format!("/volunteer-teams/{team}/activities"),
+            &[
+                ("held_on", &today),
+                ("title", "夜巡"),
+                ("member_0", &member_id.to_string()),
+                ("minutes_0", "2000"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(has_cjk(&r.text()));
+    assert_eq!(count!(app, volunteer_activity::Entity), 1);
+    // Members cannot record activities.
+    let r = member
+        .form(
+            &format!("/volunteer-teams/{team}/activities"),
+            &[("held_on", &today), ("title", "夜巡")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[db_test]
+async fn the_openapi_document_lists_the_volunteers_routes(db: TestDb) {
+    let app = TestApp::new(db);
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    for (path, method) in [
+        ("/api/v1/volunteer-teams", "get"),
+        ("/api/v1/volunteer-teams", "post"),
+        ("/api/v1/volunteer-teams/{id}", "get"),
+        ("/api/v1/volunteer-teams/{id}/members", "post"),
+        ("/api/v1/volunteer-members/{id}", "delete"),
+        ("/api/v1/volunteer-teams/{id}/activities", "post"),
+        ("/api/v1/volunteer-teams/{id}/shifts", "post"),
+        ("/api/v1/patrol-shifts/{id}", "get"),
+        ("/api/v1/patrol-shifts/{id}/signup", "post"),
+        ("/api/v1/patrol-shifts/{id}/check-in", "post"),
+        ("/api/v1/patrol-shifts/{id}/check-out", "post"),
+        ("/api/v1/patrol-shifts/{id}/logs", "post"),
+        ("/api/v1/volunteers/me", "get"),
+        ("/api/v1/volunteers/figures/{place_id}", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path}");
+        assert_eq!(op["tags"][0], "volunteers", "{method} {path}");
+    }
+    assert!(doc["components"]["schemas"]["ShiftDetail"].is_object());
+    assert!(doc["components"]["schemas"]["MyVolunteering"].is_object());
+}
