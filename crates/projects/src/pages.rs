@@ -670,11 +670,19 @@ async fn add_need(
     axum::Form(f): axum::Form<Fields>,
 ) -> Result<Response, PageError> {
     check_csrf(&user, &f)?;
+    let tx = state.db.write().await?;
+    let Some(category) = Category::parse(field(&f, "category")) else {
+        // Scope and power first, then the refusal of the category.
+        let c = api::visible_compound(&tx, &user, id).await?;
+        if !api::keeps_needs(&user, &c) {
+            return Err(ApiError::forbidden().into());
+        }
+        return Err(api::invalid_key("projects.error.category").into());
+    };
     let input = NewNeed {
-        category: Category::parse(field(&f, "category")).unwrap_or(Category::Other),
+        category,
         description: field(&f, "description").into(),
     };
-    let tx = state.db.write().await?;
     api::add(&tx, &user, id, &input).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/places/{id}/projects")).into_response())

@@ -1434,6 +1434,29 @@ async fn pages_show_needs_projects_and_forms_in_both_languages(db: TestDb) {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // An unknown or missing category is refused, not stored as "other".
+    for fields in [
+        vec![("category", "flying"), ("description", "类别不明")],
+        vec![("description", "没有类别")],
+    ] {
+        let r = secretary
+            .form(&format!("/places/{c}/needs"), &fields, true)
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert!(r.text().contains("类别"), "{}", r.text());
+    }
+    // Someone outside the compound learns nothing from a bad category.
+    let r = app
+        .client(p.other_street)
+        .await
+        .form(
+            &format!("/places/{c}/needs"),
+            &[("category", "flying"), ("description", "x")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(count!(app, compound_need::Entity), 1);
     let n = compound_need::Entity::find()
         .one(app.db.db.conn())
         .await
