@@ -407,6 +407,7 @@ pub struct RegistrationView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ServiceSessionView)]
 pub struct SessionView {
     #[serde(flatten)]
     pub session: SessionSummary,
@@ -444,6 +445,7 @@ pub struct FiguresQuery {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SocialFigureLine)]
 pub struct FigureLine {
     pub id: i64,
     pub name: String,
@@ -1299,13 +1301,13 @@ fn venue_error(e: jinlin_venues::rules::Invalid) -> ApiError {
 async fn book_venue(
     db: &impl ConnectionTrait,
     user: &Principal,
-    venue_id: i64,
     c: &place::Model,
     org: &social_org::Model,
     title: &str,
     input: &SessionInput,
     capacity: i32,
 ) -> Result<(i64, String), ApiError> {
+    let venue_id = input.venue_id.unwrap_or_default();
     let v = match venue::Entity::find_by_id(venue_id).one(db).await? {
         Some(v) if v.active && (v.place_id == c.id || Some(v.place_id) == c.community_id) => v,
         _ => return Err(invalid_key("social_services.error.venue")),
@@ -1408,8 +1410,8 @@ pub async fn create_session_for(
         .await?;
     }
     let (booking, location) = match input.venue_id {
-        Some(v) => {
-            let (b, name) = book_venue(db, user, v, &c, &org, &s.title, input, capacity).await?;
+        Some(_) => {
+            let (b, name) = book_venue(db, user, &c, &org, &s.title, input, capacity).await?;
             (Some(b), name)
         }
         None => {

@@ -1239,3 +1239,102 @@ async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
     let r = app.client(admin).await.get("/social-services").await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[db_test]
+async fn a_session_books_its_venue_in_the_same_step(db: TestDb) {
+    use chrono::{Datelike, TimeZone};
+    use jinlin_venues::entity::venue_booking;
+    let (app, t, p) = setup(db).await;
+    let (_, svc) = admitted_org(&app, &t, &p).await;
+    let hours: Vec<Value> = (1..=7)
+        .map(|d| serde_json::json!({"weekday": d, "open": "08:00", "close": "21:00"}))
+        .collect();
+    let body = serde_json::json!({
+        "name": "金山社区党群服务中心", "kind": "service_centre", "capacity": 30,
+        "opening_hours": hours, "facilities": []
+    });
+    let (s, v) = call(
+        &app,
+        p.worker,
+        Method::POST,
+        &format!("/api/v1/places/{}/venues", t.community),
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let venue = v["id"].as_i64().unwrap();
+    let china = jinlin_venues::rules::china();
+    let today = Utc::now().with_timezone(&china).date_naive();
+    let monday = today + Duration::days(7 - today.weekday().num_days_from_monday() as i64);
+    let at = |h| {
+        china
+            .from_local_datetime(&monday.and_hms_opt(h, 0, 0).unwrap())
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let session = |start: chrono::DateTime<Utc>, capacity: i64| {
+        serde_json::json!({
+        "compound_id": t.compound.compound, "starts_at": start, "ends_at": start + Duration::minutes(90),
+        "capacity": capacity, "venue_id": venue
+    }).to_string()
+    };
+    let path = format!("/api/v1/services/{svc}/sessions");
+    let (s, v) = call(&app, p.staff, Method::POST, &path, &session(at(16), 20)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let row = service_session::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.location, "金山社区党群服务中心");
+    assert!(row.venue_booking_id.is_some());
+    assert_eq!(count!(app, venue_booking::Entity), 1);
+    // Overlapping the first, over the venue's capacity, outside its hours: nothing stored.
+    let (s, v) = call(&app, p.staff, Method::POST, &path, &session(at(17), 20)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(has_cjk(&message(&v)));
+    let (s, _) = call(&app, p.staff, Method::POST, &path, &session(at(10), 50)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = call(&app, p.staff, Method::POST, &path, &session(at(21), 10)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count!(app, venue_booking::Entity), 1);
+    assert_eq!(count!(app, service_session::Entity), 1);
+}
+
+#[db_test]
+async fn the_openapi_document_lists_the_social_service_routes(db: TestDb) {
+    let app = TestApp::new(db);
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    for (path, method) in [
+        ("/api/v1/social-orgs", "post"),
+        ("/api/v1/social-orgs/{id}", "get"),
+        ("/api/v1/social-orgs/{id}/accounts", "post"),
+        ("/api/v1/social-orgs/{id}/admissions", "post"),
+        ("/api/v1/social-admissions", "get"),
+        ("/api/v1/social-admissions/{id}/decision", "post"),
+        ("/api/v1/service-kinds", "post"),
+        ("/api/v1/social-orgs/{id}/services", "post"),
+        ("/api/v1/services/{id}", "get"),
+        ("/api/v1/services/{id}/sessions", "post"),
+        ("/api/v1/service-sessions", "get"),
+        ("/api/v1/service-sessions/{id}", "get"),
+        ("/api/v1/service-sessions/{id}/registrations", "post"),
+        ("/api/v1/service-sessions/{id}/registrations", "delete"),
+        ("/api/v1/my-service-registrations", "get"),
+        (
+            "/api/v1/service-sessions/{id}/registrations/{registration_id}/check-in",
+            "post",
+        ),
+        ("/api/v1/service-sessions/{id}/feedback", "post"),
+        ("/api/v1/social-figures", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path}");
+        assert_eq!(op["tags"][0], "social_services", "{method} {path}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["ServiceSessionView"].is_object());
+    // The accounts' own session view is not overwritten.
+    assert!(schemas["SessionView"].is_object());
+    assert!(schemas["SocialFigures"].is_object());
+}
