@@ -81,10 +81,20 @@ fn check_csrf(user: &Principal, f: &Fields) -> Result<(), PageError> {
     Ok(())
 }
 
+/// Whether `b` is a path on this site: `/…`, but not `//host` nor
+/// `/\host` (browsers read a backslash as a slash), and no control
+/// characters (a header split, or a tab or newline browsers strip).
+fn is_local_path(b: &str) -> bool {
+    b.starts_with('/')
+        && !b.starts_with("//")
+        && !b.contains('\\')
+        && !b.chars().any(char::is_control)
+}
+
 /// Back to the page the form was on (a local path), else `/in-service`.
 fn back(f: &Fields) -> Response {
     let to = match field(f, "back") {
-        b if b.starts_with('/') && !b.starts_with("//") => b.to_string(),
+        b if is_local_path(b) => b.to_string(),
         _ => "/in-service".to_string(),
     };
     Redirect::to(&to).into_response()
@@ -914,4 +924,29 @@ async fn agency(
         members,
     };
     Ok(ctx.page(&title, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_local_paths_are_followed_back() {
+        for ok in ["/in-service", "/places/3/in-service", "/a?b=c"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "in-service",
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "/in-service\tx",
+            "/in-service\r\nSet-Cookie: a=b",
+            "/a\u{7f}",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
 }

@@ -1487,6 +1487,30 @@ async fn an_ended_pairing_takes_no_more_confirmations_or_records(db: TestDb) {
     assert_eq!(v["state"], "refused");
 }
 
+/// A form's `back` is followed only to a local path; anything that a
+/// browser would take to another site goes to `/in-service`.
+#[db_test]
+async fn a_form_goes_back_only_to_a_local_path(db: TestDb) {
+    let (app, t, p, _) = setup(db).await;
+    let secretary = app.client(p.secretary).await;
+    for back in [
+        "/\\evil.example",
+        "/\\/evil.example",
+        "/in-service\t//evil.example",
+    ] {
+        let id = reported(&app, p.member, "residence", t.compound.compound).await;
+        let r = secretary
+            .form(
+                &format!("/in-service/reports/{id}/refuse"),
+                &[("back", back), ("reason", "信息不实")],
+                true,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert_eq!(r.header("location"), Some("/in-service"), "{back:?}");
+    }
+}
+
 /// Two identical reports at once: one is stored, the other answers 409.
 #[db_test]
 async fn racing_duplicates_store_one(db: TestDb) {
