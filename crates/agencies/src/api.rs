@@ -843,20 +843,49 @@ async fn add_member(
     }
     let name = rules::check_text(&body.name, 64).map_err(invalid)?;
     let role = rules::check_text(&body.role, 32).map_err(invalid)?;
-    if let Some(acc) = body.account_id
-        && account::Entity::find_by_id(acc).one(&tx).await?.is_none()
-    {
-        return Err(invalid_key("agencies.error.unknown_account"));
+    // Members are people of the agency's own district: being listed as a
+    // member lets the agency see that person's service, so an id from
+    // elsewhere is refused exactly like an id that does not exist.
+    let district = a.district_code.as_str();
+    let mut person_id = body.person_id;
+    if let Some(acc) = body.account_id {
+        let Some(found) = account::Entity::find_by_id(acc).one(&tx).await? else {
+            return Err(invalid_key("agencies.error.unknown_account"));
+        };
+        let person_here = match found.person_id {
+            Some(p) => jinlin_people::store::find(&tx, p)
+                .await?
+                .is_some_and(|p| p.district_code.as_deref() == Some(district)),
+            None => false,
+        };
+        let granted_here = role_grant::Entity::find()
+            .filter(role_grant::Column::AccountId.eq(acc))
+            .filter(role_grant::Column::DistrictCode.eq(district))
+            .count(&tx)
+            .await?
+            > 0;
+        if !person_here && !granted_here {
+            return Err(invalid_key("agencies.error.unknown_account"));
+        }
+        match (person_id, found.person_id) {
+            (Some(given), Some(own)) if given != own => {
+                return Err(invalid_key("agencies.error.unknown_person"));
+            }
+            (None, own) => person_id = own,
+            _ => {}
+        }
     }
-    if let Some(person) = body.person_id
-        && jinlin_people::store::find(&tx, person).await?.is_none()
+    if let Some(person) = person_id
+        && !jinlin_people::store::find(&tx, person)
+            .await?
+            .is_some_and(|p| p.district_code.as_deref() == Some(district))
     {
         return Err(invalid_key("agencies.error.unknown_person"));
     }
     let mid = agency_member::Entity::insert(agency_member::ActiveModel {
         agency_id: Set(a.id),
         district_code: Set(a.district_code.clone()),
-        person_id: Set(body.person_id),
+        person_id: Set(person_id),
         account_id: Set(body.account_id),
         name: Set(name),
         role: Set(role),

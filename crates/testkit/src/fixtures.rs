@@ -214,7 +214,13 @@ pub async fn account(db: &Database, username: &str, role: Role, place_id: i64) -
     )
     .await
     .expect("create fixture account");
-    accounts::grant(db.conn(), id, role, place_id, Some("350104".into()), None)
+    // The grant carries the district of its place, as the real grant does.
+    let district_code = place::Entity::find_by_id(place_id)
+        .one(db.conn())
+        .await
+        .expect("read the fixture place")
+        .and_then(|p| p.district_code);
+    accounts::grant(db.conn(), id, role, place_id, district_code, None)
         .await
         .expect("grant fixture role");
     id

@@ -629,6 +629,36 @@ async fn every_route_answers_by_scope_and_role(db: TestDb) {
     )
     .await;
     assert_eq!(members[0]["name"], "林志强");
+    // A member is someone of the agency's district: an account from
+    // elsewhere is refused like one that does not exist, and nothing is
+    // stored; an account of the district is taken.
+    let before = count!(app, agency_member::Entity);
+    let (s, v) = call(
+        &app,
+        p.agency_a,
+        Method::POST,
+        &format!("/api/v1/agencies/{a}/members"),
+        &format!(
+            r#"{{"name": "外区人员", "role": "党员", "account_id": {}}}"#,
+            p.far_district
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["message"], "输入有误：账号不存在");
+    assert_eq!(count!(app, agency_member::Entity), before);
+    let (s, v) = call(
+        &app,
+        p.agency_a,
+        Method::POST,
+        &format!("/api/v1/agencies/{a}/members"),
+        &format!(
+            r#"{{"name": "本区党员", "role": "党员", "account_id": {}}}"#,
+            p.resident
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, _) = call(
         &app,
         p.agency_a,
