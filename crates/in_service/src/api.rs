@@ -1254,10 +1254,8 @@ pub async fn submit_record(
             continue;
         }
         store::lock_report(db, r.id).await?;
-        if !store::find_report(db, r.id)
-            .await?
-            .is_some_and(|r| r.state == ReportState::Confirmed.as_str())
-        {
+        let still = store::find_report(db, r.id).await?;
+        if still.is_none_or(|r| r.state != ReportState::Confirmed.as_str()) {
             continue;
         }
         if r.kind == ReportKind::EmployerPairing.as_str() {
@@ -1558,67 +1556,58 @@ fn facts_of(
     )
 }
 
-/// The rows of a place, as a condition on the shared columns.
-fn place_condition(p: &place::Model) -> Option<Condition> {
-    let col = |name: &str| Expr::col(Alias::new(name));
-    let c = match PlaceKind::parse(&p.kind)? {
-        PlaceKind::District => col("district_code").eq(p.district_code.clone()?),
-        PlaceKind::Street => col("street_id").eq(p.id),
-        PlaceKind::Community => col("community_id").eq(p.id),
-        PlaceKind::Compound => col("compound_id").eq(p.id),
-        _ => return None,
-    };
-    Some(Condition::all().add(c))
+/// The rows of a place, for the figures.
+fn place_within(p: &place::Model) -> Option<store::Within> {
+    match PlaceKind::parse(&p.kind)? {
+        PlaceKind::District => store::Within::district(p.district_code.as_deref()?),
+        PlaceKind::Street => Some(store::Within::street(p.id)),
+        PlaceKind::Community => Some(store::Within::community(p.id)),
+        PlaceKind::Compound => Some(store::Within::compound(p.id)),
+        _ => None,
+    }
 }
 
-/// A place's figures with its children and the district's agencies.
+/// A place's figures with its children and the district's agencies, each
+/// counted by the database.
 pub async fn figures_of(db: &impl ConnectionTrait, p: &place::Model) -> Result<Figures, ApiError> {
-    let Some(cond) = place_condition(p) else {
+    let Some(within) = place_within(p) else {
         return Err(invalid_key("in_service.error.figures_place"));
     };
-    let (reports, ones, records) = store::facts(db, cond).await?;
-    // Where each compound lies, from the rows themselves.
-    let mut lies: HashMap<i64, (Option<i64>, Option<i64>)> = HashMap::new();
-    for (c, s, m) in reports
-        .iter()
-        .map(|r| (r.compound_id, r.street_id, r.community_id))
-        .chain(
-            ones.iter()
-                .map(|r| (r.compound_id, r.street_id, r.community_id)),
-        )
-        .chain(
-            records
-                .iter()
-                .map(|r| (r.compound_id, r.street_id, r.community_id)),
-        )
-    {
-        lies.insert(c, (s, m));
-    }
-    let (rf, of, cf) = facts_of(&reports, &ones, &records);
-    let everyone = |_| true;
-    let whole = rules::tally(&rf, &of, &cf, |_| true, everyone);
-    let mut children = Vec::new();
-    for child in store::children(db, p).await? {
-        let kind = PlaceKind::parse(&child.kind);
-        let inside = |c: i64| match kind {
-            Some(PlaceKind::Street) => lies.get(&c).is_some_and(|x| x.0 == Some(child.id)),
-            Some(PlaceKind::Community) => lies.get(&c).is_some_and(|x| x.1 == Some(child.id)),
-            _ => c == child.id,
-        };
-        children.push(Figure::of_place(
-            &child,
-            rules::tally(&rf, &of, &cf, inside, everyone),
-        ));
-    }
     let code = p.district_code.clone().unwrap_or_default();
-    let members = store::member_accounts_in(db, &code).await?;
+    let whole = store::tallies(db, &within, store::Group::Whole, &code)
+        .await?
+        .remove(&0)
+        .unwrap_or_default();
+    let kids = store::children(db, p).await?;
+    let by = match PlaceKind::parse(&p.kind) {
+        Some(PlaceKind::District) => Some("street_id"),
+        Some(PlaceKind::Street) => Some("community_id"),
+        Some(PlaceKind::Community) => Some("compound_id"),
+        _ => None,
+    };
+    let mut tallies = match by {
+        Some(column) if !kids.is_empty() => {
+            store::tallies(db, &within, store::Group::By(column), &code).await?
+        }
+        _ => HashMap::new(),
+    };
+    let children = kids
+        .iter()
+        .map(|child| Figure::of_place(child, tallies.remove(&child.id).unwrap_or_default()))
+        .collect();
+    let with_members = store::agencies_with_members(db, &code).await?;
+    let mut by_agency = if with_members.is_empty() {
+        HashMap::new()
+    } else {
+        store::tallies(db, &within, store::Group::Agencies, &code).await?
+    };
     let at_district = p.kind == PlaceKind::District.as_str();
     let mut agencies = Vec::new();
     for a in jinlin_agencies::store::agencies_of_district(db, &code).await? {
-        let Some(set) = members.get(&a.id) else {
+        if !with_members.contains(&a.id) {
             continue;
-        };
-        let t = rules::tally(&rf, &of, &cf, |_| true, |m| set.contains(&m));
+        }
+        let t = by_agency.remove(&a.id).unwrap_or_default();
         let f = Figure {
             agency_id: Some(a.id),
             ..Figure::of(a.name, t)
@@ -1645,7 +1634,7 @@ pub async fn figures_place(
         Some(p) if jinlin_places::store::visible(user, &p) => p,
         _ => return Err(ApiError::not_found()),
     };
-    if place_condition(&p).is_none() {
+    if place_within(&p).is_none() {
         return Err(invalid_key("in_service.error.figures_place"));
     }
     if !oversees(user, &p.position()) {

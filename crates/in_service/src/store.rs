@@ -11,11 +11,11 @@ use jinlin_kernel::place::entity as place;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Statement,
 };
 
 use crate::entity::{service_points_scheme, service_record, service_report, three_ones};
-use crate::rules::{self, ReportKind, ReportState, Scheme};
+use crate::rules::{self, OneKind, RecordState, ReportKind, ReportState, Scheme, ServiceKind};
 
 /// Which of the three tables a scope is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -432,17 +432,6 @@ pub async fn member_accounts(
     .await
 }
 
-pub async fn member_accounts_in(
-    db: &impl ConnectionTrait,
-    district_code: &str,
-) -> Result<HashMap<i64, HashSet<i64>>, DbErr> {
-    member_accounts_where(
-        db,
-        Condition::all().add(agency_member::Column::DistrictCode.eq(district_code)),
-    )
-    .await
-}
-
 /// Whether the agency is currently paired with the compound.
 pub async fn paired(
     db: &impl ConnectionTrait,
@@ -559,30 +548,242 @@ pub async fn matter_titles(
 
 // ---------------------------------------------------------------- figures
 
-/// The facts of a place for the figures: every report, live one and
-/// record whose compound lies in it (`cond` on the shared columns).
-pub async fn facts(
+/// The rows of a place for the figures: one shared column and its value.
+#[derive(Debug, Clone)]
+pub struct Within {
+    column: &'static str,
+    /// An SQL literal: a number, or a district code of digits only.
+    value: String,
+}
+
+impl Within {
+    pub fn district(code: &str) -> Option<Within> {
+        (!code.is_empty() && code.bytes().all(|b| b.is_ascii_digit())).then(|| Within {
+            column: "district_code",
+            value: format!("'{code}'"),
+        })
+    }
+
+    pub fn street(id: i64) -> Within {
+        Within {
+            column: "street_id",
+            value: id.to_string(),
+        }
+    }
+
+    pub fn community(id: i64) -> Within {
+        Within {
+            column: "community_id",
+            value: id.to_string(),
+        }
+    }
+
+    pub fn compound(id: i64) -> Within {
+        Within {
+            column: "compound_id",
+            value: id.to_string(),
+        }
+    }
+
+    fn on(&self, alias: &str) -> String {
+        format!("{alias}.{} = {}", self.column, self.value)
+    }
+}
+
+/// How the figures group a place's rows.
+#[derive(Debug, Clone, Copy)]
+pub enum Group {
+    /// The place as a whole (one group, key 0).
+    Whole,
+    /// By a shared column: `street_id`, `community_id` or `compound_id`.
+    By(&'static str),
+    /// By the agencies of the district whose members the rows are.
+    Agencies,
+}
+
+/// The tallies of a place's rows, grouped, counted by the database: the
+/// work grows with the groups, not with the history.
+pub async fn tallies(
     db: &impl ConnectionTrait,
-    cond: Condition,
-) -> Result<
-    (
-        Vec<service_report::Model>,
-        Vec<three_ones::Model>,
-        Vec<service_record::Model>,
-    ),
-    DbErr,
-> {
-    let reports = service_report::Entity::find()
-        .filter(cond.clone())
-        .all(db)
+    within: &Within,
+    group: Group,
+    district_code: &str,
+) -> Result<HashMap<i64, rules::Tally>, DbErr> {
+    let (key, join, ones_same_group) = match group {
+        Group::Whole => ("0".to_string(), String::new(), String::new()),
+        Group::By(column) => (
+            format!("t.{column}"),
+            String::new(),
+            format!(" AND o.{column} = r.g"),
+        ),
+        Group::Agencies => (
+            "m.agency_id".to_string(),
+            format!(
+                "JOIN {} m ON m.account_id = t.account_id",
+                members_sql(district_code)
+            ),
+            String::new(),
+        ),
+    };
+    // The grouped rows of a table, its group key as `g`.
+    let rows = |table: &str, columns: &str, extra: &str| {
+        format!(
+            "(SELECT CAST({key} AS BIGINT) AS g, {columns} FROM {table} t {join} \
+              WHERE {}{extra})",
+            within.on("t")
+        )
+    };
+    let backend = db.get_database_backend();
+    let run = |sql: String| db.query_all_raw(Statement::from_string(backend, sql));
+    let mut out: HashMap<i64, rules::Tally> = HashMap::new();
+
+    let confirmed = ReportState::Confirmed.as_str();
+    let submitted = ReportState::Submitted.as_str();
+    for r in run(format!(
+        "SELECT g, state, kind, COUNT(*) AS n FROM {} s GROUP BY g, state, kind",
+        rows("service_report", "t.state, t.kind", "")
+    ))
+    .await?
+    {
+        let g: i64 = r.try_get("", "g")?;
+        let state: String = r.try_get("", "state")?;
+        let kind: String = r.try_get("", "kind")?;
+        let n = count(r.try_get("", "n")?);
+        let t = out.entry(g).or_default();
+        if state == confirmed {
+            match ReportKind::parse(&kind) {
+                Some(ReportKind::Residence) => t.residence_reports += n,
+                Some(ReportKind::EmployerPairing) => t.employer_reports += n,
+                None => {}
+            }
+        } else if state == submitted && ReportKind::parse(&kind).is_some() {
+            t.pending_reports += n;
+        }
+    }
+    for r in run(format!(
+        "SELECT g, COUNT(DISTINCT account_id) AS n FROM {} s GROUP BY g",
+        rows(
+            "service_report",
+            "t.account_id",
+            &format!(" AND t.state = '{confirmed}'")
+        )
+    ))
+    .await?
+    {
+        out.entry(r.try_get("", "g")?).or_default().members_reported = count(r.try_get("", "n")?);
+    }
+    // Each member reported at home, with how many kinds of live ones they
+    // hold in the place (and the group), then counted by completion.
+    let all = OneKind::ALL.len();
+    for r in run(format!(
+        "SELECT g, \
+           CAST(SUM(CASE WHEN n >= {all} THEN 1 ELSE 0 END) AS BIGINT) AS c_all, \
+           CAST(SUM(CASE WHEN n > 0 AND n < {all} THEN 1 ELSE 0 END) AS BIGINT) AS c_some, \
+           CAST(SUM(CASE WHEN n = 0 THEN 1 ELSE 0 END) AS BIGINT) AS c_none \
+         FROM (SELECT r.g, r.account_id, COUNT(DISTINCT o.kind) AS n \
+               FROM (SELECT DISTINCT g, account_id FROM {} s) r \
+               LEFT JOIN three_ones o ON o.account_id = r.account_id \
+                 AND o.released_at IS NULL AND {}{ones_same_group} \
+               GROUP BY r.g, r.account_id) x \
+         GROUP BY g",
+        rows(
+            "service_report",
+            "t.account_id",
+            &format!(
+                " AND t.state = '{confirmed}' AND t.kind = '{}'",
+                ReportKind::Residence.as_str()
+            )
+        ),
+        within.on("o"),
+    ))
+    .await?
+    {
+        let t = out.entry(r.try_get("", "g")?).or_default();
+        t.three_ones_all = count(r.try_get("", "c_all")?);
+        t.three_ones_some = count(r.try_get("", "c_some")?);
+        t.three_ones_none = count(r.try_get("", "c_none")?);
+    }
+    let done = RecordState::Confirmed.as_str();
+    for r in run(format!(
+        "SELECT g, state, COUNT(*) AS n, \
+           CAST(COALESCE(SUM(half_hours), 0) AS BIGINT) AS half_hours, \
+           CAST(COALESCE(SUM(points_x2), 0) AS BIGINT) AS points_x2 \
+         FROM {} s GROUP BY g, state",
+        rows("service_record", "t.state, t.half_hours, t.points_x2", "")
+    ))
+    .await?
+    {
+        let t = out.entry(r.try_get("", "g")?).or_default();
+        let state: String = r.try_get("", "state")?;
+        let n = count(r.try_get("", "n")?);
+        if state == done {
+            t.records += n;
+            t.half_hours += r.try_get::<i64>("", "half_hours")?;
+            t.points_x2 += r.try_get::<i64>("", "points_x2")?;
+        } else if state == RecordState::Submitted.as_str() {
+            t.pending_records += n;
+        }
+    }
+    // Matters coordinated: distinct matters linked, plus coordination
+    // records without a link.
+    for r in run(format!(
+        "SELECT g, COUNT(DISTINCT matter_id) AS linked, \
+           CAST(SUM(CASE WHEN matter_id IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS unlinked \
+         FROM {} s GROUP BY g",
+        rows(
+            "service_record",
+            "t.matter_id",
+            &format!(
+                " AND t.state = '{done}' AND t.kind = '{}'",
+                ServiceKind::MatterCoordination.as_str()
+            )
+        )
+    ))
+    .await?
+    {
+        out.entry(r.try_get("", "g")?)
+            .or_default()
+            .matters_coordinated =
+            count(r.try_get("", "linked")?) + count(r.try_get("", "unlinked")?);
+    }
+    Ok(out)
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Who belongs to which of a district's agencies, as an SQL table of
+/// `(agency_id, account_id)`: accounts named, and accounts of persons
+/// named, in its `agency_member` rows.
+fn members_sql(district_code: &str) -> String {
+    format!(
+        "(SELECT agency_id, account_id FROM agency_member \
+           WHERE district_code = {code} AND account_id IS NOT NULL \
+         UNION SELECT am.agency_id, ac.id AS account_id FROM agency_member am \
+           JOIN account ac ON ac.person_id = am.person_id \
+           WHERE am.district_code = {code} AND am.person_id IS NOT NULL)",
+        code = Within::district(district_code)
+            .map(|w| w.value)
+            .unwrap_or_else(|| "''".into()),
+    )
+}
+
+/// The agencies of a district with at least one member account.
+pub async fn agencies_with_members(
+    db: &impl ConnectionTrait,
+    district_code: &str,
+) -> Result<HashSet<i64>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT DISTINCT agency_id FROM {} m",
+                members_sql(district_code)
+            ),
+        ))
         .await?;
-    let ones = three_ones::Entity::find()
-        .filter(cond.clone())
-        .filter(three_ones::Column::ReleasedAt.is_null())
-        .all(db)
-        .await?;
-    let records = service_record::Entity::find().filter(cond).all(db).await?;
-    Ok((reports, ones, records))
+    rows.iter().map(|r| r.try_get("", "agency_id")).collect()
 }
 
 /// Places of a kind under a parent (children of a figures page).
