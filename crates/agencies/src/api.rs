@@ -876,9 +876,9 @@ async fn add_member(
         }
     }
     if let Some(person) = person_id
-        && !jinlin_people::store::find(&tx, person)
+        && jinlin_people::store::find(&tx, person)
             .await?
-            .is_some_and(|p| p.district_code.as_deref() == Some(district))
+            .is_none_or(|p| p.district_code.as_deref() != Some(district))
     {
         return Err(invalid_key("agencies.error.unknown_person"));
     }

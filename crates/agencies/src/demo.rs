@@ -351,7 +351,10 @@ mod tests {
         assert_eq!(category_of("福州市第一医院"), Category::Health);
         assert_eq!(category_of("福州市公安局"), Category::PublicSecurity);
         assert_eq!(category_of("福州市仓山区人民政府"), Category::CivilAffairs);
-        assert_eq!(category_of("福州地铁集团有限公司"), Category::UrbanManagement);
+        assert_eq!(
+            category_of("福州地铁集团有限公司"),
+            Category::UrbanManagement
+        );
         assert_eq!(category_of("兴业银行福州分行"), Category::Other);
     }
 }

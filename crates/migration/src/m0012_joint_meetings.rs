@@ -237,11 +237,9 @@ impl MigrationTrait for Migration {
         m.create_index(index(
             "ix_joint_meeting_action_state",
             A::Table,
-            &[
-                &|| A::State.into_iden(),
-                &|| A::DueOn.into_iden(),
-                &|| A::StreetId.into_iden(),
-            ],
+            &[&|| A::State.into_iden(), &|| A::DueOn.into_iden(), &|| {
+                A::StreetId.into_iden()
+            }],
             false,
         ))
         .await?;

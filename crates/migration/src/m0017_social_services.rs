@@ -208,7 +208,9 @@ impl MigrationTrait for Migration {
                 .col(big_integer_null(SocialOrgAdmission::DecidedBy))
                 .col(timestamp_with_time_zone_null(SocialOrgAdmission::DecidedAt))
                 .col(big_integer_null(SocialOrgAdmission::WithdrawnBy))
-                .col(timestamp_with_time_zone_null(SocialOrgAdmission::WithdrawnAt))
+                .col(timestamp_with_time_zone_null(
+                    SocialOrgAdmission::WithdrawnAt,
+                ))
                 .foreign_key(
                     ForeignKey::create()
                         .name("fk_social_org_admission_org")
@@ -370,10 +372,14 @@ impl MigrationTrait for Migration {
                 .col(string_len(SessionRegistration::Name, 64))
                 .col(string_len_null(SessionRegistration::Phone, 32))
                 .col(string_len(SessionRegistration::State, 16))
-                .col(timestamp_with_time_zone_null(SessionRegistration::AttendedAt))
+                .col(timestamp_with_time_zone_null(
+                    SessionRegistration::AttendedAt,
+                ))
                 .col(big_integer_null(SessionRegistration::CheckedInBy))
                 .col(timestamp_with_time_zone(SessionRegistration::CreatedAt))
-                .col(timestamp_with_time_zone_null(SessionRegistration::CancelledAt))
+                .col(timestamp_with_time_zone_null(
+                    SessionRegistration::CancelledAt,
+                ))
                 .foreign_key(
                     ForeignKey::create()
                         .name("fk_session_registration_session")

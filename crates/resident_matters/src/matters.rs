@@ -469,7 +469,11 @@ async fn set_holder(
             }
             // An agency takes matters only from the compounds it is paired
             // with (its admin's reach); anything else is someone else's.
-            if !agency.paired_compounds.iter().any(|c| c.id == m.compound_id) {
+            if !agency
+                .paired_compounds
+                .iter()
+                .any(|c| c.id == m.compound_id)
+            {
                 return Err(invalid(Invalid::new(
                     "resident_matters.error.agency_not_paired",
                 )));

@@ -366,8 +366,11 @@ async fn venues_are_booked_cancelled_counted_and_published(db: TestDb) {
     let _ = first;
 }
 
-/// (uid, summary, start, end, status) of each event, via the parser.
-fn parse(text: &str) -> Vec<(String, String, DateTime<Utc>, DateTime<Utc>, String)> {
+/// (uid, summary, start, end, status) of one event.
+type Event = (String, String, DateTime<Utc>, DateTime<Utc>, String);
+
+/// Each event of a feed, via the parser.
+fn parse(text: &str) -> Vec<Event> {
     assert!(text.contains("\r\n"));
     let cal: Calendar = text.parse().expect("a valid iCalendar");
     let utc = |d: Option<DatePerhapsTime>| match d {
@@ -489,7 +492,7 @@ async fn calendar_feeds_parse_and_need_the_right_token(db: TestDb) {
     // The worker's own bookings.
     let r = app.get(&format!("/calendars/{token}/me.ics")).await;
     assert_eq!(r.status, StatusCode::OK);
-    let mine = parse(&String::from_utf8(r.body.to_vec()).unwrap());
+    let mine = parse(std::str::from_utf8(&r.body).unwrap());
     assert_eq!(mine.len(), 2);
 
     // The token reaches only its owner's scope; wrong tokens find nothing.
@@ -541,7 +544,7 @@ async fn calendar_feeds_parse_and_need_the_right_token(db: TestDb) {
     let r = app
         .get(&format!("/calendars/{rt}/places/{}.ics", t.community))
         .await;
-    let seen = parse(&String::from_utf8(r.body.to_vec()).unwrap());
+    let seen = parse(std::str::from_utf8(&r.body).unwrap());
     assert_eq!(seen.len(), 2);
     assert!(
         seen.iter()
