@@ -368,7 +368,14 @@ async fn the_demo_accounts_sign_in(t: TestDb) {
             .try_get_by_index(0)
             .unwrap();
         let client = app.client(found.id).await;
-        let response = client.get(&format!("/api/v1/places/{place}")).await;
+        // An agency admin's grant sits at the district, but it reaches only
+        // the agency's paired compounds: it reads its district's agencies.
+        let path = if username == "agency" {
+            "/api/v1/agencies".to_string()
+        } else {
+            format!("/api/v1/places/{place}")
+        };
+        let response = client.get(&path).await;
         assert_eq!(
             response.status,
             StatusCode::OK,
