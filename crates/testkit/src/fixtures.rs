@@ -119,6 +119,27 @@ async fn compound(
     }
 }
 
+/// A second district, 350102 鼓楼区, with nothing under it: the place of
+/// "outside the district" accounts. Returns its id.
+pub async fn far_district(db: &Database) -> i64 {
+    let now = Utc::now();
+    place::Entity::insert(place::ActiveModel {
+        kind: Set("district".into()),
+        parent_id: Set(None),
+        code: Set(Some("350102000000".into())),
+        name: Set("鼓楼区".into()),
+        initials: Set("glq".into()),
+        district_code: Set(Some("350102".into())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db.conn())
+    .await
+    .expect("insert the far district")
+    .last_insert_id
+}
+
 /// Builds the tree above.
 pub async fn tree(db: &Database) -> Tree {
     let none = Ancestors {

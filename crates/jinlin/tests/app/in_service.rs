@@ -12,7 +12,7 @@ use jinlin_in_service::entity::{
 use jinlin_kernel::auth::Role;
 use jinlin_kernel::auth::entity::account;
 use jinlin_kernel::place::entity as place;
-use jinlin_testkit::fixtures::{Tree, account, tree};
+use jinlin_testkit::fixtures::{Tree, account, far_district, tree};
 use jinlin_testkit::{TestDb, db_test};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait};
@@ -88,26 +88,7 @@ async fn ok(
 async fn setup(db: TestDb) -> (TestApp, Tree, People, Agencies) {
     let t = tree(&db.db).await;
     let now = Utc::now();
-    let other = place::Entity::insert(place::ActiveModel {
-        kind: Set("district".into()),
-        parent_id: Set(None),
-        code: Set(Some("350102000000".into())),
-        name: Set("鼓楼区".into()),
-        initials: Set("glq".into()),
-        district_code: Set(Some("350102".into())),
-        street_id: Set(None),
-        community_id: Set(None),
-        compound_id: Set(None),
-        building_id: Set(None),
-        entrance_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec(db.db.conn())
-    .await
-    .unwrap()
-    .last_insert_id;
+    let other = far_district(&db.db).await;
     let d = &db.db;
     let p = People {
         district: account(d, "district", Role::DistrictAdmin, t.district).await,
