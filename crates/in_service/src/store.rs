@@ -500,12 +500,7 @@ pub async fn places(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, place::Model>, DbErr> {
-    let ids: Vec<i64> = ids
-        .into_iter()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    jinlin_agencies::store::places(db, &ids).await
+    jinlin_places::store::by_ids(db, ids).await
 }
 
 pub async fn agency_names(

@@ -24,17 +24,7 @@ pub async fn places(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, place::Model>, DbErr> {
-    let ids: Vec<i64> = ids.into_iter().collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(place::Entity::find()
-        .filter(place::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect())
+    jinlin_places::store::by_ids(db, ids).await
 }
 
 /// The streets of a district or of a larger area (by code prefix), or the

@@ -590,16 +590,7 @@ pub async fn places(
     db: &impl ConnectionTrait,
     ids: Vec<i64>,
 ) -> Result<HashMap<i64, place::Model>, DbErr> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(place::Entity::find()
-        .filter(place::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect())
+    jinlin_places::store::by_ids(db, ids).await
 }
 
 /// Places by national code (districts under a city or province).

@@ -30,18 +30,7 @@ pub async fn places(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, place::Model>, DbErr> {
-    let ids: Vec<i64> = ids.into_iter().collect();
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        for p in place::Entity::find()
-            .filter(place::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?
-        {
-            out.insert(p.id, p);
-        }
-    }
-    Ok(out)
+    jinlin_places::store::by_ids(db, ids).await
 }
 
 fn is_street(p: &place::Model) -> bool {

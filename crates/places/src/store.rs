@@ -1,5 +1,7 @@
 //! Reading and writing the place tree.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use jinlin_kernel::auth::{Access, Principal, Role};
 use jinlin_kernel::place::entity as place;
@@ -38,6 +40,28 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<place::Mo
 }
 
 /// The chain from the top of the tree down to `p`'s parent, in one query.
+/// Places by id, in chunks the databases' parameter limits allow; ids
+/// repeated or missing are fine.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, place::Model>, DbErr> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        for p in place::Entity::find()
+            .filter(place::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            found.insert(p.id, p);
+        }
+    }
+    Ok(found)
+}
+
 pub async fn ancestors(
     db: &impl ConnectionTrait,
     p: &place::Model,

@@ -109,21 +109,9 @@ pub async fn results(
 /// Places by id.
 pub async fn places(
     db: &impl ConnectionTrait,
-    mut ids: Vec<i64>,
+    ids: Vec<i64>,
 ) -> Result<HashMap<i64, place::Model>, DbErr> {
-    ids.sort_unstable();
-    ids.dedup();
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for p in place::Entity::find()
-            .filter(place::Column::Id.is_in(chunk.to_vec()))
-            .all(db)
-            .await?
-        {
-            out.insert(p.id, p);
-        }
-    }
-    Ok(out)
+    jinlin_places::store::by_ids(db, ids).await
 }
 
 /// Names of places by id.

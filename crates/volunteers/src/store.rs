@@ -208,18 +208,5 @@ pub async fn places(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<HashMap<i64, jinlin_kernel::place::entity::Model>, DbErr> {
-    use jinlin_kernel::place::entity as place;
-    let ids: std::collections::HashSet<i64> = ids.iter().copied().collect();
-    let mut out = HashMap::new();
-    let ids: Vec<i64> = ids.into_iter().collect();
-    for chunk in ids.chunks(500) {
-        for p in place::Entity::find()
-            .filter(place::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?
-        {
-            out.insert(p.id, p);
-        }
-    }
-    Ok(out)
+    jinlin_places::store::by_ids(db, ids.iter().copied()).await
 }
