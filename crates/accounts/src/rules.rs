@@ -319,7 +319,7 @@ pub fn like_prefix(prefix: &str) -> String {
 
 /// The offset of the calendar the district works in (China Standard Time).
 pub fn local_offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+    jinlin_kernel::time::china()
 }
 
 /// The instants bounding the calendar days `from` to `to` (both included)

@@ -27,7 +27,7 @@ pub fn routes() -> Routes {
 
 /// China Standard Time, in which residents read and enter times.
 pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+    jinlin_kernel::time::china()
 }
 
 /// A time as residents read it: `2026-12-01 14:05` in China Standard Time.

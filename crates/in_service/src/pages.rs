@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use jinlin_kernel::ApiError;
 use jinlin_kernel::auth::{Principal, Role, User};
 use jinlin_kernel::i18n::{self, Lang};
@@ -101,7 +101,7 @@ fn back(f: &Fields) -> Response {
 }
 
 fn china(t: DateTime<Utc>) -> String {
-    t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+    t.with_timezone(&jinlin_kernel::time::china())
         .format("%Y-%m-%d")
         .to_string()
 }

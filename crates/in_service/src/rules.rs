@@ -225,7 +225,7 @@ pub fn check_served_on(day: NaiveDate, today: NaiveDate) -> Result<NaiveDate, In
 
 /// Today's date in China (UTC+8), the calendar service days follow.
 pub fn china_today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-    now.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"))
+    now.with_timezone(&jinlin_kernel::time::china())
         .date_naive()
 }
 

@@ -46,7 +46,7 @@ fn invalid_item<T>(key: &'static str, item: impl fmt::Display) -> Result<T, Inva
 
 /// China Standard Time.
 pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+    jinlin_kernel::time::china()
 }
 
 /// The calendar date in China at `t`.

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod notify;
 pub mod place;
 pub mod telemetry;
+pub mod time;
 pub mod web;
 
 pub use config::Config;

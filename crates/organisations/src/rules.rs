@@ -2,7 +2,7 @@
 //! validation of terms, fees and unified social credit codes, and the
 //! cross-membership (交叉任职) coverage rule with its figures per level.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -76,7 +76,7 @@ pub fn check_term(start: NaiveDate, end: NaiveDate) -> Result<(), Invalid> {
 /// The date in China Standard Time (UTC+8), in which founding and election
 /// dates are given.
 pub fn china_today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"))
+    now.with_timezone(&jinlin_kernel::time::china())
         .date_naive()
 }
 

@@ -16,7 +16,7 @@ use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State as AxState};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use jinlin_agencies::entity::agency;
 use jinlin_agencies::rules::Category;
 use jinlin_kernel::ApiError;
@@ -81,7 +81,7 @@ fn refused(r: Refusal) -> ApiError {
 
 /// Today's date in China, where plans and updates are dated.
 pub fn china_today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"))
+    now.with_timezone(&jinlin_kernel::time::china())
         .date_naive()
 }
 

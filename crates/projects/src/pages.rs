@@ -78,7 +78,7 @@ fn day(t: DateTime<Utc>) -> String {
 }
 
 fn minute(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+    t.with_timezone(&jinlin_kernel::time::china())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

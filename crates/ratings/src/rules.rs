@@ -6,14 +6,14 @@
 //! integer sums, rounded half up once at the end, so equal inputs always
 //! give equal totals and a boundary is never missed by a float error.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The date in China Standard Time (UTC+8), in which deadlines are set
 /// and read.
 pub fn china_today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"))
+    now.with_timezone(&jinlin_kernel::time::china())
         .date_naive()
 }
 

@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
 
 fn when(_lang: Lang, t: Option<DateTime<Utc>>) -> String {
     // Shown in China Standard Time, where every district is.
-    let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let tz = jinlin_kernel::time::china();
     match t {
         Some(t) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
         None => "—".into(),

@@ -31,7 +31,7 @@ fn invalid<T>(key: &'static str) -> Result<T, Invalid> {
 
 /// China Standard Time.
 pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
+    jinlin_kernel::time::china()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -838,7 +838,7 @@ pub async fn activity(
     }
     // Days are China's: an activity held this morning is not in the future
     // while UTC still shows yesterday.
-    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let china = jinlin_kernel::time::china();
     if input.held_on > Utc::now().with_timezone(&china).date_naive() {
         return Err(invalid_key("volunteers.error.future_activity"));
     }

@@ -65,7 +65,7 @@ fn number(text: &str) -> Result<i64, PageError> {
 }
 
 fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
+    jinlin_kernel::time::china()
 }
 
 /// A `datetime-local` value, read in China time.

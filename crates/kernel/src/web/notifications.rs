@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -143,7 +143,7 @@ struct InboxPage<'a> {
 }
 
 fn china_time(t: DateTime<Utc>) -> String {
-    let china = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let china = crate::time::china();
     t.with_timezone(&china).format("%Y-%m-%d %H:%M").to_string()
 }
 
