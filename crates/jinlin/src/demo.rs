@@ -182,6 +182,9 @@ pub async fn load_once_at(
     jinlin_volunteers::demo::seed_demo(&tx)
         .await
         .map_err(|e| anyhow::anyhow!("demo volunteer teams and patrols: {}", e.message))?;
+    jinlin_mobilisation::demo::seed_demo(&tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo mobilisations: {}", e.message))?;
     tx.commit().await?;
     let listed: String = report
         .samples

@@ -27,6 +27,8 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_venues::routes(),
         jinlin_social_services::routes(),
         jinlin_volunteers::routes(),
+        jinlin_mobilisation::routes(),
+        jinlin_calendars::routes(),
     ]
 }
 

@@ -22,6 +22,7 @@ mod m0015_micro_grids;
 mod m0016_venues;
 mod m0017_social_services;
 mod m0018_volunteers;
+mod m0019_mobilisation;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_venues::Migration),
             Box::new(m0017_social_services::Migration),
             Box::new(m0018_volunteers::Migration),
+            Box::new(m0019_mobilisation::Migration),
         ]
     }
 }

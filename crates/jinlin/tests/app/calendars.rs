@@ -1,0 +1,1 @@
+//! iCalendar feeds of places, teams and people.

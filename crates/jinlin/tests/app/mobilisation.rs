@@ -1,0 +1,1 @@
+//! Mobilisation: sending, marking households reached, live coverage.
