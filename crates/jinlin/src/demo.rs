@@ -182,7 +182,12 @@ pub async fn load_once_at(
     jinlin_volunteers::demo::seed_demo(&tx)
         .await
         .map_err(|e| anyhow::anyhow!("demo volunteer teams and patrols: {}", e.message))?;
-    jinlin_mobilisation::demo::seed_demo(&tx)
+    let sample_compound = report
+        .samples
+        .iter()
+        .find(|s| s.role == jinlin_kernel::auth::Role::CompoundSecretary)
+        .map(|s| s.place_id);
+    jinlin_mobilisation::demo::seed_demo(&tx, sample_compound)
         .await
         .map_err(|e| anyhow::anyhow!("demo mobilisations: {}", e.message))?;
     tx.commit().await?;

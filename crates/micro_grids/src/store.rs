@@ -25,7 +25,7 @@ const HAS_PHONE: &str = "(EXISTS (SELECT 1 FROM dwelling_owner o JOIN person pe 
 
 /// The grid of dwelling `p`: its building's grid, else its compound's
 /// whole-compound grid (`rules::grid_of`).
-const GRID: &str = "COALESCE((SELECT b.grid_id FROM micro_grid_building b WHERE b.building_id = p.building_id), \
+pub const GRID: &str = "COALESCE((SELECT b.grid_id FROM micro_grid_building b WHERE b.building_id = p.building_id), \
      (SELECT MIN(g.id) FROM micro_grid g WHERE g.compound_id = p.compound_id AND g.whole_compound))";
 
 fn reach_expr() -> String {

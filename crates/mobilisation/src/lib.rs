@@ -6,7 +6,10 @@
 
 pub mod api;
 pub mod demo;
+pub mod entity;
 pub mod pages;
+pub mod rules;
+pub mod store;
 
 use jinlin_kernel::web::Routes;
 

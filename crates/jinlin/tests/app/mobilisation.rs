@@ -1,1 +1,986 @@
-//! Mobilisation: sending, marking households reached, live coverage.
+//! Tests of mobilisation: a notice to a street reaching every household
+//! through its grids, live coverage at every level with the time to full
+//! coverage, who may do what on every route, idempotent and exact marks,
+//! and refused input that stores nothing.
+
+use axum::http::{Method, StatusCode};
+use chrono::Utc;
+use jinlin_kernel::audit::entity as audit_log;
+use jinlin_kernel::auth::Role;
+use jinlin_kernel::place::entity as place;
+use jinlin_mobilisation::entity::{mobilisation, mobilisation_household, mobilisation_unit};
+use jinlin_people::entity::{dwelling_owner, person};
+use jinlin_testkit::fixtures::{Tree, account, tree};
+use jinlin_testkit::{TestDb, db_test};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::Value;
+
+use crate::support::{TestApp, api_error, has_cjk};
+
+struct People {
+    district: i64,
+    street: i64,
+    other_street: i64,
+    worker: i64,
+    worker2: i64,
+    far_worker: i64,
+    secretary: i64,
+    /// The secretary of 榕城小区, inside the street but not 金山花园.
+    secretary_n: i64,
+    committee: i64,
+    /// Lives in 金山花园 101.
+    resident: i64,
+    /// Lives in 城门小区, another street.
+    far_resident: i64,
+}
+
+struct Fixture {
+    app: TestApp,
+    t: Tree,
+    p: People,
+    /// 金山花园's 2号楼 dwellings 201, 202, 203.
+    second: [i64; 3],
+    /// Grid A (1号楼, worker) and grid B (2号楼, worker2).
+    grid_a: i64,
+    grid_b: i64,
+}
+
+async fn add_place(
+    db: &TestDb,
+    kind: &str,
+    parent: i64,
+    name: &str,
+    t: &Tree,
+    building: Option<i64>,
+    entrance: Option<i64>,
+) -> i64 {
+    let now = Utc::now();
+    place::Entity::insert(place::ActiveModel {
+        kind: Set(kind.into()),
+        parent_id: Set(Some(parent)),
+        code: Set(None),
+        name: Set(name.into()),
+        initials: Set(String::new()),
+        district_code: Set(Some("350104".into())),
+        street_id: Set(Some(t.street)),
+        community_id: Set(Some(t.community)),
+        compound_id: Set(Some(t.compound.compound)),
+        building_id: Set(building),
+        entrance_id: Set(entrance),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db.db.conn())
+    .await
+    .unwrap()
+    .last_insert_id
+}
+
+async fn owner_with_phone(db: &TestDb, dwelling: i64, compound: i64, name: &str, phone: &str) {
+    let now = Utc::now();
+    let person = person::Entity::insert(person::ActiveModel {
+        district_code: Set(Some("350104".into())),
+        name: Set(name.into()),
+        phone: Set(Some(phone.into())),
+        id_number_cipher: Set(None),
+        id_number_digest: Set(None),
+        party_member: Set(false),
+        employer: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db.db.conn())
+    .await
+    .unwrap()
+    .last_insert_id;
+    dwelling_owner::Entity::insert(dwelling_owner::ActiveModel {
+        dwelling_id: Set(dwelling),
+        district_code: Set("350104".into()),
+        compound_id: Set(compound),
+        owner_kind: Set("person".into()),
+        person_id: Set(Some(person)),
+        company_name: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db.db.conn())
+    .await
+    .unwrap();
+}
+
+async fn call(
+    app: &TestApp,
+    who: i64,
+    method: Method,
+    path: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let c = app.client(who).await;
+    let r = if method == Method::GET {
+        c.get(path).await
+    } else {
+        c.json(method, path, body).await
+    };
+    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+async fn created(app: &TestApp, who: i64, path: &str, body: &str) -> Value {
+    let (s, v) = call(app, who, Method::POST, path, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
+    v
+}
+
+/// The fixture tree with a second building of three dwellings in 金山花园
+/// (five households there, one in 榕城小区: six in the street), grids A and
+/// B in 金山花园 and none in 榕城小区, a phone on file for 102.
+async fn setup(db: TestDb) -> Fixture {
+    let t = tree(&db.db).await;
+    let c = t.compound.compound;
+    let b = add_place(&db, "building", c, "2号楼", &t, None, None).await;
+    let e = add_place(&db, "entrance", b, "1单元", &t, Some(b), None).await;
+    let mut second = [0; 3];
+    for (i, room) in ["201", "202", "203"].iter().enumerate() {
+        second[i] = add_place(&db, "dwelling", e, room, &t, Some(b), Some(e)).await;
+    }
+    owner_with_phone(&db, t.compound.dwellings[1], c, "李四", "13800000002").await;
+    let d = &db.db;
+    let p = People {
+        district: account(d, "district", Role::DistrictAdmin, t.district).await,
+        street: account(d, "street", Role::StreetAdmin, t.street).await,
+        other_street: account(d, "other-street", Role::StreetAdmin, t.other_street).await,
+        worker: account(d, "worker", Role::CommunityWorker, t.community).await,
+        worker2: account(d, "worker2", Role::CommunityWorker, t.community).await,
+        far_worker: account(d, "far-worker", Role::CommunityWorker, t.other_community).await,
+        secretary: account(d, "secretary", Role::CompoundSecretary, c).await,
+        secretary_n: account(
+            d,
+            "secretary-n",
+            Role::CompoundSecretary,
+            t.neighbour.compound,
+        )
+        .await,
+        committee: account(d, "committee", Role::OwnersCommittee, c).await,
+        resident: account(d, "resident", Role::Resident, t.compound.dwellings[0]).await,
+        far_resident: account(d, "far-resident", Role::Resident, t.far.dwellings[0]).await,
+    };
+    let app = TestApp::new(db);
+    let grid_a = created(
+        &app,
+        p.worker,
+        &format!("/api/v1/places/{c}/micro-grids"),
+        &format!(
+            r#"{{"name": "1号网格", "worker_account_id": {}}}"#,
+            p.worker
+        ),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let grid_b = created(
+        &app,
+        p.worker,
+        &format!("/api/v1/places/{c}/micro-grids"),
+        &format!(
+            r#"{{"name": "2号网格", "worker_account_id": {}, "building_ids": [{b}]}}"#,
+            p.worker2
+        ),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    Fixture {
+        app,
+        t,
+        p,
+        second,
+        grid_a,
+        grid_b,
+    }
+}
+
+const NOTICE: &str =
+    r#""title": "台风防御紧急通知", "body": "今晚台风登陆，请关好门窗，低洼住户请转移。""#;
+
+async fn send_to_street(f: &Fixture) -> i64 {
+    let v = created(
+        &f.app,
+        f.p.district,
+        "/api/v1/mobilisations",
+        &format!(r#"{{"place_id": {}, {NOTICE}}}"#, f.t.street),
+    )
+    .await;
+    assert_eq!(v["households"], 6, "{v}");
+    assert_eq!(v["units"], 3, "grids A and B, and 榕城小区 in no grid: {v}");
+    assert_eq!(v["workers_notified"], 2, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+fn line<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("no line {name} in {v}"))
+}
+
+async fn unit_of(app: &TestApp, m: i64, grid: Option<i64>, compound: i64) -> i64 {
+    mobilisation_unit::Entity::find()
+        .filter(mobilisation_unit::Column::MobilisationId.eq(m))
+        .filter(mobilisation_unit::Column::CompoundId.eq(compound))
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.grid_id == grid)
+        .unwrap()
+        .id
+}
+
+/// The maintained counters equal the households marked, unit by unit.
+async fn assert_counters_exact(app: &TestApp, m: i64) {
+    let db = app.db.db.conn();
+    for u in mobilisation_unit::Entity::find()
+        .filter(mobilisation_unit::Column::MobilisationId.eq(m))
+        .all(db)
+        .await
+        .unwrap()
+    {
+        let reached = mobilisation_household::Entity::find()
+            .filter(mobilisation_household::Column::UnitId.eq(u.id))
+            .filter(mobilisation_household::Column::ReachedAt.is_not_null())
+            .count(db)
+            .await
+            .unwrap();
+        let all = mobilisation_household::Entity::find()
+            .filter(mobilisation_household::Column::UnitId.eq(u.id))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(u.reached as u64, reached, "unit {}", u.id);
+        assert_eq!(u.households as u64, all, "unit {}", u.id);
+        assert_eq!(u.full_at.is_some(), reached == all, "unit {}", u.id);
+    }
+}
+
+#[db_test]
+async fn a_notice_to_a_street_reaches_every_household_through_its_grids(db: TestDb) {
+    let f = setup(db).await;
+    let (app, t, p) = (&f.app, &f.t, &f.p);
+    let m = send_to_street(&f).await;
+
+    // The grid workers find it in their inbox.
+    let (_, inbox) = call(app, p.worker2, Method::GET, "/api/v1/notifications", "").await;
+    assert!(
+        inbox.to_string().contains("台风防御紧急通知"),
+        "worker2's inbox: {inbox}"
+    );
+
+    // The sender follows the street, then drills down.
+    let (s, v) = call(
+        app,
+        p.district,
+        Method::GET,
+        &format!("/api/v1/mobilisations/{m}/coverage"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["place_id"], t.street);
+    assert_eq!(
+        (v["households"].as_u64(), v["reached"].as_u64()),
+        (Some(6), Some(0))
+    );
+    assert_eq!(v["percent"], "0.0%");
+    assert_eq!(line(&v, "金山社区")["households"], 6);
+    let (_, v) = call(
+        app,
+        p.district,
+        Method::GET,
+        &format!("/api/v1/mobilisations/{m}/coverage?place={}", t.community),
+        "",
+    )
+    .await;
+    assert_eq!(line(&v, "金山花园")["households"], 5);
+    assert_eq!(line(&v, "榕城小区")["households"], 1);
+    let (_, v) = call(
+        app,
+        p.district,
+        Method::GET,
+        &format!(
+            "/api/v1/mobilisations/{m}/coverage?place={}",
+            t.compound.compound
+        ),
+        "",
+    )
+    .await;
+    assert_eq!(line(&v, "1号网格")["households"], 2);
+    assert_eq!(line(&v, "2号网格")["households"], 3);
+    assert_eq!(line(&v, "2号网格")["worker_name"], "worker2");
+
+    // Grid A's worker follows up: 101 without contact, 102 with a phone.
+    let unit_a = unit_of(app, m, Some(f.grid_a), t.compound.compound).await;
+    let (s, v) = call(
+        app,
+        p.worker,
+        Method::GET,
+        &format!("/api/v1/mobilisation-units/{unit_a}/households?reached=false"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["total"], 2);
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items[0]["dwelling_id"], t.compound.dwellings[0]);
+    assert!(items[0]["contacts"].as_array().unwrap().is_empty());
+    assert_eq!(items[1]["contacts"][0]["phone"], "13800000002");
+    let audited = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("mobilisation.households.phones"))
+        .count(app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(audited, 1, "the phones read is audited");
+
+    // At the door for 101; then 101 again with 102: 101 counts once.
+    let reached = format!("/api/v1/mobilisations/{m}/reached");
+    let (s, v) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &reached,
+        &format!(
+            r#"{{"dwelling_ids": [{}], "method": "door"}}"#,
+            t.compound.dwellings[0]
+        ),
+    )
+    .await;
+    assert_eq!((s, v["marked"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let (_, v) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &reached,
+        &format!(
+            r#"{{"dwelling_ids": [{}, {}], "method": "phone"}}"#,
+            t.compound.dwellings[0], t.compound.dwellings[1]
+        ),
+    )
+    .await;
+    assert_eq!(
+        (v["marked"].as_u64(), v["already"].as_u64()),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+
+    // The resident of 101 acknowledges in the app: already reached, a success.
+    let ack = format!("/api/v1/mobilisations/{m}/acknowledge");
+    let (s, v) = call(app, p.resident, Method::POST, &ack, "").await;
+    assert_eq!(
+        (s, v["marked"].as_u64(), v["already"].as_u64()),
+        (StatusCode::OK, Some(0), Some(1)),
+        "{v}"
+    );
+    let (_, v) = call(
+        app,
+        p.resident,
+        Method::GET,
+        &format!("/api/v1/mobilisations/{m}"),
+        "",
+    )
+    .await;
+    assert_eq!(v["my_households"][0]["method"], "door", "{v}");
+
+    // Grid B, all three in one go; grid A and B full, 金山花园 full.
+    let (_, v) = call(
+        app,
+        p.worker2,
+        Method::POST,
+        &reached,
+        &format!(r#"{{"dwelling_ids": {:?}, "method": "group"}}"#, f.second),
+    )
+    .await;
+    assert_eq!(v["marked"], 3, "{v}");
+    let (_, v) = call(
+        app,
+        p.district,
+        Method::GET,
+        &format!(
+            "/api/v1/mobilisations/{m}/coverage?place={}",
+            t.compound.compound
+        ),
+        "",
+    )
+    .await;
+    assert_eq!(v["percent"], "100.0%");
+    assert!(
+        line(&v, "2号网格")["minutes_to_full"].as_i64().is_some(),
+        "{v}"
+    );
+    let (_, v) = call(
+        app,
+        p.district,
+        Method::GET,
+        &format!("/api/v1/mobilisations/{m}/coverage"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (v["reached"].as_u64(), v["remaining"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(v["percent"], "83.3%");
+    assert!(v["full_at"].is_null());
+
+    // 榕城小区 has no grid: the street admin reaches its household.
+    let (_, v) = call(
+        app,
+        p.street,
+        Method::POST,
+        &reached,
+        &format!(
+            r#"{{"dwelling_ids": [{}], "method": "door"}}"#,
+            t.neighbour.dwellings[0]
+        ),
+    )
+    .await;
+    assert_eq!(v["marked"], 1, "{v}");
+    let (_, v) = call(
+        app,
+        p.district,
+        Method::GET,
+        &format!("/api/v1/mobilisations/{m}/coverage"),
+        "",
+    )
+    .await;
+    assert_eq!(v["percent"], "100.0%");
+    assert!(
+        v["full_at"].is_string() && v["minutes_to_full"].is_number(),
+        "{v}"
+    );
+    assert_counters_exact(app, m).await;
+
+    // Closing ends marking.
+    let close = format!("/api/v1/mobilisations/{m}/close");
+    let (s, _) = call(app, p.worker, Method::POST, &close, "").await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a worker inside the scope does not close the sender's notice"
+    );
+    let (s, _) = call(app, p.district, Method::POST, &close, "").await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(app, p.district, Method::POST, &close, "").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, v) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &reached,
+        &format!(
+            r#"{{"dwelling_ids": [{}], "method": "door"}}"#,
+            t.compound.dwellings[0]
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = call(app, p.resident, Method::POST, &ack, "").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}
+
+#[db_test]
+async fn who_may_send_follow_mark_and_close(db: TestDb) {
+    let f = setup(db).await;
+    let (app, t, p) = (&f.app, &f.t, &f.p);
+    let send = |place: i64| format!(r#"{{"place_id": {place}, {NOTICE}}}"#);
+    let c = t.compound.compound;
+    // Sending: officials of the place only.
+    for (who, place, want) in [
+        (p.resident, c, StatusCode::FORBIDDEN),
+        (p.committee, c, StatusCode::FORBIDDEN),
+        (p.far_worker, c, StatusCode::NOT_FOUND),
+        (p.other_street, t.street, StatusCode::NOT_FOUND),
+        (p.secretary, t.street, StatusCode::NOT_FOUND),
+        (p.secretary_n, c, StatusCode::NOT_FOUND),
+    ] {
+        let (s, v) = call(
+            app,
+            who,
+            Method::POST,
+            "/api/v1/mobilisations",
+            &send(place),
+        )
+        .await;
+        assert_eq!(s, want, "sender {who} to {place}: {v}");
+    }
+    let (s, v) = call(
+        app,
+        p.secretary,
+        Method::POST,
+        "/api/v1/mobilisations",
+        &send(c),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "a compound's secretary mobilises it: {v}"
+    );
+    let m = send_to_street(&f).await;
+    let one = format!("/api/v1/mobilisations/{m}");
+
+    // Reading: officials over or inside the scope, grid workers, residents reached.
+    for who in [p.other_street, p.far_worker, p.committee, p.far_resident] {
+        let (s, _) = call(app, who, Method::GET, &one, "").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{who} learns nothing");
+        let (s, _) = call(app, who, Method::GET, &format!("{one}/coverage"), "").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (_, list) = call(app, who, Method::GET, "/api/v1/mobilisations", "").await;
+        assert!(!list.to_string().contains("台风"), "{who}'s list: {list}");
+    }
+    for who in [p.street, p.worker, p.secretary, p.secretary_n, p.resident] {
+        let (s, v) = call(app, who, Method::GET, &one, "").await;
+        assert_eq!(s, StatusCode::OK, "{who}: {v}");
+        let (_, list) = call(app, who, Method::GET, "/api/v1/mobilisations", "").await;
+        assert!(list.to_string().contains("台风"), "{who}'s list: {list}");
+    }
+    // The neighbour's secretary follows their compound, not 金山花园.
+    let (_, v) = call(
+        app,
+        p.secretary_n,
+        Method::GET,
+        &format!("{one}/coverage"),
+        "",
+    )
+    .await;
+    assert_eq!(v["place_id"], t.neighbour.compound, "{v}");
+    let (s, _) = call(
+        app,
+        p.secretary_n,
+        Method::GET,
+        &format!("{one}/coverage?place={c}"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        app,
+        p.secretary_n,
+        Method::GET,
+        &format!("{one}/coverage?place={}", t.street),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A place outside the scope, even one the reader governs.
+    let (s, _) = call(
+        app,
+        p.district,
+        Method::GET,
+        &format!("{one}/coverage?place={}", t.far.compound),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Residents see the notice and their own household, not coverage.
+    let (s, _) = call(app, p.resident, Method::GET, &format!("{one}/coverage"), "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A grid's households: its worker and officials of the compound.
+    let unit_a = unit_of(app, m, Some(f.grid_a), c).await;
+    let path = format!("/api/v1/mobilisation-units/{unit_a}/households");
+    for who in [p.worker, p.street, p.district, p.secretary] {
+        let (s, v) = call(app, who, Method::GET, &path, "").await;
+        assert_eq!(s, StatusCode::OK, "{who}: {v}");
+    }
+    for who in [
+        p.secretary_n,
+        p.resident,
+        p.committee,
+        p.far_worker,
+        p.other_street,
+    ] {
+        let (s, _) = call(app, who, Method::GET, &path, "").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{who}");
+    }
+
+    // Marking: the neighbour's secretary follows but not 金山花园's grids.
+    let reached = format!("{one}/reached");
+    let body = format!(
+        r#"{{"dwelling_ids": [{}], "method": "door"}}"#,
+        t.compound.dwellings[0]
+    );
+    let (s, v) = call(app, p.secretary_n, Method::POST, &reached, &body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        has_cjk(&v["detail"].to_string()) || has_cjk(&v.to_string()),
+        "{v}"
+    );
+    for who in [p.far_worker, p.other_street, p.committee] {
+        let (s, _) = call(app, who, Method::POST, &reached, &body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{who}");
+    }
+    let (s, _) = call(app, p.resident, Method::POST, &reached, &body).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "residents acknowledge, they do not mark"
+    );
+    let (s, _) = call(
+        app,
+        p.far_resident,
+        Method::POST,
+        &format!("{one}/acknowledge"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let untouched = mobilisation_household::Entity::find()
+        .filter(mobilisation_household::Column::ReachedAt.is_not_null())
+        .count(app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(untouched, 0);
+
+    // Closing: the sender and officials of the whole scope.
+    for who in [p.worker, p.secretary, p.secretary_n] {
+        let (s, _) = call(app, who, Method::POST, &format!("{one}/close"), "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+    }
+    let (s, _) = call(
+        app,
+        p.other_street,
+        Method::POST,
+        &format!("{one}/close"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(app, p.street, Method::POST, &format!("{one}/close"), "").await;
+    assert_eq!(
+        s,
+        StatusCode::NO_CONTENT,
+        "the street's admin governs the whole scope"
+    );
+}
+
+#[db_test]
+async fn refused_input_stores_nothing(db: TestDb) {
+    let f = setup(db).await;
+    let (app, t, p) = (&f.app, &f.t, &f.p);
+    let count = || async {
+        mobilisation::Entity::find()
+            .count(app.db.db.conn())
+            .await
+            .unwrap()
+    };
+    for (body, why) in [
+        (
+            format!(r#"{{"place_id": {}, "title": " ", "body": "x"}}"#, t.street),
+            "empty title",
+        ),
+        (
+            format!(
+                r#"{{"place_id": {}, "title": "{}", "body": "x"}}"#,
+                t.street,
+                "通".repeat(101)
+            ),
+            "long title",
+        ),
+        (
+            format!(
+                r#"{{"place_id": {}, "title": "通知", "body": "{}"}}"#,
+                t.street,
+                "通".repeat(2001)
+            ),
+            "long body",
+        ),
+        (
+            format!(r#"{{"place_id": {}, {NOTICE}}}"#, t.compound.building),
+            "a building",
+        ),
+        (
+            format!(r#"{{"place_id": {}, {NOTICE}, "urgent": true}}"#, t.street),
+            "unknown field",
+        ),
+    ] {
+        let r = app
+            .client(p.district)
+            .await
+            .json(Method::POST, "/api/v1/mobilisations", &body)
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+        if why != "unknown field" {
+            assert!(has_cjk(&api_error(&r).1), "{why}: a message in Chinese");
+        }
+    }
+    assert_eq!(count().await, 0);
+
+    let m = send_to_street(&f).await;
+    let reached = format!("/api/v1/mobilisations/{m}/reached");
+    let d0 = t.compound.dwellings[0];
+    for (body, want) in [
+        (
+            format!(r#"{{"dwelling_ids": [{d0}], "method": "app"}}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            format!(r#"{{"dwelling_ids": [{d0}], "method": "fax"}}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            r#"{"dwelling_ids": [], "method": "door"}"#.to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            format!(
+                r#"{{"dwelling_ids": {:?}, "method": "door"}}"#,
+                (1..=501).collect::<Vec<i64>>()
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // One dwelling outside the mobilisation refuses the whole batch.
+        (
+            format!(
+                r#"{{"dwelling_ids": [{d0}, {}], "method": "door"}}"#,
+                t.far.dwellings[0]
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (s, v) = call(app, p.worker, Method::POST, &reached, &body).await;
+        assert_eq!(s, want, "{body}: {v}");
+    }
+    let (s, _) = call(
+        app,
+        p.worker,
+        Method::GET,
+        "/api/v1/mobilisation-units/1/households?per_page=0",
+        "",
+    )
+    .await;
+    assert!(s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::NOT_FOUND);
+    let marked = mobilisation_household::Entity::find()
+        .filter(mobilisation_household::Column::ReachedAt.is_not_null())
+        .count(app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(marked, 0, "nothing was marked");
+    assert_counters_exact(app, m).await;
+
+    // A place with no households.
+    let now = Utc::now();
+    let empty = place::Entity::insert(place::ActiveModel {
+        kind: Set("compound".into()),
+        parent_id: Set(Some(t.community)),
+        code: Set(None),
+        name: Set("空小区".into()),
+        initials: Set(String::new()),
+        district_code: Set(Some("350104".into())),
+        street_id: Set(Some(t.street)),
+        community_id: Set(Some(t.community)),
+        compound_id: Set(None),
+        building_id: Set(None),
+        entrance_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(app.db.db.conn())
+    .await
+    .unwrap()
+    .last_insert_id;
+    let (s, v) = call(
+        app,
+        p.district,
+        Method::POST,
+        "/api/v1/mobilisations",
+        &format!(r#"{{"place_id": {empty}, {NOTICE}}}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(count().await, 1, "only the street's mobilisation");
+}
+
+#[db_test]
+async fn overlapping_marks_at_once_count_each_household_once(db: TestDb) {
+    let f = setup(db).await;
+    let (app, t, p) = (&f.app, &f.t, &f.p);
+    let m = send_to_street(&f).await;
+    let reached = format!("/api/v1/mobilisations/{m}/reached");
+    let all: Vec<i64> = t
+        .compound
+        .dwellings
+        .iter()
+        .chain(f.second.iter())
+        .copied()
+        .collect();
+    let a = format!(r#"{{"dwelling_ids": {:?}, "method": "door"}}"#, &all[..3]);
+    let b = format!(r#"{{"dwelling_ids": {:?}, "method": "phone"}}"#, &all[2..]);
+    let c = format!(r#"{{"dwelling_ids": {:?}, "method": "group"}}"#, all);
+    let (ca, cb, cc, cd) = (
+        app.client(p.worker).await,
+        app.client(p.worker2).await,
+        app.client(p.street).await,
+        app.client(p.resident).await,
+    );
+    let ack = format!("/api/v1/mobilisations/{m}/acknowledge");
+    let (ra, rb, rc, rd) = tokio::join!(
+        ca.json(Method::POST, &reached, &a),
+        cb.json(Method::POST, &reached, &b),
+        cc.json(Method::POST, &reached, &c),
+        cd.json(Method::POST, &ack, ""),
+    );
+    let mut marked = 0;
+    for r in [&ra, &rb, &rc, &rd] {
+        assert_eq!(r.status, StatusCode::OK);
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        marked += v["marked"].as_u64().unwrap();
+    }
+    assert_eq!(marked, 5, "each of 金山花园's five households counted once");
+    assert_counters_exact(app, m).await;
+    let (_, v) = call(
+        app,
+        p.district,
+        Method::GET,
+        &format!(
+            "/api/v1/mobilisations/{m}/coverage?place={}",
+            t.compound.compound
+        ),
+        "",
+    )
+    .await;
+    assert_eq!(v["percent"], "100.0%");
+    let _ = f.grid_b;
+}
+
+#[db_test]
+async fn pages_send_follow_live_mark_and_acknowledge(db: TestDb) {
+    let f = setup(db).await;
+    let (app, t, p) = (&f.app, &f.t, &f.p);
+    let district = app.client(p.district).await;
+    let zh = district.get("/mobilisations").await;
+    assert_eq!(zh.status, StatusCode::OK);
+    assert!(zh.text().contains("发出动员"), "the send form");
+    let en = district.get_en("/mobilisations").await;
+    assert!(en.text().contains("Send the notice"));
+    let r = district
+        .form(
+            "/mobilisations",
+            &[
+                ("place_id", &t.street.to_string()),
+                ("title", "停水通知"),
+                ("body", "明日 8 点至 12 点停水。"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let to = r.header("location").unwrap().to_string();
+    let m: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
+    let page = district.get(&to).await;
+    assert!(
+        page.text().contains("停水通知") && page.text().contains("hx-trigger"),
+        "live coverage polls"
+    );
+    let live = district.get(&format!("/mobilisations/{m}/live")).await;
+    assert!(live.text().starts_with("<section") && live.text().contains("0.0%"));
+    assert!(!live.text().contains("<html"), "a fragment");
+
+    // The worker's grid page, then the whole page marked at once.
+    let unit_a = unit_of(app, m, Some(f.grid_a), t.compound.compound).await;
+    let worker = app.client(p.worker).await;
+    let page = worker.get(&format!("/mobilisation-units/{unit_a}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("13800000002") && page.text().contains("标记为已送达"));
+    let en = worker
+        .get_en(&format!("/mobilisation-units/{unit_a}"))
+        .await;
+    assert!(en.text().contains("Mark reached"));
+    let d0 = t.compound.dwellings[0].to_string();
+    let d1 = t.compound.dwellings[1].to_string();
+    let r = worker
+        .form(
+            &format!("/mobilisation-units/{unit_a}"),
+            &[
+                ("dwelling_id", &d0),
+                ("dwelling_id", &d1),
+                ("method", "door"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = worker.get(r.header("location").unwrap()).await;
+    assert!(page.text().contains("已标记 2 户"), "{}", page.text());
+    assert!(page.text().contains("本网格全部送达"));
+    let r = worker
+        .form(
+            &format!("/mobilisation-units/{unit_a}"),
+            &[("dwelling_id", &d0), ("method", "door")],
+            false,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token, no mark");
+
+    // The resident's page: the notice and the household already reached.
+    let resident = app.client(p.resident).await;
+    let page = resident.get(&format!("/mobilisations/{m}")).await;
+    assert!(page.text().contains("明日 8 点至 12 点停水") && page.text().contains("已确认知悉"));
+    assert!(
+        !page.text().contains("hx-trigger"),
+        "residents do not follow coverage"
+    );
+    let live = resident.get(&format!("/mobilisations/{m}/live")).await;
+    assert_eq!(live.status, StatusCode::NOT_FOUND);
+    // A household not yet reached acknowledges with the button.
+    let neighbour = account(
+        &app.db.db,
+        "neighbour",
+        Role::Resident,
+        t.neighbour.dwellings[0],
+    )
+    .await;
+    let n = app.client(neighbour).await;
+    assert!(
+        n.get(&format!("/mobilisations/{m}"))
+            .await
+            .text()
+            .contains("我已知悉")
+    );
+    let r = n
+        .form(&format!("/mobilisations/{m}/acknowledge"), &[], true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = n.get(&format!("/mobilisations/{m}")).await;
+    assert!(page.text().contains("本人在线确认"), "{}", page.text());
+
+    // Closing from the page.
+    let r = district
+        .form(&format!("/mobilisations/{m}/close"), &[], true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = district.get(&format!("/mobilisations/{m}")).await;
+    assert!(page.text().contains("已结束") && !page.text().contains("hx-trigger"));
+}
+
+#[db_test]
+async fn the_openapi_document_lists_the_mobilisation_routes(db: TestDb) {
+    let app = TestApp::new(db);
+    let r = app.get("/api/v1/openapi.json").await;
+    let doc: Value = serde_json::from_slice(&r.body).unwrap();
+    for path in [
+        "/api/v1/mobilisations",
+        "/api/v1/mobilisations/{id}",
+        "/api/v1/mobilisations/{id}/coverage",
+        "/api/v1/mobilisations/{id}/reached",
+        "/api/v1/mobilisations/{id}/acknowledge",
+        "/api/v1/mobilisations/{id}/close",
+        "/api/v1/mobilisation-units/{id}/households",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+}
