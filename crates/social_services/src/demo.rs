@@ -223,18 +223,31 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
             .await?;
             written += 2;
             let people = residents_near(db, c).await?;
-            // Three weeks past, two ahead, at 16:00 China time (08:00 UTC).
-            for week in [-3i64, -2, -1, 1, 2] {
-                let day = (now + Duration::weeks(week) + Duration::days(si as i64))
-                    .duration_trunc(Duration::days(1))
-                    .unwrap_or(now);
-                let start = day + Duration::hours(8);
+            // Three weeks past, two ahead, at 16:00 China time (08:00 UTC);
+            // the first service also has one about to start, whose roll
+            // staff can call at once (check-in opens 30 minutes before).
+            let mut times: Vec<(i64, chrono::DateTime<Utc>)> = [-3i64, -2, -1, 1, 2]
+                .into_iter()
+                .map(|week| {
+                    let day = (now + Duration::weeks(week) + Duration::days(si as i64))
+                        .duration_trunc(Duration::days(1))
+                        .unwrap_or(now);
+                    (week, day + Duration::hours(8))
+                })
+                .collect();
+            if n == 0 && si == 0 {
+                times.push((0, soon()));
+            }
+            for (week, start) in times {
                 let end = start + Duration::minutes(90);
                 let past = week < 0;
                 let capacity = 20;
+                // The community's first resident has not registered for
+                // what is coming: a place is left for them to take.
                 let taking: Vec<i64> = people
                     .iter()
                     .copied()
+                    .skip(if past { 0 } else { 1 })
                     .take(if past {
                         people.len()
                     } else {
@@ -285,7 +298,9 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                         .await?
                         .last_insert_id;
                     written += 1;
-                    if came && k % 2 == 0 {
+                    // Half give feedback; the first resident has yet to
+                    // judge the latest session they attended.
+                    if came && (k as i64 + week).rem_euclid(2) == 0 {
                         session_feedback::Entity::insert(session_feedback::ActiveModel {
                             session_id: Set(session),
                             registration_id: Set(rid),
@@ -304,6 +319,12 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
         }
     }
     Ok(written)
+}
+
+/// Twenty to twenty-five minutes from now, on a five-minute mark.
+fn soon() -> chrono::DateTime<Utc> {
+    let at = Utc::now() + Duration::minutes(25);
+    at.duration_trunc(Duration::minutes(5)).unwrap_or(at)
 }
 
 /// The community worker account of the compound's community, if any.

@@ -137,6 +137,28 @@ fn admission_rows(lang: Lang, rows: Vec<AdmissionView>) -> Vec<AdmissionRow> {
         .collect()
 }
 
+/// What became of a registration, in the reader's words.
+fn registration_state(lang: Lang, active: bool, attended: bool) -> String {
+    if attended {
+        lang.t("social_services.attended")
+    } else if active {
+        lang.t("social_services.registered")
+    } else {
+        lang.t("social_services.cancelled")
+    }
+    .into_owned()
+}
+
+/// One of the reader's registrations.
+struct MineRow {
+    s: SessionRow,
+    state: String,
+    /// The score the reader gave, if any.
+    score: String,
+    /// Attended, ended and not yet judged.
+    to_judge: bool,
+}
+
 // ---------------------------------------------------------------- index
 
 #[derive(Template)]
@@ -145,7 +167,7 @@ struct IndexPage<'a> {
     lang: Lang,
     csrf: &'a str,
     near: Vec<SessionRow>,
-    mine: Vec<(SessionRow, String)>,
+    mine: Vec<MineRow>,
     my_orgs: Vec<(i64, String)>,
     orgs: Vec<(i64, String, String)>,
     waiting: Vec<AdmissionRow>,
@@ -167,14 +189,16 @@ async fn index(ctx: Ctx, user: User, State(state): State<AppState>) -> Result<Re
         .await?
         .into_iter()
         .map(|m| {
-            let state = if m.registration.attended_at.is_some() {
-                lang.t("social_services.attended")
-            } else if m.registration.active {
-                lang.t("social_services.registered")
-            } else {
-                lang.t("social_services.cancelled")
-            };
-            (session_row(&m.session), state.into_owned())
+            let r = &m.registration;
+            MineRow {
+                s: session_row(&m.session),
+                state: registration_state(lang, r.active, r.attended_at.is_some()),
+                score: r.feedback_score.map(|s| s.to_string()).unwrap_or_default(),
+                to_judge: r.active
+                    && r.attended_at.is_some()
+                    && r.feedback_score.is_none()
+                    && now >= m.session.ends_at,
+            }
         })
         .collect();
     let my_ids = store::orgs_of_account(db, user.account_id).await?;
@@ -508,6 +532,8 @@ struct SessionPage<'a> {
     mine_state: String,
     mine_active: bool,
     can_feedback: bool,
+    feedback_later: bool,
+    scores: Vec<(i64, String)>,
     my_score: String,
     roll: Option<Vec<RollRow>>,
     code: String,
@@ -528,20 +554,18 @@ async fn session(
     let view = api::session_view(db, &user, sc, now).await?;
     let (mine_state, mine_active, can_feedback, my_score) = match &view.mine {
         Some(m) => (
-            if m.attended_at.is_some() {
-                lang.t("social_services.attended")
-            } else if m.active {
-                lang.t("social_services.registered")
-            } else {
-                lang.t("social_services.cancelled")
-            }
-            .into_owned(),
+            registration_state(lang, m.active, m.attended_at.is_some()),
             m.active && m.attended_at.is_none() && now < view.session.starts_at,
             m.attended_at.is_some() && m.feedback_score.is_none() && now >= view.session.ends_at,
             m.feedback_score.map(|s| s.to_string()).unwrap_or_default(),
         ),
         None => (String::new(), false, false, String::new()),
     };
+    // Checked in before the end: feedback opens when it is over.
+    let feedback_later = view
+        .mine
+        .as_ref()
+        .is_some_and(|m| m.attended_at.is_some() && now < view.session.ends_at);
     let roll = view.registrations.as_ref().map(|rows| {
         rows.iter()
             .map(|r| RollRow {
@@ -563,6 +587,11 @@ async fn session(
         mine_state,
         mine_active,
         can_feedback,
+        feedback_later,
+        scores: (1..=5)
+            .rev()
+            .map(|n| (n, lang.t(&format!("social_services.score_{n}")).into_owned()))
+            .collect(),
         my_score,
         roll,
         code: view.code.clone().unwrap_or_default(),

@@ -1156,6 +1156,75 @@ async fn pages_in_both_languages_and_forms_that_write(db: TestDb) {
 }
 
 #[db_test]
+async fn pages_show_the_check_in_and_the_feedback_due(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let (_, svc) = admitted_org(&app, &t, &p).await;
+    let session = new_session(&app, &p, svc, t.compound.compound, 5).await;
+    let path = format!("/api/v1/service-sessions/{session}/registrations");
+    let (s, v) = call(&app, p.resident, Method::POST, &path, "{}").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let rid = v["id"].as_i64().unwrap();
+    // Running: checked in by staff, feedback waits for the end.
+    let s_row = service_session::Entity::find_by_id(session)
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut m: service_session::ActiveModel = s_row.into();
+    m.starts_at = Set(Utc::now() - Duration::minutes(10));
+    m.ends_at = Set(Utc::now() + Duration::hours(1));
+    service_session::Entity::update(m)
+        .exec(app.db.db.conn())
+        .await
+        .unwrap();
+    let r = app
+        .client(p.staff)
+        .await
+        .form(
+            &format!("/service-sessions/{session}/registrations/{rid}/check-in"),
+            &[],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let resident = app.client(p.resident).await;
+    let page = resident
+        .get(&format!("/service-sessions/{session}"))
+        .await
+        .text();
+    assert!(page.contains("已签到"));
+    assert!(page.contains("活动结束后可以在这里评价"));
+    assert!(!page.contains("/feedback\""));
+    let index = resident.get("/social-services").await.text();
+    assert!(!index.contains("待评价"));
+    // Over: the form, and the index says feedback is due.
+    hold(&app, session).await;
+    let page = resident
+        .get(&format!("/service-sessions/{session}"))
+        .await
+        .text();
+    assert!(!page.contains("活动结束后可以在这里评价"));
+    assert!(page.contains(&format!("/service-sessions/{session}/feedback")));
+    assert!(page.contains("非常满意"));
+    let index = resident.get("/social-services").await.text();
+    assert!(index.contains("待评价"));
+    let r = resident.get_en("/social-services").await.text();
+    assert!(r.contains("Feedback due"));
+    let r = resident
+        .form(
+            &format!("/service-sessions/{session}/feedback"),
+            &[("score", "5"), ("comment", "很好")],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let index = resident.get("/social-services").await.text();
+    assert!(!index.contains("待评价"));
+    assert!(index.contains("评价 5"));
+    assert_eq!(count!(app, session_feedback::Entity), 1);
+}
+
+#[db_test]
 async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
     let secrets = jinlin_kernel::crypto::Secrets::from_bytes([7; 32]);
     jinlin::demo::load_once_at(&t.db, Some(&secrets), jinlin_seed::plan::Scale::Small)
@@ -1177,6 +1246,23 @@ async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
             .any(|s| s.starts_at > now && s.registered > 0)
     );
     assert!(session_feedback::Entity::find().count(db).await.unwrap() > 0);
+    // A session about to start with places left, whose roll staff may
+    // call already; and an attendance still waiting for feedback.
+    assert!(sessions.iter().any(|s| {
+        s.starts_at > now && s.starts_at <= now + Duration::minutes(30) && s.registered < s.capacity
+    }));
+    let regs = session_registration::Entity::find().all(db).await.unwrap();
+    let judged: Vec<i64> = session_feedback::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.registration_id)
+        .collect();
+    assert!(
+        regs.iter()
+            .any(|r| r.attended_at.is_some() && !judged.contains(&r.id))
+    );
     // The counter matches the rows.
     for s in &sessions {
         let rows = session_registration::Entity::find()
