@@ -3,7 +3,8 @@
 //! district a "firefly" night patrol team at its first compound, with the
 //! compound's party members and residents, and a community team of another
 //! kind; past activities with credited hours, past shifts checked in and
-//! out with log entries, and this week's shifts with sign-ups.
+//! out with log entries, and this week's shifts with sign-ups; the first
+//! patrol team also has a shift about to start with every place free.
 
 use chrono::{Duration, NaiveTime, Utc};
 use jinlin_kernel::ApiError;
@@ -85,6 +86,13 @@ async fn people_of(db: &impl ConnectionTrait, compound: i64) -> Result<Vec<Perso
             party: g.role == Role::PartyMember.as_str(),
         })
         .collect())
+}
+
+/// Ten to fifteen minutes from now, on a five-minute mark.
+fn soon() -> chrono::DateTime<Utc> {
+    use chrono::DurationRound;
+    let at = Utc::now() + Duration::minutes(15);
+    at.duration_trunc(Duration::minutes(5)).unwrap_or(at)
 }
 
 /// Fills the demo district; returns how many records it wrote.
@@ -208,8 +216,17 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
             // Night shifts 19:00–21:00 China time (11:00–13:00 UTC): three
             // past, checked in and out with a log, three to come with sign-ups.
             let eleven = NaiveTime::from_hms_opt(11, 0, 0).unwrap_or_default();
-            for d in [-3i64, -2, -1, 1, 2, 3] {
-                let starts = (today + Duration::days(d)).and_time(eleven).and_utc();
+            let mut times: Vec<(i64, chrono::DateTime<Utc>)> = [-3i64, -2, -1, 1, 2, 3]
+                .into_iter()
+                .map(|d| (d, (today + Duration::days(d)).and_time(eleven).and_utc()))
+                .collect();
+            // The first patrol team also has a shift about to start, with
+            // every place free: members sign up and check in at once
+            // (check-in opens 30 minutes before the start).
+            if n == 0 {
+                times.push((0, soon()));
+            }
+            for (d, starts) in times {
                 let ends = starts + Duration::hours(2);
                 let shift = patrol_shift::Entity::insert(patrol_shift::ActiveModel {
                     team_id: Set(team),
@@ -227,7 +244,8 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                 .last_insert_id;
                 made += 1;
                 let past = d < 0;
-                for (k, m) in members.iter().take(2).enumerate() {
+                let taking = if d == 0 { 0 } else { 2 };
+                for (k, m) in members.iter().take(taking).enumerate() {
                     let (inn, out) = if past {
                         let inn = starts - Duration::minutes(5 * k as i64);
                         (Some(inn), Some(ends - Duration::minutes(10 * k as i64)))

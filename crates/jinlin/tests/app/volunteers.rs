@@ -684,6 +684,12 @@ async fn the_small_demo_has_patrols_with_hours(t: TestDb) {
     let shifts = patrol_shift::Entity::find().all(db).await.unwrap();
     assert!(shifts.iter().any(|s| s.starts_at > now));
     let signups = patrol_signup::Entity::find().all(db).await.unwrap();
+    // A shift about to start, check-in open already, every place free.
+    assert!(shifts.iter().any(|s| {
+        s.starts_at > now
+            && s.starts_at <= now + Duration::minutes(30)
+            && !signups.iter().any(|x| x.shift_id == s.id)
+    }));
     assert!(
         signups
             .iter()
@@ -770,7 +776,7 @@ async fn pages_render_in_both_languages_for_the_right_roles(db: TestDb) {
 
     // The shift page: the signed-up member gets the log form.
     let zh = member.get(&shift_page).await;
-    assert!(zh.text().contains("作为民生事项上报"), "{}", zh.text());
+    assert!(zh.text().contains("作为居民诉求上报"), "{}", zh.text());
     let en = member.get_en(&shift_page).await;
     assert!(en.text().contains("Raise as a residents"));
     assert!(en.text().contains("Patrol log"));
