@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -325,12 +325,124 @@ struct OrgPage<'a> {
     admissions: Vec<AdmissionRow>,
     services: Vec<ServiceRow>,
     accounts: Vec<String>,
-    /// Compounds of the district the reader may apply for (staff, registrars).
-    compounds: Vec<(i64, String)>,
+    /// Whether the reader may apply for the organisation (staff, registrars).
+    can_apply: bool,
+    pick: Pick,
     /// Compounds where the organisation is admitted.
     admitted: Vec<(i64, String)>,
     kinds: Vec<(String, String)>,
     back: String,
+}
+
+/// How the compound of an application is found among a district's
+/// thousand: by name (or pinyin initials), or street → community.
+#[derive(Debug, Default)]
+struct PickQuery {
+    q: Option<String>,
+    street: Option<i64>,
+    community: Option<i64>,
+}
+
+impl PickQuery {
+    /// Lenient: an empty or garbled choice is no choice.
+    fn from(f: &Fields) -> PickQuery {
+        PickQuery {
+            q: f.get("q").cloned(),
+            street: field(f, "street").parse().ok(),
+            community: field(f, "community").parse().ok(),
+        }
+    }
+}
+
+/// A compound offered for an application.
+struct PickChoice {
+    id: i64,
+    name: String,
+    /// Its community (and street), to tell same-named compounds apart.
+    within: String,
+    /// The organisation already applied for it or serves it.
+    taken: bool,
+}
+
+#[derive(Default)]
+struct Pick {
+    /// Whether the reader asked for anything (the section opens).
+    open: bool,
+    q: String,
+    streets: Vec<(i64, String)>,
+    street: Option<i64>,
+    communities: Vec<(i64, String)>,
+    community: Option<i64>,
+    choices: Vec<PickChoice>,
+    /// A search or a community chosen that offered nothing.
+    nothing: bool,
+    /// The search found more than it lists.
+    more: bool,
+}
+
+const PICK_LIMIT: u64 = 50;
+
+async fn pick(
+    db: &impl sea_orm::ConnectionTrait,
+    district: &jinlin_kernel::place::entity::Model,
+    taken: &[i64],
+    query: &PickQuery,
+) -> Result<Pick, ApiError> {
+    use jinlin_kernel::place::PlaceKind;
+    let code = district.district_code.clone().unwrap_or_default();
+    let q = query.q.as_deref().unwrap_or("").trim().chars().take(32).collect::<String>();
+    let streets = store::children_of_kind(db, district.id, PlaceKind::Street, 500).await?;
+    // Only this district's street, and a community of that street.
+    let street = query.street.filter(|s| streets.iter().any(|x| x.id == *s));
+    let communities = match street {
+        Some(s) => store::children_of_kind(db, s, PlaceKind::Community, 500).await?,
+        None => Vec::new(),
+    };
+    let community = query
+        .community
+        .filter(|c| communities.iter().any(|x| x.id == *c));
+    let found = if !q.is_empty() {
+        store::search_compounds(db, &code, &q, PICK_LIMIT).await?
+    } else if let Some(c) = community {
+        store::children_of_kind(db, c, PlaceKind::Compound, 1000).await?
+    } else {
+        Vec::new()
+    };
+    let above: Vec<i64> = found
+        .iter()
+        .flat_map(|c| [c.community_id, c.street_id])
+        .flatten()
+        .collect();
+    let names = store::places(db, &above).await?;
+    let name_of = |id: Option<i64>| {
+        id.and_then(|i| names.get(&i))
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
+    };
+    let choices = found
+        .into_iter()
+        .map(|c| PickChoice {
+            within: [name_of(c.street_id), name_of(c.community_id)]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+            taken: taken.contains(&c.id),
+            id: c.id,
+            name: c.name,
+        })
+        .collect::<Vec<_>>();
+    Ok(Pick {
+        more: !q.is_empty() && choices.len() as u64 >= PICK_LIMIT,
+        open: !q.is_empty() || street.is_some(),
+        nothing: choices.is_empty() && (!q.is_empty() || community.is_some()),
+        q,
+        streets: streets.into_iter().map(|p| (p.id, p.name)).collect(),
+        street,
+        communities: communities.into_iter().map(|p| (p.id, p.name)).collect(),
+        community,
+        choices,
+    })
 }
 
 async fn org(
@@ -338,7 +450,9 @@ async fn org(
     user: User,
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    Query(query): Query<Fields>,
 ) -> Result<Response, PageError> {
+    let query = PickQuery::from(&query);
     let lang = ctx.lang;
     let db = state.db.conn();
     let (o, d, staff) = api::visible_org(db, &user, id).await?;
@@ -366,14 +480,17 @@ async fn org(
         .filter(|a| a.state == crate::rules::AdmissionState::Approved)
         .map(|a| (a.compound_id, a.compound_name.clone()))
         .collect();
-    let compounds = if staff || view.can_register {
-        store::compounds_of_district(db, d.district_code.as_deref().unwrap_or(""))
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect()
+    let can_apply = staff || view.can_register;
+    let pick = if can_apply {
+        let taken: Vec<i64> = view
+            .admissions
+            .iter()
+            .filter(|a| a.state.is_open())
+            .map(|a| a.compound_id)
+            .collect();
+        pick(db, &d, &taken, &query).await?
     } else {
-        Vec::new()
+        Pick::default()
     };
     let kinds = api::kinds(db, &view.org.district_code)
         .await?
@@ -404,7 +521,8 @@ async fn org(
             .flatten()
             .map(|a| a.name.clone())
             .collect(),
-        compounds,
+        can_apply,
+        pick,
         admitted,
         kinds,
         back: format!("/social-orgs/{id}"),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::place::{PlaceKind, Position};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -452,16 +453,55 @@ pub async fn feedback_of_session(
         .await
 }
 
-/// The compounds of a district, by name (the choices of an application).
-pub async fn compounds_of_district(
+/// Compounds of a district whose name contains `q` or whose pinyin
+/// initials start with it, shortest names first (the search of an
+/// application's compound).
+pub async fn search_compounds(
     db: &impl ConnectionTrait,
     district_code: &str,
+    q: &str,
+    limit: u64,
 ) -> Result<Vec<place::Model>, DbErr> {
+    let q = q.trim();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     place::Entity::find()
         .filter(place::Column::Kind.eq(PlaceKind::Compound.as_str()))
         .filter(place::Column::DistrictCode.eq(district_code))
+        .filter(
+            Condition::any()
+                .add(place::Column::Name.contains(&escaped))
+                .add(place::Column::Initials.starts_with(escaped.to_lowercase())),
+        )
+        .order_by_asc(Expr::expr(Func::char_length(Expr::col(
+            place::Column::Name,
+        ))))
         .order_by_asc(place::Column::Name)
-        .limit(2000)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Places of a kind under a parent, by name (streets of a district,
+/// communities of a street, compounds of a community).
+pub async fn children_of_kind(
+    db: &impl ConnectionTrait,
+    parent_id: i64,
+    kind: PlaceKind,
+    limit: u64,
+) -> Result<Vec<place::Model>, DbErr> {
+    place::Entity::find()
+        .filter(place::Column::ParentId.eq(parent_id))
+        .filter(place::Column::Kind.eq(kind.as_str()))
+        .order_by_asc(place::Column::Code)
+        .order_by_asc(place::Column::Name)
+        .order_by_asc(place::Column::Id)
+        .limit(limit)
         .all(db)
         .await
 }

@@ -1224,6 +1224,98 @@ async fn pages_show_the_check_in_and_the_feedback_due(db: TestDb) {
     assert_eq!(count!(app, session_feedback::Entity), 1);
 }
 
+/// A query value as a browser sends it.
+fn enc(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+#[db_test]
+async fn the_apply_form_finds_a_compound_by_name_or_by_street_and_community(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let (org, _) = admitted_org(&app, &t, &p).await;
+    // A compound of the same name in another district is never offered.
+    let other = place::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.kind == "district" && x.district_code.as_deref() == Some("350102"))
+        .unwrap()
+        .id;
+    let now = Utc::now();
+    place::Entity::insert(place::ActiveModel {
+        kind: Set("compound".into()),
+        parent_id: Set(Some(other)),
+        name: Set("城门小区".into()),
+        initials: Set("cmxq".into()),
+        district_code: Set(Some("350102".into())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(app.db.db.conn())
+    .await
+    .unwrap();
+    let radio = |id: i64| format!(r#"type="radio" name="compound_id" value="{id}""#);
+    let staff = app.client(p.staff).await;
+    let base = format!("/social-orgs/{org}");
+    // At first: the search and the streets, no list of every compound.
+    let page = staff.get(&base).await.text();
+    assert!(page.contains("查找小区"));
+    assert!(page.contains("仓山镇"));
+    assert!(!page.contains(&radio(t.far.compound)));
+    assert!(!page.contains("name=\"community\""));
+    // By name: the one match, with its street and community.
+    let page = staff.get(&format!("{base}?q={}", enc("城门"))).await.text();
+    assert_eq!(page.matches(r#"type="radio" name="compound_id""#).count(), 1, "{page}");
+    assert!(page.contains(&radio(t.far.compound)));
+    assert!(page.contains("仓山镇 · 仓山村"));
+    // Where the organisation is already admitted: shown, not offered.
+    let page = staff.get(&format!("{base}?q={}", enc("金山"))).await.text();
+    assert!(page.contains(&format!("{} required disabled", radio(t.compound.compound))));
+    assert!(page.contains("已申请或已入驻"));
+    let page = staff.get(&format!("{base}?q={}", enc("没有这个"))).await.text();
+    assert!(page.contains("没有找到小区"));
+    // Street, then community, then its compounds.
+    let page = staff.get(&format!("{base}?street={}", t.street)).await.text();
+    assert!(page.contains(&format!(r#"<option value="{}">金山社区</option>"#, t.community)));
+    assert!(!page.contains(r#"type="radio" name="compound_id""#));
+    let page = staff
+        .get(&format!("{base}?street={}&community={}", t.street, t.community))
+        .await
+        .text();
+    assert_eq!(page.matches(r#"type="radio" name="compound_id""#).count(), 2);
+    assert!(page.contains(&format!("{} required>", radio(t.neighbour.compound))));
+    // A community of another street, or garbled numbers: nothing chosen.
+    for q in [
+        format!("street={}&community={}", t.other_street, t.community),
+        "street=x&community=".to_string(),
+    ] {
+        let r = staff.get(&format!("{base}?{q}")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(!r.text().contains(r#"type="radio" name="compound_id""#));
+    }
+    // The radio form applies.
+    let r = staff
+        .form(
+            &format!("{base}/admissions"),
+            &[
+                ("compound_id", &t.neighbour.compound.to_string()),
+                ("note", "老年课堂"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(count!(app, social_org_admission::Entity), 2);
+    // In English; and residents have no form.
+    let r = staff.get_en(&format!("{base}?q={}", enc("城门"))).await;
+    assert!(r.text().contains("Find a compound"));
+    let r = app.client(p.resident).await.get(&base).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.text().contains("查找小区"));
+}
+
 #[db_test]
 async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
     let secrets = jinlin_kernel::crypto::Secrets::from_bytes([7; 32]);
