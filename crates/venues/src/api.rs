@@ -1,4 +1,4 @@
-//! JSON API of venues, bookings, usage figures and calendar tokens.
+//! JSON API of venues, bookings and usage figures.
 //!
 //! Scope: a venue belongs to a compound or a community. Whoever sees that
 //! place sees the venue and its public calendar (titles and times); the
@@ -39,7 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_bookings, create_booking))
         .routes(routes!(cancel_booking))
         .routes(routes!(venue_usage))
-        .routes(routes!(new_calendar_token))
 }
 
 // ---------------------------------------------------------------- errors
@@ -240,17 +239,6 @@ pub struct VenueUsage {
     /// The next level down (streets, communities, compounds) holding venues.
     pub children: Vec<UsageLine>,
     pub venues: Vec<UsageLine>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CalendarToken {
-    /// Shown once; only its SHA-256 is kept.
-    pub token: String,
-    /// The feed of bookings the account organises.
-    pub me_url: String,
-    /// Feed URL pattern of a place: replace `{id}` with a compound or
-    /// community id.
-    pub place_url: String,
 }
 
 // ---------------------------------------------------------------- venues
@@ -825,35 +813,6 @@ async fn venue_usage(
     ApiQuery(range): ApiQuery<Range>,
 ) -> Result<ApiJson<VenueUsage>, ApiError> {
     Ok(ApiJson(usage(state.db.conn(), &user, id, &range).await?))
-}
-
-// ---------------------------------------------------------------- calendar
-
-pub fn token_urls(token: &str) -> CalendarToken {
-    CalendarToken {
-        token: token.to_string(),
-        me_url: format!("/calendars/{token}/me.ics"),
-        place_url: format!("/calendars/{token}/places/{{id}}.ics"),
-    }
-}
-
-/// Issues the account's calendar feed token, replacing any earlier one
-/// (whose feed URLs stop working). The token is shown only in this answer.
-#[utoipa::path(post, path = "/calendar-token", tag = "venues",
-    responses((status = 201, body = CalendarToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn new_calendar_token(
-    State(state): State<AppState>,
-    user: User,
-) -> Result<(StatusCode, ApiJson<CalendarToken>), ApiError> {
-    let tx = state.db.write().await?;
-    let token = store::issue_token(&tx, user.account_id).await?;
-    audit::record(
-        &tx,
-        Entry::new(Some(&user), "calendar_token.issue", "account").object(user.account_id),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, ApiJson(token_urls(&token))))
 }
 
 /// Venues by id.

@@ -1,4 +1,4 @@
-//! Tables of venues, their bookings and calendar feed tokens.
+//! Tables of venues and their bookings.
 
 pub mod venue {
     use sea_orm::entity::prelude::*;
@@ -60,26 +60,6 @@ pub mod venue_booking {
         pub cancelled_at: Option<DateTimeUtc>,
         pub cancelled_by: Option<i64>,
         pub created_by: Option<i64>,
-        pub created_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod calendar_token {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "calendar_token")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub account_id: i64,
-        /// SHA-256 of the token in the feed URL.
-        pub token_hash: String,
         pub created_at: DateTimeUtc,
     }
 

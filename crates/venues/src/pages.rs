@@ -1,7 +1,7 @@
 //! Pages of venues: the venues in the user's scope with this week's
 //! bookings, one venue with its week and booking form, a place's venues
-//! with the new-venue form, and the calendar feed URLs. Every write goes
-//! through the same functions as the API.
+//! with the new-venue form. Every write goes through the same functions
+//! as the API.
 
 use std::collections::HashMap;
 
@@ -18,12 +18,11 @@ use jinlin_kernel::web::{AppState, Ctx, PageError};
 
 use crate::api::{self, BookingInput, BookingView, VenueInput, VenueView};
 use crate::rules::{Purpose, Slot, VenueKind, china};
-use crate::store;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/venues", get(index))
-        .route("/venues/calendar", get(calendar).post(new_token))
+        .route("/venues/calendar", get(calendar))
         .route("/venues/{id}", get(show))
         .route("/venues/{id}/bookings", post(book))
         .route("/venue-bookings/{id}/cancel", post(cancel))
@@ -416,80 +415,7 @@ async fn create(
 
 // ---------------------------------------------------------------- calendar
 
-#[derive(Template)]
-#[template(path = "venues_calendar.html")]
-struct CalendarPage<'a> {
-    lang: Lang,
-    csrf: &'a str,
-    has_token: bool,
-    /// Shown once, right after a new token.
-    urls: Option<(String, Vec<(String, String)>)>,
-}
-
-async fn feed_places(
-    db: &impl sea_orm::ConnectionTrait,
-    user: &Principal,
-) -> Result<Vec<(i64, String)>, ApiError> {
-    let mut out: Vec<(i64, String)> = Vec::new();
-    for g in &user.grants {
-        for id in [g.place.compound_id, g.place.community_id]
-            .into_iter()
-            .flatten()
-        {
-            if out.iter().any(|(i, _)| *i == id) {
-                continue;
-            }
-            if let Ok(p) = api::visible_place(db, user, id).await {
-                out.push((p.id, p.name));
-            }
-        }
-    }
-    Ok(out)
-}
-
-async fn calendar(
-    ctx: Ctx,
-    user: User,
-    State(state): State<AppState>,
-) -> Result<Response, PageError> {
-    let lang = ctx.lang;
-    let db = state.db.conn();
-    let body = CalendarPage {
-        lang,
-        csrf: ctx.csrf(),
-        has_token: store::has_token(db, user.account_id).await?,
-        urls: None,
-    };
-    Ok(ctx.page(&lang.t("venues.calendar"), body))
-}
-
-async fn new_token(
-    ctx: Ctx,
-    user: User,
-    State(state): State<AppState>,
-    axum::Form(f): axum::Form<Fields>,
-) -> Result<Response, PageError> {
-    check_csrf(&user, &f)?;
-    let lang = ctx.lang;
-    let tx = state.db.write().await?;
-    let token = store::issue_token(&tx, user.account_id).await?;
-    jinlin_kernel::audit::record(
-        &tx,
-        jinlin_kernel::audit::Entry::new(Some(&user), "calendar_token.issue", "account")
-            .object(user.account_id),
-    )
-    .await?;
-    tx.commit().await?;
-    let places = feed_places(state.db.conn(), &user)
-        .await?
-        .into_iter()
-        .map(|(id, name)| (name, format!("/calendars/{token}/places/{id}.ics")))
-        .collect();
-    let body = CalendarPage {
-        lang,
-        csrf: ctx.csrf(),
-        has_token: true,
-        urls: Some((format!("/calendars/{token}/me.ics"), places)),
-    };
-    Ok(ctx.page(&lang.t("venues.calendar"), body))
+/// The feed URLs moved to the calendars page.
+async fn calendar() -> Redirect {
+    Redirect::permanent("/calendars")
 }

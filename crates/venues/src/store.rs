@@ -1,17 +1,15 @@
-//! Queries of venues, bookings and calendar tokens.
+//! Queries of venues and bookings.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use jinlin_kernel::auth::{hash_token, new_token};
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
-use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::entity::{calendar_token, venue, venue_booking};
+use crate::entity::{venue, venue_booking};
 use crate::rules::BookingState;
 
 /// Venues at a place or anywhere under it, by id.
@@ -106,43 +104,4 @@ pub async fn lock_venue(tx: &impl ConnectionTrait, id: i64) -> Result<(), DbErr>
         .one(tx)
         .await?;
     Ok(())
-}
-
-/// A new feed token for the account, replacing its earlier one.
-pub async fn issue_token(db: &impl ConnectionTrait, account_id: i64) -> Result<String, DbErr> {
-    let token = new_token();
-    calendar_token::Entity::delete_many()
-        .filter(calendar_token::Column::AccountId.eq(account_id))
-        .exec(db)
-        .await?;
-    calendar_token::Entity::insert(calendar_token::ActiveModel {
-        account_id: Set(account_id),
-        token_hash: Set(hash_token(&token)),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
-    Ok(token)
-}
-
-/// The account a feed token belongs to.
-pub async fn token_owner(db: &impl ConnectionTrait, token: &str) -> Result<Option<i64>, DbErr> {
-    // Tokens are 64 hex characters; anything else is not looked up.
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(None);
-    }
-    Ok(calendar_token::Entity::find()
-        .filter(calendar_token::Column::TokenHash.eq(hash_token(token)))
-        .one(db)
-        .await?
-        .map(|t| t.account_id))
-}
-
-pub async fn has_token(db: &impl ConnectionTrait, account_id: i64) -> Result<bool, DbErr> {
-    Ok(calendar_token::Entity::find()
-        .filter(calendar_token::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?
-        .is_some())
 }

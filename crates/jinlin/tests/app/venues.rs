@@ -1,7 +1,7 @@
 //! Tests of venues: the journey from venues through bookings, cancellation,
-//! usage and calendar feeds; who may do what on every route; refused input
-//! that stores nothing; two bookings of one slot at once; usage figures by
-//! hand; and the iCalendar feeds read by a calendar parser.
+//! usage and the place's calendar feed; who may do what on every route;
+//! refused input that stores nothing; two bookings of one slot at once;
+//! usage figures by hand. The feeds themselves are tested in calendars.rs.
 
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -390,175 +390,6 @@ fn parse(text: &str) -> Vec<Event> {
             _ => None,
         })
         .collect()
-}
-
-#[db_test]
-async fn calendar_feeds_parse_and_need_the_right_token(db: TestDb) {
-    let (app, t, p) = setup(db).await;
-    let centre = new_venue(
-        &app,
-        p.worker,
-        t.community,
-        "金山社区党群服务中心",
-        "service_centre",
-    )
-    .await;
-    let canteen = new_venue(
-        &app,
-        p.secretary_n,
-        t.neighbour.compound,
-        "榕城小区长者食堂",
-        "elder_canteen",
-    )
-    .await;
-    let mon = next_monday();
-    // A title with the characters iCalendar escapes and a long one that folds.
-    let tricky =
-        "议题：物业费, 停车位; 电梯\\加装 与 二〇二六年第一季度党建联席会议暨近邻党建工作推进会";
-    let (s, v) = book(
-        &app,
-        p.worker,
-        centre,
-        local(mon, 9, 0),
-        local(mon, 11, 30),
-        tricky,
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let a = v["id"].as_i64().unwrap();
-    let (_, v) = book(
-        &app,
-        p.worker,
-        centre,
-        local(mon, 15, 0),
-        local(mon, 16, 0),
-        "健康讲座",
-    )
-    .await;
-    let b = v["id"].as_i64().unwrap();
-    call(
-        &app,
-        p.worker,
-        Method::POST,
-        &format!("/api/v1/venue-bookings/{b}/cancel"),
-        r#"{"reason": "讲师请假"}"#,
-    )
-    .await;
-    let (_, v) = book(
-        &app,
-        p.secretary_n,
-        canteen,
-        local(mon, 10, 0),
-        local(mon, 11, 0),
-        "榕城长者生日会",
-    )
-    .await;
-    let c = v["id"].as_i64().unwrap();
-
-    // A token, shown once.
-    let (s, v) = call(&app, p.worker, Method::POST, "/api/v1/calendar-token", "").await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let token = v["token"].as_str().unwrap().to_string();
-    assert_eq!(v["me_url"], format!("/calendars/{token}/me.ics"));
-
-    // Without cookies, by token.
-    let r = app
-        .get(&format!("/calendars/{token}/places/{}.ics", t.community))
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert!(
-        r.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/calendar")
-    );
-    let text = String::from_utf8(r.body.to_vec()).unwrap();
-    assert!(text.lines().all(|l| l.len() <= 76), "{text}");
-    let events = parse(&text);
-    assert_eq!(events.len(), 3, "{text}");
-    let ev = |id: i64| {
-        events
-            .iter()
-            .find(|e| e.0 == format!("venue-booking-{id}@jinlin"))
-            .unwrap()
-    };
-    assert_eq!(ev(a).1, tricky);
-    assert_eq!(ev(a).2, local(mon, 9, 0));
-    assert_eq!(ev(a).3, local(mon, 11, 30));
-    assert_eq!(ev(a).4, "CONFIRMED");
-    assert_eq!(ev(b).4, "CANCELLED");
-    assert_eq!(ev(c).1, "榕城长者生日会");
-
-    // The worker's own bookings.
-    let r = app.get(&format!("/calendars/{token}/me.ics")).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let mine = parse(std::str::from_utf8(&r.body).unwrap());
-    assert_eq!(mine.len(), 2);
-
-    // The token reaches only its owner's scope; wrong tokens find nothing.
-    assert_eq!(
-        app.get(&format!("/calendars/{token}/places/{}.ics", t.far.compound))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let wrong = "0".repeat(64);
-    assert_eq!(
-        app.get(&format!("/calendars/{wrong}/places/{}.ics", t.community))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.get(&format!("/calendars/{wrong}/me.ics")).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.get("/calendars/short/me.ics").await.status,
-        StatusCode::NOT_FOUND
-    );
-    // Places other than compounds and communities have no feed.
-    assert_eq!(
-        app.get(&format!("/calendars/{token}/places/{}.ics", t.street))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-
-    // A new token replaces the old one.
-    let (_, v) = call(&app, p.worker, Method::POST, "/api/v1/calendar-token", "").await;
-    let fresh = v["token"].as_str().unwrap();
-    assert_ne!(fresh, token);
-    assert_eq!(
-        app.get(&format!("/calendars/{token}/me.ics")).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.get(&format!("/calendars/{fresh}/me.ics")).await.status,
-        StatusCode::OK
-    );
-
-    // A resident of 金山花园 sees the community's centre but not 榕城小区's canteen.
-    let (_, v) = call(&app, p.resident, Method::POST, "/api/v1/calendar-token", "").await;
-    let rt = v["token"].as_str().unwrap();
-    let r = app
-        .get(&format!("/calendars/{rt}/places/{}.ics", t.community))
-        .await;
-    let seen = parse(std::str::from_utf8(&r.body).unwrap());
-    assert_eq!(seen.len(), 2);
-    assert!(
-        seen.iter()
-            .all(|e| e.0 != format!("venue-booking-{c}@jinlin"))
-    );
-    assert_eq!(
-        app.get(&format!(
-            "/calendars/{rt}/places/{}.ics",
-            t.neighbour.compound
-        ))
-        .await
-        .status,
-        StatusCode::NOT_FOUND
-    );
 }
 
 #[db_test]
@@ -1064,7 +895,6 @@ async fn pages_show_venues_book_and_give_feed_urls(db: TestDb) {
         "/venues".to_string(),
         format!("/venues/{centre}"),
         format!("/places/{}/venues", t.community),
-        "/venues/calendar".to_string(),
     ] {
         let r = c.get(&path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
@@ -1138,14 +968,10 @@ async fn pages_show_venues_book_and_give_feed_urls(db: TestDb) {
     assert_eq!(v[0]["opening_hours"].as_array().unwrap().len(), 14);
     assert_eq!(v[0]["facilities"], json!(["助餐窗口", "适老化座椅"]));
 
-    // The feed URLs are shown once.
-    let r = c.form("/venues/calendar", &[], true).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let html = String::from_utf8(r.body.to_vec()).unwrap();
-    let start = html.find("/calendars/").unwrap();
-    let url: String = html[start..].chars().take_while(|c| *c != '<').collect();
-    assert!(url.ends_with("/me.ics"), "{url}");
-    assert_eq!(app.get(&url).await.status, StatusCode::OK);
-    let again = String::from_utf8(c.get("/venues/calendar").await.body.to_vec()).unwrap();
-    assert!(!again.contains("/calendars/"));
+    // The feed URLs moved to the calendars page.
+    let r = c.get("/venues/calendar").await;
+    assert_eq!(r.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(r.headers["location"], "/calendars");
+    let index = String::from_utf8(c.get("/venues").await.body.to_vec()).unwrap();
+    assert!(index.contains(r#"href="/calendars""#));
 }

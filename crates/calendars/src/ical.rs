@@ -1,16 +1,40 @@
 //! iCalendar (RFC 5545) text of a feed: a list of `CalendarEvent`s rendered
-//! as one VCALENDAR. Other capabilities (sessions, patrol shifts, joint
-//! meetings, activities) add their events by building `CalendarEvent`s.
+//! as one VCALENDAR.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+
+/// When an event takes place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// From `start` to `end`, written in UTC.
+    Timed {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    /// One whole day (a `DATE` value), for records that know no time of day.
+    Day(NaiveDate),
+}
+
+impl When {
+    /// The instant the event starts, a day starting at midnight in China.
+    pub fn start(&self) -> DateTime<Utc> {
+        match *self {
+            When::Timed { start, .. } => start,
+            When::Day(d) => jinlin_kernel::time::china()
+                .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                .single()
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarEvent {
     /// Globally unique and stable across renders, e.g.
     /// `venue-booking-12@jinlin`.
     pub uid: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
+    pub when: When,
     pub summary: String,
     pub location: Option<String>,
     pub description: Option<String>,
@@ -69,7 +93,7 @@ pub fn render(name: &str, events: &[CalendarEvent], now: DateTime<Utc>) -> Strin
     let mut line = |s: String| fold(&s, &mut out);
     line("BEGIN:VCALENDAR".into());
     line("VERSION:2.0".into());
-    line("PRODID:-//jinlin//venues//ZH".into());
+    line("PRODID:-//jinlin//calendars//ZH".into());
     line("CALSCALE:GREGORIAN".into());
     line("METHOD:PUBLISH".into());
     line(format!("X-WR-CALNAME:{}", escape(name)));
@@ -78,8 +102,20 @@ pub fn render(name: &str, events: &[CalendarEvent], now: DateTime<Utc>) -> Strin
         line("BEGIN:VEVENT".into());
         line(format!("UID:{}", escape(&e.uid)));
         line(format!("DTSTAMP:{}", stamp(now)));
-        line(format!("DTSTART:{}", stamp(e.start)));
-        line(format!("DTEND:{}", stamp(e.end)));
+        match e.when {
+            When::Timed { start, end } => {
+                line(format!("DTSTART:{}", stamp(start)));
+                line(format!("DTEND:{}", stamp(end)));
+            }
+            When::Day(d) => {
+                // DTEND of a day is exclusive: the next day.
+                line(format!("DTSTART;VALUE=DATE:{}", d.format("%Y%m%d")));
+                line(format!(
+                    "DTEND;VALUE=DATE:{}",
+                    (d + Duration::days(1)).format("%Y%m%d")
+                ));
+            }
+        }
         line(format!("SUMMARY:{}", escape(&e.summary)));
         if let Some(l) = &e.location {
             line(format!("LOCATION:{}", escape(l)));
@@ -123,8 +159,10 @@ mod tests {
             "金山社区",
             &[CalendarEvent {
                 uid: "venue-booking-1@jinlin".into(),
-                start: t,
-                end: t + chrono::Duration::hours(2),
+                when: When::Timed {
+                    start: t,
+                    end: t + chrono::Duration::hours(2),
+                },
                 summary: "党员大会; 第一次".into(),
                 location: Some("金山社区党群服务中心".into()),
                 description: None,
@@ -140,6 +178,35 @@ mod tests {
         assert!(text.contains("DTEND:20260302T030000Z\r\n"));
         assert!(text.contains("SUMMARY:党员大会\\; 第一次\r\n"));
         assert!(text.contains("STATUS:CANCELLED\r\n"));
+    }
+
+    #[test]
+    fn a_day_is_a_date_value_ending_the_next_day() {
+        let t = DateTime::parse_from_rfc3339("2026-12-31T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let day = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        let text = render(
+            "萤火虫巡逻队",
+            &[CalendarEvent {
+                uid: "volunteer-activity-1@jinlin".into(),
+                when: When::Day(day),
+                summary: "楼道清理".into(),
+                location: None,
+                description: None,
+                cancelled: false,
+                updated: None,
+            }],
+            t,
+        );
+        assert!(text.contains("DTSTART;VALUE=DATE:20261231\r\n"));
+        assert!(text.contains("DTEND;VALUE=DATE:20270101\r\n"));
+        assert!(text.contains("STATUS:CONFIRMED\r\n"));
+        // Midnight in China is 16:00 UTC the day before.
+        assert_eq!(
+            When::Day(day).start(),
+            DateTime::parse_from_rfc3339("2026-12-30T16:00:00Z").unwrap()
+        );
     }
 
     proptest! {
