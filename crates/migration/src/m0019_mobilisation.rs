@@ -55,7 +55,12 @@ enum MobilisationHousehold {
     Method,
 }
 
-fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>, unique: bool) -> IndexCreateStatement {
+fn index(
+    name: &str,
+    table: impl IntoIden,
+    cols: Vec<DynIden>,
+    unique: bool,
+) -> IndexCreateStatement {
     let mut i = Index::create();
     i.name(name).table(table);
     for c in cols {

@@ -390,7 +390,14 @@ async fn pick(
 ) -> Result<Pick, ApiError> {
     use jinlin_kernel::place::PlaceKind;
     let code = district.district_code.clone().unwrap_or_default();
-    let q = query.q.as_deref().unwrap_or("").trim().chars().take(32).collect::<String>();
+    let q = query
+        .q
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(32)
+        .collect::<String>();
     let streets = store::children_of_kind(db, district.id, PlaceKind::Street, 500).await?;
     // Only this district's street, and a community of that street.
     let street = query.street.filter(|s| streets.iter().any(|x| x.id == *s));
@@ -708,7 +715,12 @@ async fn session(
         feedback_later,
         scores: (1..=5)
             .rev()
-            .map(|n| (n, lang.t(&format!("social_services.score_{n}")).into_owned()))
+            .map(|n| {
+                (
+                    n,
+                    lang.t(&format!("social_services.score_{n}")).into_owned(),
+                )
+            })
             .collect(),
         my_score,
         roll,

@@ -1267,24 +1267,43 @@ async fn the_apply_form_finds_a_compound_by_name_or_by_street_and_community(db: 
     assert!(!page.contains("name=\"community\""));
     // By name: the one match, with its street and community.
     let page = staff.get(&format!("{base}?q={}", enc("城门"))).await.text();
-    assert_eq!(page.matches(r#"type="radio" name="compound_id""#).count(), 1, "{page}");
+    assert_eq!(
+        page.matches(r#"type="radio" name="compound_id""#).count(),
+        1,
+        "{page}"
+    );
     assert!(page.contains(&radio(t.far.compound)));
     assert!(page.contains("仓山镇 · 仓山村"));
     // Where the organisation is already admitted: shown, not offered.
     let page = staff.get(&format!("{base}?q={}", enc("金山"))).await.text();
     assert!(page.contains(&format!("{} required disabled", radio(t.compound.compound))));
     assert!(page.contains("已申请或已入驻"));
-    let page = staff.get(&format!("{base}?q={}", enc("没有这个"))).await.text();
-    assert!(page.contains("没有找到小区"));
-    // Street, then community, then its compounds.
-    let page = staff.get(&format!("{base}?street={}", t.street)).await.text();
-    assert!(page.contains(&format!(r#"<option value="{}">金山社区</option>"#, t.community)));
-    assert!(!page.contains(r#"type="radio" name="compound_id""#));
     let page = staff
-        .get(&format!("{base}?street={}&community={}", t.street, t.community))
+        .get(&format!("{base}?q={}", enc("没有这个")))
         .await
         .text();
-    assert_eq!(page.matches(r#"type="radio" name="compound_id""#).count(), 2);
+    assert!(page.contains("没有找到小区"));
+    // Street, then community, then its compounds.
+    let page = staff
+        .get(&format!("{base}?street={}", t.street))
+        .await
+        .text();
+    assert!(page.contains(&format!(
+        r#"<option value="{}">金山社区</option>"#,
+        t.community
+    )));
+    assert!(!page.contains(r#"type="radio" name="compound_id""#));
+    let page = staff
+        .get(&format!(
+            "{base}?street={}&community={}",
+            t.street, t.community
+        ))
+        .await
+        .text();
+    assert_eq!(
+        page.matches(r#"type="radio" name="compound_id""#).count(),
+        2
+    );
     assert!(page.contains(&format!("{} required>", radio(t.neighbour.compound))));
     // A community of another street, or garbled numbers: nothing chosen.
     for q in [
