@@ -4,7 +4,8 @@
 // present on the session's roll; the resident sees the check-in on the
 // session and in their registrations (feedback opens once the session is
 // over) and gives feedback on the last session they attended; then the
-// same page in English.
+// same page in English. Then the staff member cancels a later session the
+// resident registered for, and the resident is told in the inbox.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -148,6 +149,63 @@ describe('social organisations\' services', () => {
       await screenshot(res, 'social-services-session-phone-en');
       await follow(res, res.locator('nav.lang-switch a[hreflang="zh-CN"]'));
       assert.equal(await res.locator('html').getAttribute('lang'), 'zh-CN');
+    } finally {
+      await phone.close();
+      await staffPhone.close();
+    }
+  });
+
+  test('staff cancel a session with a reason and the registered resident is told', async () => {
+    const resident = accounts.find((a) => a.role === 'resident');
+    const staff = { username: 'social-1', password: resident.password };
+    const phone = await browser.newContext({ ...PHONE, locale: 'zh-CN' });
+    const staffPhone = await browser.newContext({ ...PHONE, locale: 'zh-CN' });
+    try {
+      // The resident registers for a later session of the first organisation.
+      const res = await phone.newPage();
+      await signIn(res, server.baseUrl, resident, '/social-services');
+      const open = res.locator('main ul.so-cards').first().locator('li.so-card')
+        .filter({ hasText: '仓山区阳光社会工作服务中心' });
+      const later = open.nth(1);
+      const sessionPath = await later.locator('a.so-title').getAttribute('href');
+      await follow(res, later.locator('a.so-title'));
+      await follow(res, res.locator('main').getByRole('button', { name: '报名', exact: true }));
+      await noError(res);
+      assert.equal(await fact(res, '我的报名'), '已报名');
+
+      // The staff member cancels it on the session page, confirming.
+      const st = await staffPhone.newPage();
+      await signIn(st, server.baseUrl, staff, sessionPath);
+      assert.equal(new URL(st.url()).pathname, sessionPath);
+      const cancel = st.locator('details#cancel-session');
+      await cancel.locator('summary').click();
+      const reason = '台风预警，本周活动暂停，顺延一周。';
+      await cancel.getByLabel('取消原因').fill(reason);
+      const confirm = cancel.getByRole('checkbox');
+      assert.match(await confirm.locator('xpath=..').innerText(), /通知已报名的 \d+ 人/);
+      // Not confirmed: the browser holds the form back.
+      await cancel.getByRole('button', { name: '确认取消场次' }).click();
+      assert.equal(new URL(st.url()).pathname, sessionPath);
+      assert.equal(await st.locator('details#cancel-session').count(), 1, 'nothing was cancelled');
+      await confirm.check();
+      await screenshot(st, 'social-services-cancel-phone-zh');
+      await follow(st, cancel.getByRole('button', { name: '确认取消场次' }));
+      await noError(st);
+      assert.ok((await fact(st, '时间')).includes('场次已取消'));
+      assert.equal(await fact(st, '取消原因'), reason);
+      assert.equal(await st.locator('details#cancel-session').count(), 0, 'cancelled once');
+      assert.equal(await st.getByRole('button', { name: '签到' }).count(), 0);
+
+      // The resident is told in the inbox and follows it to the session.
+      await res.goto(`${server.baseUrl}/notifications`);
+      const note = res.locator('li.notification', { hasText: '您报名的服务场次已取消' }).first();
+      assert.ok((await note.innerText()).includes(reason));
+      await follow(res, note.locator(`a[href="${sessionPath}"]`));
+      assert.ok((await fact(res, '时间')).includes('场次已取消'));
+      assert.equal(await fact(res, '取消原因'), reason);
+      assert.equal(await res.getByRole('button', { name: '取消报名' }).count(), 0);
+      assert.equal(await overflowsSideways(res), false, 'the cancelled session fits a phone');
+      await screenshot(res, 'social-services-cancelled-phone-zh');
     } finally {
       await phone.close();
       await staffPhone.close();

@@ -23,6 +23,7 @@ mod m0016_venues;
 mod m0017_social_services;
 mod m0018_volunteers;
 mod m0019_mobilisation;
+mod m0020_session_cancellation;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_social_services::Migration),
             Box::new(m0018_volunteers::Migration),
             Box::new(m0019_mobilisation::Migration),
+            Box::new(m0020_session_cancellation::Migration),
         ]
     }
 }

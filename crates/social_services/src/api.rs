@@ -20,6 +20,7 @@ use jinlin_kernel::auth::entity::account;
 use jinlin_kernel::auth::{Access, Principal, Role, User};
 use jinlin_kernel::error::ErrorBody;
 use jinlin_kernel::i18n;
+use jinlin_kernel::notify::{Message, notify_parties};
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::place::{PlaceKind, Position};
 use jinlin_kernel::web::{ApiJson, ApiQuery, AppState};
@@ -58,6 +59,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(register_session, cancel_registration))
         .routes(routes!(my_registrations))
         .routes(routes!(check_in))
+        .routes(routes!(cancel_whole_session))
         .routes(routes!(give_feedback))
         .routes(routes!(figures))
 }
@@ -418,8 +420,20 @@ pub struct SessionView {
     pub registrations: Option<Vec<RegistrationView>>,
     /// Read out at roll call by staff.
     pub code: Option<String>,
+    /// Why the session was cancelled, and when.
+    pub cancel_reason: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
     pub can_register: bool,
     pub can_check_in: bool,
+    /// Staff and overseers, before the start.
+    pub can_cancel: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCancelInput {
+    /// Told to every registrant (1–500 characters).
+    pub reason: String,
 }
 
 #[derive(Debug, Deserialize, Default, ToSchema)]
@@ -1628,10 +1642,14 @@ pub async fn session_view(
         && ctx.session.state == "scheduled"
         && now < ctx.session.starts_at
         && mine.as_ref().is_none_or(|m| !m.active);
+    let cancelled = ctx.session.state != "scheduled";
     let can_check_in =
-        runs && rules::check_in_open(ctx.session.starts_at, ctx.session.ends_at, now);
+        runs && !cancelled && rules::check_in_open(ctx.session.starts_at, ctx.session.ends_at, now);
+    let can_cancel = runs && rules::cancel_session(cancelled, ctx.session.starts_at, now).is_ok();
     let code = runs.then(|| rules::session_code(ctx.session.id));
     let description = ctx.service.description.clone();
+    let cancel_reason = ctx.session.cancel_reason.clone();
+    let cancelled_at = ctx.session.cancelled_at;
     let session = session_summaries(db, vec![ctx.session])
         .await?
         .pop()
@@ -1642,8 +1660,11 @@ pub async fn session_view(
         mine,
         registrations,
         code,
+        cancel_reason,
+        cancelled_at,
         can_register,
         can_check_in,
+        can_cancel,
     })
 }
 
@@ -1938,6 +1959,9 @@ pub async fn mark_present(
     if r.state != "registered" {
         return Err(conflict("social_services.error.registration_cancelled"));
     }
+    if ctx.session.state != "scheduled" {
+        return Err(conflict("social_services.error.session_cancelled"));
+    }
     if !rules::check_in_open(ctx.session.starts_at, ctx.session.ends_at, now) {
         return Err(conflict("social_services.error.check_in_closed"));
     }
@@ -1975,6 +1999,132 @@ async fn check_in(
 ) -> Result<StatusCode, ApiError> {
     let tx = state.db.write().await?;
     mark_present(&tx, &user, id, registration_id, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Cancels a whole session before it starts (its organisation's staff, or
+/// the community worker and admins above the compound), with a reason:
+/// its venue booking is released and every registrant is told in the
+/// inbox, in the same transaction. Registrations stay as they were, so
+/// the roll shows who was let down. Returns how many were told.
+pub async fn cancel_session(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    session_id: i64,
+    input: &SessionCancelInput,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let ctx = visible_session(db, user, session_id).await?;
+    if !ctx.runs(user) {
+        return Err(ApiError::forbidden());
+    }
+    let reason = rules::check_text(&input.reason, 500)
+        .map_err(|_| invalid_key("social_services.error.cancel_reason"))?;
+    store::lock_session(db, session_id).await?;
+    let s = service_session::Entity::find_by_id(session_id)
+        .one(db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    rules::cancel_session(s.state != "scheduled", s.starts_at, now)
+        .map_err(|r| conflict(r.key()))?;
+    if let Some(b) = s.venue_booking_id {
+        release_booking(db, user, b, &reason, now).await?;
+    }
+    let when = jinlin_venues::api::span_text(s.starts_at, s.ends_at);
+    let code = s.district_code.clone();
+    let mut m: service_session::ActiveModel = s.into();
+    m.state = Set("cancelled".into());
+    m.cancel_reason = Set(Some(reason.clone()));
+    m.cancelled_at = Set(Some(now));
+    m.cancelled_by = Set(Some(user.account_id));
+    service_session::Entity::update(m).exec(db).await?;
+    let told: Vec<i64> = store::registrations_of(db, session_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.state == "registered")
+        .map(|r| r.account_id)
+        .collect();
+    if !told.is_empty() {
+        let lang = i18n::current();
+        let message = Message::new(
+            "service_session.cancelled",
+            lang.t("social_services.notify.cancelled"),
+            lang.tf(
+                "social_services.notify.cancelled_body",
+                &[
+                    ("title", &ctx.service.title),
+                    ("time", &when),
+                    ("reason", &reason),
+                ],
+            ),
+        )
+        .link(format!("/service-sessions/{session_id}"));
+        notify_parties(db, &told, &message).await?;
+    }
+    audit::record(
+        db,
+        Entry::new(Some(user), "service_session.cancel", "service_session")
+            .object(session_id)
+            .district(Some(code)),
+    )
+    .await?;
+    Ok(told.len())
+}
+
+/// Releases the venue booked for a cancelled session, under the venue's
+/// row lock as the venues crate changes its bookings.
+async fn release_booking(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    booking_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some(b) = venue_booking::Entity::find_by_id(booking_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    jinlin_venues::store::lock_venue(db, b.venue_id).await?;
+    if b.state != jinlin_venues::rules::BookingState::Confirmed.as_str() {
+        return Ok(());
+    }
+    let code = b.district_code.clone();
+    let mut m: venue_booking::ActiveModel = b.into();
+    m.state = Set(jinlin_venues::rules::BookingState::Cancelled
+        .as_str()
+        .into());
+    m.cancel_reason = Set(Some(reason.chars().take(500).collect()));
+    m.cancelled_at = Set(Some(now));
+    m.cancelled_by = Set(Some(user.account_id));
+    venue_booking::Entity::update(m).exec(db).await?;
+    audit::record(
+        db,
+        Entry::new(Some(user), "venue_booking.cancel", "venue_booking")
+            .object(booking_id)
+            .district(Some(code)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Cancels a whole session before it starts, with a reason told to every
+/// registrant in their inbox; its venue booking is released. A second
+/// cancellation, or one after the start, is 409.
+#[utoipa::path(post, path = "/service-sessions/{id}/cancellation", tag = "social_services", request_body = SessionCancelInput,
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn cancel_whole_session(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<SessionCancelInput>,
+) -> Result<StatusCode, ApiError> {
+    let tx = state.db.write().await?;
+    cancel_session(&tx, &user, id, &input, Utc::now()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

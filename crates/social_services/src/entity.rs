@@ -172,6 +172,10 @@ pub mod service_session {
         pub state: String,
         pub created_by: Option<i64>,
         pub created_at: DateTimeUtc,
+        /// Why it was cancelled, when and by whom (told to its registrants).
+        pub cancel_reason: Option<String>,
+        pub cancelled_at: Option<DateTimeUtc>,
+        pub cancelled_by: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

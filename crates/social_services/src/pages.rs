@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
             post(check_in),
         )
         .route("/service-sessions/{id}/feedback", post(feedback))
+        .route("/service-sessions/{id}/cancellation", post(cancel_session))
 }
 
 type Fields = HashMap<String, String>;
@@ -664,6 +665,10 @@ struct SessionPage<'a> {
     code: String,
     can_register: bool,
     can_check_in: bool,
+    can_cancel: bool,
+    /// Registrations still active (who a cancellation tells).
+    active: usize,
+    cancel_reason: String,
 }
 
 async fn session(
@@ -680,7 +685,10 @@ async fn session(
     let (mine_state, mine_active, can_feedback, my_score) = match &view.mine {
         Some(m) => (
             registration_state(lang, m.active, m.attended_at.is_some()),
-            m.active && m.attended_at.is_none() && now < view.session.starts_at,
+            m.active
+                && m.attended_at.is_none()
+                && !view.session.cancelled
+                && now < view.session.starts_at,
             m.attended_at.is_some() && m.feedback_score.is_none() && now >= view.session.ends_at,
             m.feedback_score.map(|s| s.to_string()).unwrap_or_default(),
         ),
@@ -727,6 +735,9 @@ async fn session(
         code: view.code.clone().unwrap_or_default(),
         can_register: view.can_register,
         can_check_in: view.can_check_in,
+        can_cancel: view.can_cancel,
+        active: view.session.registered.max(0) as usize,
+        cancel_reason: view.cancel_reason.clone().unwrap_or_default(),
     };
     Ok(ctx.page(&view.session.title, body))
 }
@@ -756,6 +767,28 @@ async fn cancel(
     check_csrf(&user, &f)?;
     let tx = state.db.write().await?;
     api::cancel(&tx, &user, id, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/service-sessions/{id}")).into_response())
+}
+
+async fn cancel_session(
+    user: User,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<Fields>,
+) -> Result<Response, PageError> {
+    check_csrf(&user, &f)?;
+    // The form's box is ticked to confirm; without it nothing happens.
+    if field(&f, "confirm") != "on" {
+        return Err(
+            ApiError::invalid(i18n::current().t("social_services.error.cancel_confirm")).into(),
+        );
+    }
+    let input = crate::api::SessionCancelInput {
+        reason: field(&f, "reason").into(),
+    };
+    let tx = state.db.write().await?;
+    api::cancel_session(&tx, &user, id, &input, Utc::now()).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/service-sessions/{id}")).into_response())
 }

@@ -329,6 +329,22 @@ pub fn register(
     })
 }
 
+/// Whether a session may be cancelled now: once, and before it starts
+/// (after the start it has been held, or was not, and the roll says so).
+pub fn cancel_session(
+    cancelled: bool,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    if cancelled {
+        return Err(Refusal::Cancelled);
+    }
+    if now >= starts_at {
+        return Err(Refusal::Started);
+    }
+    Ok(())
+}
+
 /// Whether staff may mark attendance now.
 pub fn check_in_open(start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     now >= start - Duration::minutes(CHECK_IN_BEFORE_MINUTES)
@@ -747,6 +763,19 @@ mod tests {
             check_feedback(true, false, ended, now, 0, ""),
             Err(FeedbackRefusal::Input(_))
         ));
+    }
+
+    #[test]
+    fn a_session_is_cancelled_once_before_it_starts() {
+        let now = Utc::now();
+        let later = now + Duration::hours(2);
+        assert_eq!(cancel_session(false, later, now), Ok(()));
+        assert_eq!(cancel_session(true, later, now), Err(Refusal::Cancelled));
+        assert_eq!(cancel_session(false, now, now), Err(Refusal::Started));
+        assert_eq!(
+            cancel_session(false, now - Duration::hours(1), now),
+            Err(Refusal::Started)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! the last seat.
 
 use axum::http::{Method, StatusCode};
-use chrono::{Duration, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use jinlin_kernel::auth::Role;
 use jinlin_kernel::place::entity as place;
 use jinlin_social_services::entity::{
@@ -1336,6 +1336,213 @@ async fn the_apply_form_finds_a_compound_by_name_or_by_street_and_community(db: 
 }
 
 #[db_test]
+async fn a_whole_session_is_cancelled_with_a_reason_told_to_its_registrants(db: TestDb) {
+    use jinlin_kernel::notify::entity as note;
+    let (app, t, p) = setup(db).await;
+    let (_, svc) = admitted_org(&app, &t, &p).await;
+    let session = new_session(&app, &p, svc, t.compound.compound, 5).await;
+    let regs = format!("/api/v1/service-sessions/{session}/registrations");
+    for who in [p.resident, p.neighbour, p.resident2] {
+        let (s, v) = call(&app, who, Method::POST, &regs, "{}").await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // One changed their mind: they are not told.
+    let (s, _) = call(&app, p.resident2, Method::DELETE, &regs, "").await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let path = format!("/api/v1/service-sessions/{session}/cancellation");
+    let body = r#"{"reason": "台风预警，活动改期"}"#;
+    // Who may not: a registrant (403), someone outside (404); no reason: 422.
+    let (s, _) = call(&app, p.resident, Method::POST, &path, body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(&app, p.far, Method::POST, &path, body).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = call(&app, p.staff, Method::POST, &path, r#"{"reason": "  "}"#).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(has_cjk(&message(&v)));
+    assert_eq!(count!(app, note::Entity), 0);
+    let row = |app: &TestApp, id: i64| {
+        let conn = app.db.db.conn().clone();
+        async move {
+            service_session::Entity::find_by_id(id)
+                .one(&conn)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(row(&app, session).await.state, "scheduled");
+    // The staff cancel it: the two still registered are told, once each.
+    let (s, v) = call(&app, p.staff, Method::POST, &path, body).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let r = row(&app, session).await;
+    assert_eq!(r.state, "cancelled");
+    assert_eq!(r.cancel_reason.as_deref(), Some("台风预警，活动改期"));
+    assert_eq!(r.cancelled_by, Some(p.staff));
+    let notes = note::Entity::find().all(app.db.db.conn()).await.unwrap();
+    let mut told: Vec<i64> = notes.iter().map(|n| n.account_id).collect();
+    told.sort_unstable();
+    let mut expected = vec![p.resident, p.neighbour];
+    expected.sort_unstable();
+    assert_eq!(told, expected);
+    for n in &notes {
+        assert_eq!(n.kind, "service_session.cancelled");
+        assert!(
+            n.body.contains("四点钟学校") && n.body.contains("台风预警"),
+            "{}",
+            n.body
+        );
+        assert_eq!(
+            n.link.as_deref(),
+            Some(format!("/service-sessions/{session}").as_str())
+        );
+    }
+    // Once only; no registration, check-in or cancelling a registration after.
+    let (s, v) = call(&app, p.worker, Method::POST, &path, body).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(has_cjk(&message(&v)));
+    let (s, _) = call(&app, p.resident2, Method::POST, &regs, "{}").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (_, v) = call(
+        &app,
+        p.staff,
+        Method::GET,
+        &format!("/api/v1/service-sessions/{session}"),
+        "",
+    )
+    .await;
+    assert_eq!(v["cancelled"], true);
+    assert_eq!(v["cancel_reason"], "台风预警，活动改期");
+    assert_eq!(v["can_cancel"], false);
+    assert_eq!(v["can_check_in"], false);
+    let rid = v["registrations"][0]["id"].as_i64().unwrap();
+    let mut m: service_session::ActiveModel = row(&app, session).await.into();
+    m.starts_at = Set(Utc::now() + Duration::minutes(10));
+    service_session::Entity::update(m)
+        .exec(app.db.db.conn())
+        .await
+        .unwrap();
+    let (s, _) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/service-sessions/{session}/registrations/{rid}/check-in"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // The registrant reads it on the session page and in the inbox.
+    let resident = app.client(p.resident).await;
+    let page = resident
+        .get(&format!("/service-sessions/{session}"))
+        .await
+        .text();
+    assert!(page.contains("场次已取消") && page.contains("台风预警，活动改期"));
+    assert!(!page.contains("取消报名"));
+    assert!(!page.contains("取消本场次"));
+    let inbox = resident.get("/notifications").await.text();
+    assert!(inbox.contains("您报名的服务场次已取消"), "{inbox}");
+    let en = resident
+        .get_en(&format!("/service-sessions/{session}"))
+        .await
+        .text();
+    assert!(en.contains("Session cancelled") && en.contains("Cancelled because"));
+
+    // Through the page: the box must be ticked; the community worker may cancel.
+    let second = new_session(&app, &p, svc, t.compound.compound, 5).await;
+    let staff_page = app
+        .client(p.staff)
+        .await
+        .get(&format!("/service-sessions/{second}"))
+        .await
+        .text();
+    assert!(staff_page.contains("取消本场次") && staff_page.contains("通知已报名的 0 人"));
+    let worker = app.client(p.worker).await;
+    let form = format!("/service-sessions/{second}/cancellation");
+    let r = worker.form(&form, &[("reason", "场地维修")], true).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(row(&app, second).await.state, "scheduled");
+    let r = worker
+        .form(&form, &[("reason", "场地维修"), ("confirm", "on")], true)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(row(&app, second).await.state, "cancelled");
+    // Once started, it stands: 409.
+    let third = new_session(&app, &p, svc, t.compound.compound, 5).await;
+    hold(&app, third).await;
+    let (s, _) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/service-sessions/{third}/cancellation"),
+        body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(row(&app, third).await.state, "scheduled");
+}
+
+#[db_test]
+async fn cancelling_a_session_releases_its_venue(db: TestDb) {
+    use jinlin_venues::entity::venue_booking;
+    let (app, t, p) = setup(db).await;
+    let (_, svc) = admitted_org(&app, &t, &p).await;
+    let hours: Vec<Value> = (1..=7)
+        .map(|d| serde_json::json!({"weekday": d, "open": "00:00", "close": "23:59"}))
+        .collect();
+    let body = serde_json::json!({
+        "name": "金山社区党群服务中心", "kind": "service_centre", "capacity": 30,
+        "opening_hours": hours, "facilities": []
+    });
+    let (s, v) = call(
+        &app,
+        p.worker,
+        Method::POST,
+        &format!("/api/v1/places/{}/venues", t.community),
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let venue = v["id"].as_i64().unwrap();
+    // Tomorrow 10:00–11:00 China time, inside the opening hours.
+    let china = jinlin_venues::rules::china();
+    let day = Utc::now().with_timezone(&china).date_naive() + Duration::days(1);
+    let start = china
+        .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    let session = serde_json::json!({
+        "compound_id": t.compound.compound, "starts_at": start, "ends_at": start + Duration::hours(1),
+        "capacity": 10, "venue_id": venue
+    })
+    .to_string();
+    let path = format!("/api/v1/services/{svc}/sessions");
+    let (s, v) = call(&app, p.staff, Method::POST, &path, &session).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (s, _) = call(&app, p.staff, Method::POST, &path, &session).await;
+    assert_eq!(s, StatusCode::CONFLICT, "the venue is taken");
+    let (s, v) = call(
+        &app,
+        p.staff,
+        Method::POST,
+        &format!("/api/v1/service-sessions/{id}/cancellation"),
+        r#"{"reason": "老师临时生病"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let b = venue_booking::Entity::find()
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.state, "cancelled");
+    assert_eq!(b.cancel_reason.as_deref(), Some("老师临时生病"));
+    // The hour is free again for another session.
+    let (s, v) = call(&app, p.staff, Method::POST, &path, &session).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+#[db_test]
 async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
     let secrets = jinlin_kernel::crypto::Secrets::from_bytes([7; 32]);
     jinlin::demo::load_once_at(&t.db, Some(&secrets), jinlin_seed::plan::Scale::Small)
@@ -1419,7 +1626,7 @@ async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
 
 #[db_test]
 async fn a_session_books_its_venue_in_the_same_step(db: TestDb) {
-    use chrono::{Datelike, TimeZone};
+    use chrono::Datelike;
     use jinlin_venues::entity::venue_booking;
     let (app, t, p) = setup(db).await;
     let (_, svc) = admitted_org(&app, &t, &p).await;
@@ -1503,6 +1710,7 @@ async fn the_openapi_document_lists_the_social_service_routes(db: TestDb) {
             "post",
         ),
         ("/api/v1/service-sessions/{id}/feedback", "post"),
+        ("/api/v1/service-sessions/{id}/cancellation", "post"),
         ("/api/v1/social-figures", "get"),
     ] {
         let op = &doc["paths"][path][method];
