@@ -24,6 +24,7 @@ mod m0017_social_services;
 mod m0018_volunteers;
 mod m0019_mobilisation;
 mod m0020_session_cancellation;
+mod m0021_social_figures;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_volunteers::Migration),
             Box::new(m0019_mobilisation::Migration),
             Box::new(m0020_session_cancellation::Migration),
+            Box::new(m0021_social_figures::Migration),
         ]
     }
 }

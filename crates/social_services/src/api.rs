@@ -27,7 +27,8 @@ use jinlin_kernel::web::{ApiJson, ApiQuery, AppState};
 use jinlin_people::rules::Phone;
 use jinlin_venues::entity::{venue, venue_booking};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -859,8 +860,8 @@ pub async fn org_view(
     }
     let admissions = admission_views(db, user, admissions).await?;
     let services = service_views(db, store::services_of_org(db, o.id).await?).await?;
-    let facts = store::facts(db, None, Some(o.id), Utc::now()).await?;
-    let figures = line(o.id, o.name.clone(), &rules::total(&facts));
+    let groups = store::tallies(db, None, Some(o.id), None, Utc::now()).await?;
+    let figures = line(o.id, o.name.clone(), &rules::rollup(&groups).total);
     let plain = sees_phone(user, d, staff);
     Ok(SocialOrgView {
         org: summary(o, plain),
@@ -1949,6 +1950,14 @@ pub async fn mark_present(
     if !ctx.runs(user) {
         return Err(ApiError::forbidden());
     }
+    use sea_orm::sea_query::ExprTrait;
+    // Under the session's lock the registration is read, marked and
+    // counted once, however many staff tap at the door.
+    store::lock_session(db, session_id).await?;
+    let s = service_session::Entity::find_by_id(session_id)
+        .one(db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let Some(r) = session_registration::Entity::find_by_id(registration_id)
         .one(db)
         .await?
@@ -1959,10 +1968,10 @@ pub async fn mark_present(
     if r.state != "registered" {
         return Err(conflict("social_services.error.registration_cancelled"));
     }
-    if ctx.session.state != "scheduled" {
+    if s.state != "scheduled" {
         return Err(conflict("social_services.error.session_cancelled"));
     }
-    if !rules::check_in_open(ctx.session.starts_at, ctx.session.ends_at, now) {
+    if !rules::check_in_open(s.starts_at, s.ends_at, now) {
         return Err(conflict("social_services.error.check_in_closed"));
     }
     if r.attended_at.is_some() {
@@ -1972,6 +1981,14 @@ pub async fn mark_present(
     m.attended_at = Set(Some(now));
     m.checked_in_by = Set(Some(user.account_id));
     session_registration::Entity::update(m).exec(db).await?;
+    service_session::Entity::update_many()
+        .col_expr(
+            service_session::Column::Attended,
+            Expr::col(service_session::Column::Attended).add(1),
+        )
+        .filter(service_session::Column::Id.eq(session_id))
+        .exec(db)
+        .await?;
     audit::record(
         db,
         Entry::new(
@@ -2172,6 +2189,19 @@ pub async fn feedback(
     .exec(db)
     .await?
     .last_insert_id;
+    use sea_orm::sea_query::ExprTrait;
+    service_session::Entity::update_many()
+        .col_expr(
+            service_session::Column::FeedbackCount,
+            Expr::col(service_session::Column::FeedbackCount).add(1),
+        )
+        .col_expr(
+            service_session::Column::FeedbackSum,
+            Expr::col(service_session::Column::FeedbackSum).add(score),
+        )
+        .filter(service_session::Column::Id.eq(session_id))
+        .exec(db)
+        .await?;
     audit::record(
         db,
         Entry::new(Some(user), "session_feedback.create", "session_feedback")
@@ -2223,8 +2253,6 @@ pub async fn figures_of(
     if !user.can(Access::Registry, &pos) {
         return Err(ApiError::forbidden());
     }
-    let facts = store::facts(db, Some(&pos), None, now).await?;
-    let total = rules::total(&facts);
     let level = match kind {
         PlaceKind::District => Some(Level::Street),
         PlaceKind::Street => Some(Level::Community),
@@ -2232,39 +2260,38 @@ pub async fn figures_of(
         PlaceKind::Province | PlaceKind::City => Some(Level::District),
         _ => None,
     };
+    let figures = rules::rollup(&store::tallies(db, Some(&pos), None, level, now).await?);
     let mut children = Vec::new();
     if let Some(level) = level {
         let kids = jinlin_places::store::children(db, p.id, 1, 1000)
             .await?
             .items;
-        let by = rules::tally_by(&facts, level);
         for k in kids {
             let key = if level == Level::District {
                 k.district_code.clone().unwrap_or_default()
             } else {
                 k.id.to_string()
             };
-            let t = by.get(&key).copied().unwrap_or_default();
+            let t = figures.by_place.get(&key).copied().unwrap_or_default();
             children.push(line(k.id, k.name, &t));
         }
     }
-    let by_org = rules::tally_by(&facts, Level::Org);
-    let oids: Vec<i64> = by_org.keys().filter_map(|k| k.parse().ok()).collect();
+    let oids: Vec<i64> = figures.by_org.keys().copied().collect();
     let orgs = store::orgs_by_id(db, &oids).await?;
-    let mut org_lines: Vec<FigureLine> = by_org
+    let mut org_lines: Vec<FigureLine> = figures
+        .by_org
         .iter()
-        .filter_map(|(k, t)| {
-            let id: i64 = k.parse().ok()?;
-            Some(line(
-                id,
-                orgs.get(&id).map(|o| o.name.clone()).unwrap_or_default(),
+        .map(|(id, t)| {
+            line(
+                *id,
+                orgs.get(id).map(|o| o.name.clone()).unwrap_or_default(),
                 t,
-            ))
+            )
         })
         .collect();
     org_lines.sort_by(|a, b| b.person_times.cmp(&a.person_times).then(a.id.cmp(&b.id)));
     Ok(SocialFigures {
-        place: line(p.id, p.name, &total),
+        place: line(p.id, p.name, &figures.total),
         kind,
         children,
         orgs: org_lines,

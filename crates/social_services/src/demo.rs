@@ -255,6 +255,14 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                     })
                     .take(capacity as usize)
                     .collect();
+                // One in five registered for a past session did not come;
+                // half of those who came give feedback (the first resident
+                // has yet to judge the latest session they attended).
+                let came = |k: usize| past && k % 5 != 4;
+                let score = |k: usize| {
+                    (came(k) && (k as i64 + week).rem_euclid(2) == 0)
+                        .then_some(if k.is_multiple_of(3) { 4 } else { 5 })
+                };
                 let session = service_session::Entity::insert(service_session::ActiveModel {
                     service_id: Set(sid),
                     org_id: Set(org_id),
@@ -272,6 +280,11 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                     state: Set("scheduled".into()),
                     created_by: Set(Some(staff)),
                     created_at: Set(start - Duration::days(7)),
+                    attended: Set((0..taking.len()).filter(|k| came(*k)).count() as i32),
+                    feedback_count: Set(
+                        (0..taking.len()).filter(|k| score(*k).is_some()).count() as i32
+                    ),
+                    feedback_sum: Set((0..taking.len()).filter_map(score).sum()),
                     ..Default::default()
                 })
                 .exec(db)
@@ -279,8 +292,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                 .last_insert_id;
                 written += 1;
                 for (k, who) in taking.iter().enumerate() {
-                    // One in five registered for a past session did not come.
-                    let came = past && k % 5 != 4;
+                    let came = came(k);
                     let rid =
                         session_registration::Entity::insert(session_registration::ActiveModel {
                             session_id: Set(session),
@@ -298,14 +310,12 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                         .await?
                         .last_insert_id;
                     written += 1;
-                    // Half give feedback; the first resident has yet to
-                    // judge the latest session they attended.
-                    if came && (k as i64 + week).rem_euclid(2) == 0 {
+                    if let Some(score) = score(k) {
                         session_feedback::Entity::insert(session_feedback::ActiveModel {
                             session_id: Set(session),
                             registration_id: Set(rid),
                             account_id: Set(*who),
-                            score: Set(if k % 3 == 0 { 4 } else { 5 }),
+                            score: Set(score),
                             comment: Set("服务很贴心，希望常来".into()),
                             created_at: Set(end + Duration::hours(2)),
                             ..Default::default()

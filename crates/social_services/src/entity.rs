@@ -176,6 +176,11 @@ pub mod service_session {
         pub cancel_reason: Option<String>,
         pub cancelled_at: Option<DateTimeUtc>,
         pub cancelled_by: Option<i64>,
+        /// Registrations checked in, and the count and sum of the feedback
+        /// scores: kept under the session's row lock, read by the figures.
+        pub attended: i32,
+        pub feedback_count: i32,
+        pub feedback_sum: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

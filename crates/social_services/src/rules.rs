@@ -1,7 +1,7 @@
 //! Pure rules of social organisations and their services: the unified
 //! social credit code, organisation types, the admission state machine, the
 //! catalogue of service kinds, session times and capacity, registration,
-//! check-in, feedback and the figures.
+//! check-in, feedback and the roll-up of the figures.
 
 use std::collections::BTreeMap;
 
@@ -406,21 +406,10 @@ pub fn session_code(id: i64) -> String {
 
 // ---------------------------------------------------------------- figures
 
-/// One session as the figures see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionFact {
-    pub org_id: i64,
-    pub compound_id: i64,
-    pub community_id: Option<i64>,
-    pub street_id: Option<i64>,
-    pub district_code: String,
-    /// Not cancelled and ended.
-    pub held: bool,
-    /// Registrations checked in.
-    pub attended: u64,
-    pub scores: Vec<i32>,
-}
-
+/// Figures of held sessions: a session is held when it is not cancelled
+/// and has ended; person-times are its checked-in registrations; feedback
+/// is counted with its scores' sum. The database adds these up per place
+/// and organisation (`store::tallies`); the rest is done here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
     pub sessions_held: u64,
@@ -431,14 +420,11 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn add(&mut self, f: &SessionFact) {
-        if !f.held {
-            return;
-        }
-        self.sessions_held += 1;
-        self.person_times += f.attended;
-        self.feedback_count += f.scores.len() as u64;
-        self.feedback_sum += f.scores.iter().map(|s| *s as u64).sum::<u64>();
+    pub fn add(&mut self, other: &Tally) {
+        self.sessions_held += other.sessions_held;
+        self.person_times += other.person_times;
+        self.feedback_count += other.feedback_count;
+        self.feedback_sum += other.feedback_sum;
     }
 
     pub fn mean_feedback(&self) -> Option<f64> {
@@ -449,39 +435,42 @@ impl Tally {
 /// What the figures are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
-    Org,
     Compound,
     Community,
     Street,
     District,
 }
 
-/// Tallies by the key of each fact at `level`; facts without one (a
-/// compound outside any community) are left out of that level.
-pub fn tally_by(facts: &[SessionFact], level: Level) -> BTreeMap<String, Tally> {
-    let mut out: BTreeMap<String, Tally> = BTreeMap::new();
-    for f in facts {
-        let key = match level {
-            Level::Org => Some(f.org_id.to_string()),
-            Level::Compound => Some(f.compound_id.to_string()),
-            Level::Community => f.community_id.map(|c| c.to_string()),
-            Level::Street => f.street_id.map(|c| c.to_string()),
-            Level::District => Some(f.district_code.clone()),
-        };
-        if let Some(k) = key {
-            out.entry(k).or_default().add(f);
-        }
-    }
-    out
+/// One group of held sessions as the database adds them up: the place
+/// they were held under (the id of a compound, community or street, or a
+/// district code; none when the session has no such place) and the
+/// organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grouped {
+    pub place: Option<String>,
+    pub org_id: i64,
+    pub tally: Tally,
 }
 
-/// The total over all facts.
-pub fn total(facts: &[SessionFact]) -> Tally {
-    let mut t = Tally::default();
-    for f in facts {
-        t.add(f);
+/// The figures of a scope from its groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rollup {
+    pub total: Tally,
+    /// By place (groups without one count only in the total).
+    pub by_place: BTreeMap<String, Tally>,
+    pub by_org: BTreeMap<i64, Tally>,
+}
+
+pub fn rollup(groups: &[Grouped]) -> Rollup {
+    let mut r = Rollup::default();
+    for g in groups {
+        r.total.add(&g.tally);
+        if let Some(p) = &g.place {
+            r.by_place.entry(p.clone()).or_default().add(&g.tally);
+        }
+        r.by_org.entry(g.org_id).or_default().add(&g.tally);
     }
-    t
+    r
 }
 
 pub fn mean_text(mean: Option<f64>) -> Option<String> {
@@ -648,67 +637,74 @@ mod tests {
         }
 
         #[test]
-        fn levels_add_up_to_the_total(
-            facts in proptest::collection::vec(
-                (0i64..3, 0i64..5, any::<bool>(), 0u64..20, proptest::collection::vec(1i32..=5, 0..4)),
+        fn places_and_organisations_add_up_to_the_total(
+            groups in proptest::collection::vec(
+                (proptest::option::of(0i64..5), 0i64..3, 0u64..20, 0u64..200, 0u64..10),
                 0..30,
             )
         ) {
-            let facts: Vec<SessionFact> = facts
+            let groups: Vec<Grouped> = groups
                 .into_iter()
-                .map(|(org, compound, held, attended, scores)| SessionFact {
+                .map(|(place, org, held, attended, scored)| Grouped {
+                    place: place.map(|p| p.to_string()),
                     org_id: org,
-                    compound_id: compound,
-                    community_id: Some(compound / 2),
-                    street_id: Some(compound / 4),
-                    district_code: "350104".into(),
-                    held,
-                    attended,
-                    scores,
+                    tally: Tally {
+                        sessions_held: held,
+                        person_times: attended,
+                        feedback_count: scored,
+                        feedback_sum: scored * 4,
+                    },
                 })
                 .collect();
-            let t = total(&facts);
-            for level in [Level::Org, Level::Compound, Level::Community, Level::Street, Level::District] {
-                let by = tally_by(&facts, level);
-                prop_assert_eq!(by.values().map(|x| x.sessions_held).sum::<u64>(), t.sessions_held);
-                prop_assert_eq!(by.values().map(|x| x.person_times).sum::<u64>(), t.person_times);
-                prop_assert_eq!(by.values().map(|x| x.feedback_sum).sum::<u64>(), t.feedback_sum);
+            let r = rollup(&groups);
+            let placed: Tally = groups
+                .iter()
+                .filter(|g| g.place.is_some())
+                .fold(Tally::default(), |mut t, g| { t.add(&g.tally); t });
+            let mut by_place = Tally::default();
+            for t in r.by_place.values() {
+                by_place.add(t);
             }
+            prop_assert_eq!(by_place, placed);
+            let mut by_org = Tally::default();
+            for t in r.by_org.values() {
+                by_org.add(t);
+            }
+            prop_assert_eq!(by_org, r.total);
+            prop_assert_eq!(r.total.sessions_held, groups.iter().map(|g| g.tally.sessions_held).sum::<u64>());
         }
     }
 
     #[test]
     fn figures_by_hand() {
-        let f = |org, compound, held, attended, scores: &[i32]| SessionFact {
+        let g = |place: Option<&str>, org, held, attended, scores: &[u64]| Grouped {
+            place: place.map(str::to_string),
             org_id: org,
-            compound_id: compound,
-            community_id: Some(100),
-            street_id: Some(10),
-            district_code: "350104".into(),
-            held,
-            attended,
-            scores: scores.to_vec(),
+            tally: Tally {
+                sessions_held: held,
+                person_times: attended,
+                feedback_count: scores.len() as u64,
+                feedback_sum: scores.iter().sum(),
+            },
         };
-        let facts = vec![
-            f(1, 7, true, 12, &[5, 4]),
-            f(1, 8, true, 3, &[3]),
-            f(2, 7, true, 0, &[]),
-            // Not yet held: counts nowhere.
-            f(2, 7, false, 9, &[1]),
-        ];
-        let by_org = tally_by(&facts, Level::Org);
-        assert_eq!(by_org["1"].sessions_held, 2);
-        assert_eq!(by_org["1"].person_times, 15);
-        assert_eq!(by_org["1"].mean_feedback(), Some(4.0));
-        assert_eq!(by_org["2"].sessions_held, 1);
-        assert_eq!(by_org["2"].person_times, 0);
-        assert_eq!(by_org["2"].mean_feedback(), None);
-        let by_compound = tally_by(&facts, Level::Compound);
-        assert_eq!(by_compound["7"].person_times, 12);
-        assert_eq!(by_compound["7"].sessions_held, 2);
-        let t = total(&facts);
-        assert_eq!((t.sessions_held, t.person_times), (3, 15));
-        assert_eq!(mean_text(t.mean_feedback()), Some("4.0".into()));
+        let r = rollup(&[
+            g(Some("7"), 1, 1, 12, &[5, 4]),
+            g(Some("8"), 1, 1, 3, &[3]),
+            g(Some("7"), 2, 1, 0, &[]),
+            // A session outside any street: only in the total.
+            g(None, 2, 1, 2, &[2]),
+        ]);
+        assert_eq!(r.by_org[&1].sessions_held, 2);
+        assert_eq!(r.by_org[&1].person_times, 15);
+        assert_eq!(r.by_org[&1].mean_feedback(), Some(4.0));
+        assert_eq!(r.by_org[&2].sessions_held, 2);
+        assert_eq!(r.by_org[&2].person_times, 2);
+        assert_eq!(r.by_place["7"].person_times, 12);
+        assert_eq!(r.by_place["7"].sessions_held, 2);
+        assert_eq!(r.by_place["7"].mean_feedback(), Some(4.5));
+        assert_eq!(r.by_place.len(), 2);
+        assert_eq!((r.total.sessions_held, r.total.person_times), (4, 17));
+        assert_eq!(mean_text(r.total.mean_feedback()), Some("3.5".into()));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::entity::{
     service, service_compound, service_kind, service_session, session_feedback,
     session_registration, social_org, social_org_account, social_org_admission,
 };
-use crate::rules::{AdmissionState, SessionFact};
+use crate::rules::{AdmissionState, Grouped, Level, Tally};
 
 pub async fn district(
     db: &impl ConnectionTrait,
@@ -367,68 +367,107 @@ pub async fn sessions_by_id(
         .collect())
 }
 
-/// The facts of every session in a subtree (or of one organisation), for
-/// the figures: held, attendances and scores.
-pub async fn facts(
+/// The figures of held sessions (not cancelled, ended by `now`) in a
+/// subtree or of one organisation, added up by the database per place at
+/// `level` (none: one group per organisation) and organisation: sessions
+/// held, and the sums of the counters each session keeps (checked in,
+/// feedback count and score sum). One grouped query over the sessions
+/// alone; a district's is read from `ix_service_session_figures`.
+pub async fn tallies(
     db: &impl ConnectionTrait,
     anchor: Option<&Position>,
     org_id: Option<i64>,
+    level: Option<Level>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<SessionFact>, DbErr> {
-    let mut q = service_session::Entity::find();
+) -> Result<Vec<Grouped>, DbErr> {
+    use sea_orm::sea_query::{Alias, ExprTrait, Query};
+    use service_session::Column as S;
+
+    let s = service_session::Entity;
+    let key = match level {
+        Some(Level::Compound) => Some(S::CompoundId),
+        Some(Level::Community) => Some(S::CommunityId),
+        Some(Level::Street) => Some(S::StreetId),
+        Some(Level::District) => Some(S::DistrictCode),
+        None => None,
+    };
+    let mut q = Query::select();
+    q.from(s);
+    match key {
+        Some(k) => q.expr_as(Expr::col((s, k)), Alias::new("place")),
+        None => q.expr_as(Expr::val(Option::<String>::None), Alias::new("place")),
+    };
+    q.expr_as(Expr::col((s, S::OrgId)), Alias::new("org_id"))
+        .expr_as(Expr::col((s, S::Id)).count(), Alias::new("held"))
+        .expr_as(Expr::col((s, S::Attended)).sum(), Alias::new("attended"))
+        .expr_as(Expr::col((s, S::FeedbackCount)).sum(), Alias::new("scored"))
+        .expr_as(Expr::col((s, S::FeedbackSum)).sum(), Alias::new("total"))
+        .and_where(Expr::col((s, S::State)).eq("scheduled"))
+        .and_where(Expr::col((s, S::EndsAt)).lte(now));
     if let Some(a) = anchor {
-        q = q.filter(under(
-            a,
-            service_session::Column::DistrictCode,
-            service_session::Column::StreetId,
-            service_session::Column::CommunityId,
-            service_session::Column::CompoundId,
-        ));
+        q.cond_where(under_in(a));
     }
     if let Some(o) = org_id {
-        q = q.filter(service_session::Column::OrgId.eq(o));
+        q.and_where(Expr::col((s, S::OrgId)).eq(o));
     }
-    let sessions = q.all(db).await?;
-    let ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
-    let mut attended: HashMap<i64, u64> = HashMap::new();
-    let mut scores: HashMap<i64, Vec<i32>> = HashMap::new();
-    for chunk in ids.chunks(5000) {
-        let rows: Vec<i64> = session_registration::Entity::find()
-            .select_only()
-            .column(session_registration::Column::SessionId)
-            .filter(session_registration::Column::SessionId.is_in(chunk.iter().copied()))
-            .filter(session_registration::Column::AttendedAt.is_not_null())
-            .into_tuple()
-            .all(db)
-            .await?;
-        for s in rows {
-            *attended.entry(s).or_default() += 1;
-        }
-        let rows: Vec<(i64, i32)> = session_feedback::Entity::find()
-            .select_only()
-            .column(session_feedback::Column::SessionId)
-            .column(session_feedback::Column::Score)
-            .filter(session_feedback::Column::SessionId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (s, score) in rows {
-            scores.entry(s).or_default().push(score);
-        }
+    if let Some(k) = key {
+        q.add_group_by([Expr::col((s, k))]);
     }
-    Ok(sessions
-        .into_iter()
-        .map(|s| SessionFact {
-            org_id: s.org_id,
-            compound_id: s.compound_id,
-            community_id: s.community_id,
-            street_id: s.street_id,
-            district_code: s.district_code,
-            held: s.state == "scheduled" && s.ends_at <= now,
-            attended: attended.get(&s.id).copied().unwrap_or(0),
-            scores: scores.remove(&s.id).unwrap_or_default(),
-        })
-        .collect())
+    q.add_group_by([Expr::col((s, S::OrgId))]);
+    let backend = db.get_database_backend();
+    let count = |row: &sea_orm::QueryResult, col: &str| -> Result<u64, DbErr> {
+        Ok(Ord::max(row.try_get::<Option<i64>>("", col)?.unwrap_or(0), 0) as u64)
+    };
+    let mut out = Vec::new();
+    for row in db.query_all_raw(backend.build(&q)).await? {
+        let place = match key {
+            Some(S::DistrictCode) => row.try_get::<Option<String>>("", "place")?,
+            Some(_) => row
+                .try_get::<Option<i64>>("", "place")?
+                .map(|p| p.to_string()),
+            None => None,
+        };
+        out.push(Grouped {
+            place,
+            org_id: row.try_get("", "org_id")?,
+            tally: Tally {
+                sessions_held: count(&row, "held")?,
+                person_times: count(&row, "attended")?,
+                feedback_count: count(&row, "scored")?,
+                feedback_sum: count(&row, "total")?,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// [`under`] for a query built with sea-query: the place columns named
+/// with the session table.
+fn under_in(anchor: &Position) -> Condition {
+    use sea_orm::sea_query::ExprTrait;
+    use service_session::Column as S;
+    let s = service_session::Entity;
+    let c = Condition::all();
+    match anchor.kind {
+        Some(PlaceKind::Street) => c.add(Expr::col((s, S::StreetId)).eq(anchor.id)),
+        Some(PlaceKind::Community) => c.add(Expr::col((s, S::CommunityId)).eq(anchor.id)),
+        Some(PlaceKind::Compound) => c.add(Expr::col((s, S::CompoundId)).eq(anchor.id)),
+        Some(PlaceKind::District) => c.add(
+            Expr::col((s, S::DistrictCode)).eq(anchor.district_code.clone().unwrap_or_default()),
+        ),
+        Some(PlaceKind::City | PlaceKind::Province) => {
+            let digits = anchor.kind.and_then(|k| k.code_digits()).unwrap_or(6);
+            let prefix: String = anchor
+                .code
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(digits)
+                .collect();
+            c.add(Expr::col((s, S::DistrictCode)).like(format!("{prefix}%")))
+        }
+        _ => c.add(Expr::col((s, S::CompoundId)).eq(-1)),
+    }
 }
 
 /// Takes an organisation's row lock: its admissions change in turn.

@@ -332,15 +332,18 @@ async fn the_journey_from_registration_to_figures(db: TestDb) {
 
     hold(&app, session).await;
     let reg = v1["id"].as_i64().unwrap();
-    let (s, v) = call(
-        &app,
-        p.staff,
-        Method::POST,
-        &format!("/api/v1/service-sessions/{session}/registrations/{reg}/check-in"),
-        "",
-    )
-    .await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    // Staff and the worker both mark the resident: counted once.
+    for who in [p.staff, p.worker] {
+        let (s, v) = call(
+            &app,
+            who,
+            Method::POST,
+            &format!("/api/v1/service-sessions/{session}/registrations/{reg}/check-in"),
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    }
     let fb = format!("/api/v1/service-sessions/{session}/feedback");
     let (s, v) = call(
         &app,
@@ -1581,16 +1584,21 @@ async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
         regs.iter()
             .any(|r| r.attended_at.is_some() && !judged.contains(&r.id))
     );
-    // The counter matches the rows.
+    // The counters match the rows.
+    let all_feedback = session_feedback::Entity::find().all(db).await.unwrap();
     for s in &sessions {
-        let rows = session_registration::Entity::find()
-            .all(db)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.session_id == s.id && r.state == "registered")
-            .count();
-        assert_eq!(rows as i32, s.registered);
+        let mine = regs.iter().filter(|r| r.session_id == s.id);
+        let active = mine.clone().filter(|r| r.state == "registered").count();
+        assert_eq!(active as i32, s.registered);
+        let came = mine.filter(|r| r.attended_at.is_some()).count();
+        assert_eq!(came as i32, s.attended);
+        let scores: Vec<i32> = all_feedback
+            .iter()
+            .filter(|f| f.session_id == s.id)
+            .map(|f| f.score)
+            .collect();
+        assert_eq!(scores.len() as i32, s.feedback_count);
+        assert_eq!(scores.iter().sum::<i32>(), s.feedback_sum);
     }
     let district = place::Entity::find()
         .all(db)
@@ -1622,6 +1630,83 @@ async fn the_small_demo_has_organisations_sessions_and_figures(t: TestDb) {
     assert!(v["person_times"].as_u64().unwrap() > 0);
     let r = app.client(admin).await.get("/social-services").await;
     assert_eq!(r.status, StatusCode::OK);
+
+    // The database's sums match a count by hand at every level, with a
+    // past session cancelled (it counts nowhere).
+    let db = app.db.db.conn();
+    let past = sessions.iter().find(|s| s.ends_at < now).unwrap().clone();
+    let mut m: service_session::ActiveModel = past.into();
+    m.state = Set("cancelled".into());
+    service_session::Entity::update(m).exec(db).await.unwrap();
+    let sessions = service_session::Entity::find().all(db).await.unwrap();
+    let feedback = session_feedback::Entity::find().all(db).await.unwrap();
+    let now = Utc::now();
+    let by_hand = |keep: &dyn Fn(&service_session::Model) -> bool| {
+        let held: Vec<i64> = sessions
+            .iter()
+            .filter(|s| s.state == "scheduled" && s.ends_at <= now && keep(s))
+            .map(|s| s.id)
+            .collect();
+        let attended = regs
+            .iter()
+            .filter(|r| held.contains(&r.session_id) && r.attended_at.is_some())
+            .count();
+        let scores: Vec<i32> = feedback
+            .iter()
+            .filter(|f| held.contains(&f.session_id))
+            .map(|f| f.score)
+            .collect();
+        let mean = (!scores.is_empty()).then(|| {
+            format!(
+                "{:.1}",
+                scores.iter().sum::<i32>() as f64 / scores.len() as f64
+            )
+        });
+        (held.len() as u64, attended as u64, mean)
+    };
+    let of = |v: &Value| {
+        (
+            v["sessions_held"].as_u64().unwrap(),
+            v["person_times"].as_u64().unwrap(),
+            v["mean_feedback"].as_str().map(str::to_string),
+        )
+    };
+    let figures = |id: i64| {
+        let app = &app;
+        async move {
+            let (s, v) = call(
+                app,
+                admin,
+                Method::GET,
+                &format!("/api/v1/social-figures?place_id={id}"),
+                "",
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v
+        }
+    };
+    let v = figures(district).await;
+    assert_eq!(of(&v), by_hand(&|_| true));
+    for o in v["orgs"].as_array().unwrap() {
+        let id = o["id"].as_i64().unwrap();
+        assert_eq!(of(o), by_hand(&|s| s.org_id == id), "organisation {id}");
+    }
+    for street in v["children"].as_array().unwrap() {
+        let sid = street["id"].as_i64().unwrap();
+        assert_eq!(of(street), by_hand(&|s| s.street_id == Some(sid)));
+        let v = figures(sid).await;
+        assert_eq!(of(&v), by_hand(&|s| s.street_id == Some(sid)));
+        for c in v["children"].as_array().unwrap() {
+            let cid = c["id"].as_i64().unwrap();
+            assert_eq!(of(c), by_hand(&|s| s.community_id == Some(cid)));
+            let v = figures(cid).await;
+            for k in v["children"].as_array().unwrap() {
+                let kid = k["id"].as_i64().unwrap();
+                assert_eq!(of(k), by_hand(&|s| s.compound_id == kid));
+            }
+        }
+    }
 }
 
 #[db_test]
