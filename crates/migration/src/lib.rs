@@ -25,6 +25,7 @@ mod m0018_volunteers;
 mod m0019_mobilisation;
 mod m0020_session_cancellation;
 mod m0021_social_figures;
+mod m0022_volunteer_figures;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_mobilisation::Migration),
             Box::new(m0020_session_cancellation::Migration),
             Box::new(m0021_social_figures::Migration),
+            Box::new(m0022_volunteer_figures::Migration),
         ]
     }
 }

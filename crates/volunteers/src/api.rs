@@ -850,6 +850,7 @@ pub async fn activity(
         title: Set(title),
         recorded_by: Set(Some(user.account_id)),
         created_at: Set(Utc::now()),
+        minutes: Set(credits.iter().map(|&(_, min)| min).sum()),
         ..Default::default()
     })
     .exec(db)
@@ -1073,6 +1074,9 @@ pub async fn signup(
     })
     .exec(tx)
     .await?;
+    let mut am: patrol_shift::ActiveModel = s.into();
+    am.signed_up = Set(taken as i32 + 1);
+    patrol_shift::Entity::update(am).exec(tx).await?;
     Ok(true)
 }
 
@@ -1149,6 +1153,12 @@ pub async fn check_out_at(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let (s, _, mine) = own_signup(tx, user, shift_id).await?;
+    // Under the shift's lock the sign-up is read again, so a double tap
+    // credits the shift's minutes once.
+    store::lock_shift(tx, s.id).await?;
+    let Some(mine) = store::signup(tx, s.id, mine.member_id).await? else {
+        return Err(forbidden("volunteers.error.not_your_shift"));
+    };
     if mine.checked_out_at.is_some() {
         return Ok(());
     }
@@ -1160,6 +1170,18 @@ pub async fn check_out_at(
     am.checked_out_at = Set(Some(now));
     am.minutes = Set(minutes);
     patrol_signup::Entity::update(am).exec(tx).await?;
+    {
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        use sea_orm::{ColumnTrait, QueryFilter};
+        patrol_shift::Entity::update_many()
+            .col_expr(
+                patrol_shift::Column::Minutes,
+                Expr::col(patrol_shift::Column::Minutes).add(minutes),
+            )
+            .filter(patrol_shift::Column::Id.eq(s.id))
+            .exec(tx)
+            .await?;
+    }
     Ok(())
 }
 
@@ -1351,74 +1373,43 @@ fn child_of(p: &place::Model, t: &volunteer_team::Model) -> Option<i64> {
     }
 }
 
-fn within(p: &place::Model, t: &volunteer_team::Model) -> bool {
+/// The teams a place's figures count, as a condition on `volunteer_team`.
+fn scope_of(p: &place::Model) -> sea_orm::Condition {
+    use sea_orm::{ColumnTrait, Condition};
+    use volunteer_team::Column as T;
+    let c = Condition::all();
     match PlaceKind::parse(&p.kind) {
-        Some(PlaceKind::District) => Some(&t.district_code) == p.district_code.as_ref(),
-        Some(PlaceKind::Street) => t.street_id == Some(p.id),
-        Some(PlaceKind::Community) => t.community_id == Some(p.id),
-        Some(PlaceKind::Compound) => t.compound_id == Some(p.id),
-        _ => false,
+        Some(PlaceKind::District) => {
+            c.add(T::DistrictCode.eq(p.district_code.clone().unwrap_or_default()))
+        }
+        Some(PlaceKind::Street) => c.add(T::StreetId.eq(p.id)),
+        Some(PlaceKind::Community) => c.add(T::CommunityId.eq(p.id)),
+        Some(PlaceKind::Compound) => c.add(T::CompoundId.eq(p.id)),
+        _ => c.add(T::Id.eq(-1)),
     }
 }
 
 pub async fn figures_of(db: &impl ConnectionTrait, p: &place::Model) -> Result<Figures, ApiError> {
-    let code = p.district_code.clone().unwrap_or_default();
-    let teams: Vec<volunteer_team::Model> = store::teams_in(db, Some(&[code]))
+    let scope = scope_of(p);
+    let teams = store::teams_where(db, scope.clone()).await?;
+    let mut per_team: HashMap<i64, Figure> = store::team_tallies(db, scope)
         .await?
         .into_iter()
-        .filter(|t| within(p, t))
+        .map(|(team, t)| {
+            (
+                team,
+                Figure {
+                    members: t.members,
+                    party_members: t.party_members,
+                    activities: t.activities,
+                    minutes: t.minutes,
+                    shifts: t.shifts,
+                    shifts_covered: t.shifts_covered,
+                    ..Default::default()
+                },
+            )
+        })
         .collect();
-    let ids: Vec<i64> = teams.iter().map(|t| t.id).collect();
-    let mut per_team: HashMap<i64, Figure> = HashMap::new();
-    {
-        use sea_orm::{ColumnTrait, QueryFilter};
-        let mut members: Vec<volunteer_member::Model> = Vec::new();
-        let mut activities: Vec<volunteer_activity::Model> = Vec::new();
-        let mut shifts: Vec<patrol_shift::Model> = Vec::new();
-        for chunk in ids.chunks(500) {
-            members.extend(
-                volunteer_member::Entity::find()
-                    .filter(volunteer_member::Column::TeamId.is_in(chunk.iter().copied()))
-                    .all(db)
-                    .await?,
-            );
-            activities.extend(store::activities(db, chunk).await?);
-            shifts.extend(store::shifts(db, chunk).await?);
-        }
-        let team_of_member: HashMap<i64, i64> = members.iter().map(|m| (m.id, m.team_id)).collect();
-        for m in &members {
-            let f = per_team.entry(m.team_id).or_default();
-            if m.left_on.is_none() {
-                f.members += 1;
-                f.party_members += m.party_member as u64;
-            }
-        }
-        for a in &activities {
-            per_team.entry(a.team_id).or_default().activities += 1;
-        }
-        let member_ids: Vec<i64> = members.iter().map(|m| m.id).collect();
-        for chunk in member_ids.chunks(500) {
-            for (m, min) in store::minutes_of_members(db, chunk).await? {
-                if let Some(t) = team_of_member.get(&m) {
-                    per_team.entry(*t).or_default().minutes += min;
-                }
-            }
-        }
-        let mut taken: HashMap<i64, u64> = HashMap::new();
-        let shift_ids: Vec<i64> = shifts.iter().map(|s| s.id).collect();
-        for chunk in shift_ids.chunks(500) {
-            for s in store::signups(db, chunk).await? {
-                *taken.entry(s.shift_id).or_default() += 1;
-            }
-        }
-        for s in &shifts {
-            let f = per_team.entry(s.team_id).or_default();
-            f.shifts += 1;
-            if taken.get(&s.id).copied().unwrap_or(0) >= s.slots.max(0) as u64 {
-                f.shifts_covered += 1;
-            }
-        }
-    }
     let children_ids: Vec<i64> = teams.iter().filter_map(|t| child_of(p, t)).collect();
     let names = place_names(db, children_ids).await?;
     let mut whole = Figure {

@@ -184,6 +184,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
             }
             made += members.len();
             for (i, title) in ["月度集中服务", "节日志愿活动"].into_iter().enumerate() {
+                let credit = |k: usize| 60 + 30 * ((k + i) % 4) as i32;
                 let activity =
                     volunteer_activity::Entity::insert(volunteer_activity::ActiveModel {
                         team_id: Set(team),
@@ -192,6 +193,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                         title: Set(title.into()),
                         recorded_by: Set(leader),
                         created_at: Set(now - Duration::days(7 + 14 * i as i64)),
+                        minutes: Set((0..members.len()).map(credit).sum()),
                         ..Default::default()
                     })
                     .exec(db)
@@ -202,7 +204,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                         activity_id: Set(activity),
                         member_id: Set(*m),
                         district_code: Set(DISTRICT.into()),
-                        minutes: Set(60 + 30 * ((k + i) % 4) as i32),
+                        minutes: Set(credit(k)),
                         ..Default::default()
                     },
                 ))
@@ -228,6 +230,27 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
             }
             for (d, starts) in times {
                 let ends = starts + Duration::hours(2);
+                let past = d < 0;
+                let taking = if d == 0 { 0 } else { 2 };
+                // Who signs up, with their check-in and out and minutes.
+                let signups: Vec<_> = members
+                    .iter()
+                    .take(taking)
+                    .enumerate()
+                    .map(|(k, m)| {
+                        let (inn, out) = if past {
+                            let inn = starts - Duration::minutes(5 * k as i64);
+                            (Some(inn), Some(ends - Duration::minutes(10 * k as i64)))
+                        } else {
+                            (None, None)
+                        };
+                        let minutes = match (inn, out) {
+                            (Some(i), Some(o)) => rules::patrolled_minutes(starts, ends, i, o),
+                            _ => 0,
+                        };
+                        (k, *m, inn, out, minutes)
+                    })
+                    .collect();
                 let shift = patrol_shift::Entity::insert(patrol_shift::ActiveModel {
                     team_id: Set(team),
                     district_code: Set(DISTRICT.into()),
@@ -237,28 +260,18 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                     slots: Set(3),
                     created_by: Set(leader),
                     created_at: Set(now - Duration::days(7)),
+                    signed_up: Set(signups.len() as i32),
+                    minutes: Set(signups.iter().map(|x| x.4).sum()),
                     ..Default::default()
                 })
                 .exec(db)
                 .await?
                 .last_insert_id;
                 made += 1;
-                let past = d < 0;
-                let taking = if d == 0 { 0 } else { 2 };
-                for (k, m) in members.iter().take(taking).enumerate() {
-                    let (inn, out) = if past {
-                        let inn = starts - Duration::minutes(5 * k as i64);
-                        (Some(inn), Some(ends - Duration::minutes(10 * k as i64)))
-                    } else {
-                        (None, None)
-                    };
-                    let minutes = match (inn, out) {
-                        (Some(i), Some(o)) => rules::patrolled_minutes(starts, ends, i, o),
-                        _ => 0,
-                    };
+                for (k, m, inn, out, minutes) in signups {
                     patrol_signup::Entity::insert(patrol_signup::ActiveModel {
                         shift_id: Set(shift),
-                        member_id: Set(*m),
+                        member_id: Set(m),
                         district_code: Set(DISTRICT.into()),
                         signed_at: Set(starts - Duration::days(2)),
                         checked_in_at: Set(inn),
@@ -273,7 +286,7 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
                         let (body, incident) = LOGS[(d + 3) as usize % LOGS.len()];
                         patrol_log::Entity::insert(patrol_log::ActiveModel {
                             shift_id: Set(shift),
-                            member_id: Set(*m),
+                            member_id: Set(m),
                             district_code: Set(DISTRICT.into()),
                             at: Set(starts + Duration::minutes(50)),
                             body: Set(body.into()),

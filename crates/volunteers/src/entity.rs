@@ -68,6 +68,8 @@ pub mod volunteer_activity {
         pub title: String,
         pub recorded_by: Option<i64>,
         pub created_at: DateTimeUtc,
+        /// The sum of its credits' minutes (written with them, once).
+        pub minutes: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -112,6 +114,10 @@ pub mod patrol_shift {
         pub slots: i32,
         pub created_by: Option<i64>,
         pub created_at: DateTimeUtc,
+        /// Sign-ups and the minutes they patrolled, kept under the shift's
+        /// row lock for the figures.
+        pub signed_up: i32,
+        pub minutes: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::entity::{
@@ -209,4 +210,107 @@ pub async fn places(
     ids: &[i64],
 ) -> Result<HashMap<i64, jinlin_kernel::place::entity::Model>, DbErr> {
     jinlin_places::store::by_ids(db, ids.iter().copied()).await
+}
+
+/// Teams matching a condition on `volunteer_team`'s place columns.
+pub async fn teams_where(
+    db: &impl ConnectionTrait,
+    scope: Condition,
+) -> Result<Vec<volunteer_team::Model>, DbErr> {
+    volunteer_team::Entity::find()
+        .filter(scope)
+        .order_by_asc(volunteer_team::Column::Id)
+        .all(db)
+        .await
+}
+
+/// One team's figures as the database adds them up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TeamTally {
+    /// Current members (not left), and party members among them.
+    pub members: u64,
+    pub party_members: u64,
+    pub activities: u64,
+    /// Credited minutes: activities' and patrols'.
+    pub minutes: i64,
+    pub shifts: u64,
+    /// Shifts whose every place is taken.
+    pub shifts_covered: u64,
+}
+
+fn count(n: Option<i64>) -> u64 {
+    n.unwrap_or(0).max(0) as u64
+}
+
+/// The figures of every team matching `scope` (a condition on
+/// `volunteer_team`), keyed by team: three queries grouped by team, over
+/// members, activities (each keeping its credits' sum) and shifts (each
+/// keeping its sign-ups and minutes), answered from covering indexes.
+pub async fn team_tallies(
+    db: &impl ConnectionTrait,
+    scope: Condition,
+) -> Result<HashMap<i64, TeamTally>, DbErr> {
+    let teams = Query::select()
+        .column(volunteer_team::Column::Id)
+        .from(volunteer_team::Entity)
+        .cond_where(scope)
+        .to_owned();
+    let mut out: HashMap<i64, TeamTally> = HashMap::new();
+    let rows: Vec<(i64, Option<i64>, Option<i64>)> = volunteer_member::Entity::find()
+        .select_only()
+        .column(volunteer_member::Column::TeamId)
+        .column_as(
+            Expr::cust("SUM(CASE WHEN left_on IS NULL THEN 1 ELSE 0 END)"),
+            "members",
+        )
+        .column_as(
+            Expr::cust("SUM(CASE WHEN left_on IS NULL AND party_member THEN 1 ELSE 0 END)"),
+            "party",
+        )
+        .filter(volunteer_member::Column::TeamId.in_subquery(teams.clone()))
+        .group_by(volunteer_member::Column::TeamId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (team, members, party) in rows {
+        let t = out.entry(team).or_default();
+        t.members = count(members);
+        t.party_members = count(party);
+    }
+    let rows: Vec<(i64, i64, Option<i64>)> = volunteer_activity::Entity::find()
+        .select_only()
+        .column(volunteer_activity::Column::TeamId)
+        .column_as(volunteer_activity::Column::Id.count(), "activities")
+        .column_as(volunteer_activity::Column::Minutes.sum(), "minutes")
+        .filter(volunteer_activity::Column::TeamId.in_subquery(teams.clone()))
+        .group_by(volunteer_activity::Column::TeamId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (team, activities, minutes) in rows {
+        let t = out.entry(team).or_default();
+        t.activities = count(Some(activities));
+        t.minutes += minutes.unwrap_or(0);
+    }
+    let rows: Vec<(i64, i64, Option<i64>, Option<i64>)> = patrol_shift::Entity::find()
+        .select_only()
+        .column(patrol_shift::Column::TeamId)
+        .column_as(patrol_shift::Column::Id.count(), "shifts")
+        .column_as(
+            Expr::cust("SUM(CASE WHEN signed_up >= slots THEN 1 ELSE 0 END)"),
+            "covered",
+        )
+        .column_as(patrol_shift::Column::Minutes.sum(), "minutes")
+        .filter(patrol_shift::Column::TeamId.in_subquery(teams))
+        .group_by(patrol_shift::Column::TeamId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (team, shifts, covered, minutes) in rows {
+        let t = out.entry(team).or_default();
+        t.shifts = count(Some(shifts));
+        t.shifts_covered = count(covered);
+        t.minutes += minutes.unwrap_or(0);
+    }
+    Ok(out)
 }

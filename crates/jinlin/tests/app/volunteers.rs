@@ -646,6 +646,18 @@ async fn racing_for_the_last_place(db: TestDb) {
         y.text()
     );
     assert_eq!(count!(app, patrol_signup::Entity), 1);
+    // The shift is counted once, and covered: its one place is taken.
+    let (s, v) = call(
+        &app,
+        p.district,
+        Method::GET,
+        &format!("/api/v1/volunteers/figures/{}", t.compound.compound),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["shifts"], 1);
+    assert_eq!(v["shifts_covered"], 1);
 }
 
 #[db_test]
@@ -696,6 +708,102 @@ async fn the_small_demo_has_patrols_with_hours(t: TestDb) {
             .any(|s| s.minutes > 0 && s.checked_out_at.is_some())
     );
     assert!(patrol_log::Entity::find().count(db).await.unwrap() > 0);
+
+    // The counters kept for the figures match the rows.
+    let activities = volunteer_activity::Entity::find().all(db).await.unwrap();
+    let credits = volunteer_activity_credit::Entity::find()
+        .all(db)
+        .await
+        .unwrap();
+    for a in &activities {
+        let sum: i32 = credits
+            .iter()
+            .filter(|c| c.activity_id == a.id)
+            .map(|c| c.minutes)
+            .sum();
+        assert_eq!(a.minutes, sum);
+    }
+    for s in &shifts {
+        let mine = signups.iter().filter(|x| x.shift_id == s.id);
+        assert_eq!(s.signed_up, mine.clone().count() as i32);
+        assert_eq!(s.minutes, mine.map(|x| x.minutes).sum::<i32>());
+    }
+    // The database's figures match a count by hand at every level.
+    let by_hand = |keep: &dyn Fn(&volunteer_team::Model) -> bool| {
+        let ids: Vec<i64> = teams.iter().filter(|t| keep(t)).map(|t| t.id).collect();
+        let of_teams: Vec<&volunteer_member::Model> = members
+            .iter()
+            .filter(|m| ids.contains(&m.team_id))
+            .collect();
+        let member_ids: Vec<i64> = of_teams.iter().map(|m| m.id).collect();
+        let current: Vec<&&volunteer_member::Model> =
+            of_teams.iter().filter(|m| m.left_on.is_none()).collect();
+        let team_shifts: Vec<&patrol_shift::Model> =
+            shifts.iter().filter(|s| ids.contains(&s.team_id)).collect();
+        let minutes: i64 = credits
+            .iter()
+            .filter(|c| member_ids.contains(&c.member_id))
+            .map(|c| c.minutes as i64)
+            .sum::<i64>()
+            + signups
+                .iter()
+                .filter(|x| member_ids.contains(&x.member_id))
+                .map(|x| x.minutes as i64)
+                .sum::<i64>();
+        (
+            ids.len() as u64,
+            current.len() as u64,
+            current.iter().filter(|m| m.party_member).count() as u64,
+            activities
+                .iter()
+                .filter(|a| ids.contains(&a.team_id))
+                .count() as u64,
+            minutes,
+            team_shifts.len() as u64,
+            team_shifts
+                .iter()
+                .filter(|s| signups.iter().filter(|x| x.shift_id == s.id).count() as i32 >= s.slots)
+                .count() as u64,
+        )
+    };
+    let of = |f: &jinlin_volunteers::api::Figure| {
+        (
+            f.teams,
+            f.members,
+            f.party_members,
+            f.activities,
+            f.minutes,
+            f.shifts,
+            f.shifts_covered,
+        )
+    };
+    let district = jinlin_kernel::place::entity::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.kind == "district")
+        .unwrap();
+    let f = jinlin_volunteers::api::figures_of(db, &district)
+        .await
+        .unwrap();
+    assert_eq!(of(&f.place), by_hand(&|_| true));
+    assert!(f.place.minutes > 0 && f.place.shifts > 0);
+    for street in &f.children {
+        assert_eq!(
+            of(street),
+            by_hand(&|t| t.street_id == Some(street.place_id))
+        );
+        let p = jinlin_places::store::find(db, street.place_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let f = jinlin_volunteers::api::figures_of(db, &p).await.unwrap();
+        assert_eq!(of(&f.place), by_hand(&|t| t.street_id == Some(p.id)));
+        for c in &f.children {
+            assert_eq!(of(c), by_hand(&|t| t.community_id == Some(c.place_id)));
+        }
+    }
 }
 
 #[db_test]
