@@ -10,7 +10,7 @@
 //! Acknowledgements run from 16 concurrent tasks, as 16 grid workers or
 //! residents would, each a transaction of its own through the same
 //! function as `POST /api/v1/mobilisations/{id}/reached` (access checks
-//! included); HTTP parsing and sessions are not counted here.
+//! read first, then the write transaction); HTTP parsing and sessions are not counted here.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -152,9 +152,8 @@ async fn run(url: Option<String>, acks: usize) {
                 if i >= work.len() {
                     break;
                 }
-                let tx = db.write().await.expect("transaction");
-                let done = api::mark(
-                    &tx,
+                let done = api::mark_on(
+                    &db,
                     &admin,
                     m,
                     &Marks {
@@ -164,7 +163,6 @@ async fn run(url: Option<String>, acks: usize) {
                 )
                 .await
                 .expect("mark");
-                tx.commit().await.expect("commit");
                 assert_eq!(done.marked, 1);
             }
         }));

@@ -946,14 +946,31 @@ async fn unit_households(
 
 /// Marks households reached by a grid worker or an official of their
 /// compound. Households already reached count once and are reported as
-/// such; a dwelling outside the mobilisation refuses the whole batch.
-pub async fn mark(
-    tx: &impl ConnectionTrait,
+/// such; a dwelling outside the mobilisation refuses the whole batch. The
+/// checks are read before the write transaction begins, so the write lock
+/// is held only to lock, mark and count.
+pub async fn mark_on(
+    db: &jinlin_kernel::Database,
     user: &Principal,
     id: i64,
     marks: &Marks,
 ) -> Result<Marked, ApiError> {
-    let s = seen(tx, user, id).await?;
+    let ids = check_marks(db.conn(), user, id, marks).await?;
+    let tx = db.write().await?;
+    let done = apply_marks(&tx, user, id, &ids, marks.method).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Everything a batch of marks is refused for; gives its dwellings, sorted
+/// and without repeats.
+async fn check_marks(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+    marks: &Marks,
+) -> Result<Vec<i64>, ApiError> {
+    let s = seen(db, user, id).await?;
     if !s.follows_any() {
         return Err(ApiError::forbidden());
     }
@@ -972,7 +989,7 @@ pub async fn mark(
     if s.m.closed_at.is_some() {
         return Err(conflict("mobilisation.error.closed"));
     }
-    let rows = store::lock_households(tx, id, &ids).await?;
+    let rows = store::households_of(db, id, &ids).await?;
     if rows.len() != ids.len() {
         let found: HashSet<i64> = rows.iter().map(|h| h.dwelling_id).collect();
         let missing = ids
@@ -988,18 +1005,31 @@ pub async fn mark(
     let unit_ids: HashSet<i64> = rows.iter().map(|h| h.unit_id).collect();
     let units = mobilisation_unit::Entity::find()
         .filter(mobilisation_unit::Column::Id.is_in(unit_ids))
-        .all(tx)
+        .all(db)
         .await?;
-    let compounds = names_of(tx, units.iter().map(|u| u.compound_id)).await?;
+    let compounds = names_of(db, units.iter().map(|u| u.compound_id)).await?;
     for u in &units {
         let Some(c) = compounds.get(&u.compound_id) else {
             return Err(ApiError::not_found());
         };
-        if !works(tx, user, u, c).await? {
+        if !works(db, user, u, c).await? {
             return Err(forbidden("mobilisation.error.not_your_grid"));
         }
     }
-    let marked = store::mark(tx, &rows, user.account_id, marks.method, Utc::now()).await?;
+    Ok(ids)
+}
+
+/// Locks the checked households, marks those not yet reached and moves
+/// their units' counters.
+async fn apply_marks(
+    tx: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+    ids: &[i64],
+    method: Method,
+) -> Result<Marked, ApiError> {
+    let rows = store::lock_households(tx, id, ids).await?;
+    let marked = store::mark(tx, &rows, user.account_id, method, Utc::now()).await?;
     Ok(Marked {
         marked,
         already: rows.len() as u64 - marked,
@@ -1016,10 +1046,7 @@ async fn mark_reached(
     Path(id): Path<i64>,
     ApiJson(marks): ApiJson<Marks>,
 ) -> Result<ApiJson<Marked>, ApiError> {
-    let tx = state.db.write().await?;
-    let done = mark(&tx, &user, id, &marks).await?;
-    tx.commit().await?;
-    Ok(ApiJson(done))
+    Ok(ApiJson(mark_on(&state.db, &user, id, &marks).await?))
 }
 
 /// The reader acknowledges the notice for their own households.

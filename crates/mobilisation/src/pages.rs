@@ -400,10 +400,8 @@ async fn mark(
         dwelling_ids: f.numbers("dwelling_id")?,
         method,
     };
-    let tx = state.db.write().await?;
-    let (unit, m, _) = api::unit_access(&tx, &user, id).await?;
-    let done = api::mark(&tx, &user, m.id, &marks).await?;
-    tx.commit().await?;
+    let (unit, m, _) = api::unit_access(state.db.conn(), &user, id).await?;
+    let done = api::mark_on(&state.db, &user, m.id, &marks).await?;
     Ok(see(format!(
         "/mobilisation-units/{}?marked={}&already={}",
         unit.id, done.marked, done.already

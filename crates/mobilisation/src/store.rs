@@ -284,6 +284,22 @@ pub async fn phones_of(
         .collect()
 }
 
+/// The households of mobilisation `id` among `dwellings`, unlocked.
+pub async fn households_of(
+    db: &impl ConnectionTrait,
+    id: i64,
+    dwellings: &[i64],
+) -> Result<Vec<mobilisation_household::Model>, DbErr> {
+    if dwellings.is_empty() {
+        return Ok(Vec::new());
+    }
+    mobilisation_household::Entity::find()
+        .filter(mobilisation_household::Column::MobilisationId.eq(id))
+        .filter(mobilisation_household::Column::DwellingId.is_in(dwellings.iter().copied()))
+        .all(db)
+        .await
+}
+
 /// The households of mobilisation `id` among `dwellings`, in id order,
 /// locked until the transaction ends (PostgreSQL; SQLite's write
 /// transaction already holds the database), so two marks of one household
