@@ -4,6 +4,12 @@
 //! starts with `BEGIN IMMEDIATE` so it holds the write lock from the first
 //! statement (a deferred transaction that reads and then writes can fail
 //! with SQLITE_BUSY without waiting).
+//!
+//! SQLite allows one writer at a time, so its write transactions take their
+//! own single connection and queue for it in the process, first come first
+//! served. Left to SQLite's busy handler, writers that find the lock taken
+//! sleep and retry, and under contention spend more time asleep than
+//! writing.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +23,8 @@ use sea_orm::{
 #[derive(Clone, Debug)]
 pub struct Database {
     conn: DatabaseConnection,
+    /// SQLite's one writer; PostgreSQL writes through the pool.
+    writer: Option<DatabaseConnection>,
 }
 
 /// How long a SQLite writer waits for the lock before giving up.
@@ -26,13 +34,26 @@ impl Database {
     /// Connects to `postgres://…` or `sqlite://…` (creating the SQLite file
     /// and its directory when missing).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
-        let mut options = ConnectOptions::new(url.to_string());
-        options
-            .max_connections(max_connections.max(1))
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+        let options = |connections: u32| {
+            let mut options = ConnectOptions::new(url.to_string());
+            options
+                .max_connections(connections)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(SQLITE_BUSY_TIMEOUT)
+                .sqlx_logging(false);
+            if url.starts_with("sqlite:") {
+                options.map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                        .foreign_keys(true)
+                        .create_if_missing(true)
+                });
+            }
+            options
+        };
+        let mut writer = None;
         if url.starts_with("sqlite:") {
             if let Some(dir) = sqlite_file(url).and_then(|f| f.parent().map(|p| p.to_path_buf()))
                 && !dir.as_os_str().is_empty()
@@ -44,21 +65,20 @@ impl Database {
                     ))
                 })?;
             }
-            options.map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                    .foreign_keys(true)
-                    .create_if_missing(true)
-            });
+            if sqlite_file(url).is_none() {
+                return Err(DbErr::Custom(format!(
+                    "{url} names no file: give the SQLite database a file path"
+                )));
+            }
+            writer = Some(sea_orm::Database::connect(options(1)).await?);
         } else if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
             return Err(DbErr::Custom(format!(
                 "unsupported database URL {}: use postgres://… or leave it empty for the embedded SQLite file",
                 crate::config::redact_url(url)
             )));
         }
-        let conn = sea_orm::Database::connect(options).await?;
-        Ok(Database { conn })
+        let conn = sea_orm::Database::connect(options(max_connections.max(1))).await?;
+        Ok(Database { conn, writer })
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -78,10 +98,13 @@ impl Database {
         &self.conn
     }
 
-    /// Starts a write transaction (with the write lock taken up front on
-    /// SQLite). Every write that spans rows goes through one of these.
+    /// Starts a write transaction (on SQLite, on the one writer connection
+    /// with the write lock taken up front). Every write that spans rows goes
+    /// through one of these.
     pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.conn
+        self.writer
+            .as_ref()
+            .unwrap_or(&self.conn)
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
@@ -117,6 +140,9 @@ impl Database {
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
+        if let Some(writer) = self.writer {
+            writer.close().await?;
+        }
         self.conn.close().await
     }
 }

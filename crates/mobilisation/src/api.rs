@@ -45,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(coverage))
         .routes(routes!(unit_households))
         .routes(routes!(mark_reached))
+        .routes(routes!(mark_unreached))
         .routes(routes!(acknowledge))
         .routes(routes!(close))
 }
@@ -970,14 +971,29 @@ async fn check_marks(
     id: i64,
     marks: &Marks,
 ) -> Result<Vec<i64>, ApiError> {
+    check_batch(db, user, id, &marks.dwelling_ids, Some(marks.method)).await
+}
+
+/// The access and shape checks of a batch of marks (with their method) or
+/// of undoing one (without).
+async fn check_batch(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+    dwelling_ids: &[i64],
+    method: Option<Method>,
+) -> Result<Vec<i64>, ApiError> {
+    if let Some(ids) = plainly_allowed(db, user, id, dwelling_ids, method).await? {
+        return Ok(ids);
+    }
     let s = seen(db, user, id).await?;
     if !s.follows_any() {
         return Err(ApiError::forbidden());
     }
-    if !Method::BY_WORKER.contains(&marks.method) {
+    if method.is_some_and(|m| !Method::BY_WORKER.contains(&m)) {
         return Err(invalid_key("mobilisation.error.method"));
     }
-    let mut ids = marks.dwelling_ids.clone();
+    let mut ids = dwelling_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
@@ -1019,8 +1035,47 @@ async fn check_marks(
     Ok(ids)
 }
 
-/// Locks the checked households, marks those not yet reached and moves
-/// their units' counters.
+/// The batch's dwellings when the batch is well formed and the reader
+/// works every grid it touches, read in at most two queries; `None` sends
+/// the batch through the full check, which finds the exact refusal. Most
+/// marks are a worker's own households and pass here.
+async fn plainly_allowed(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+    dwelling_ids: &[i64],
+    method: Option<Method>,
+) -> Result<Option<Vec<i64>>, ApiError> {
+    let mut ids = dwelling_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty()
+        || ids.len() > rules::BATCH_MAX
+        || method.is_some_and(|m| !Method::BY_WORKER.contains(&m))
+    {
+        return Ok(None);
+    }
+    let targets = store::mark_targets(db, id, &ids).await?;
+    if targets.len() != ids.len() {
+        return Ok(None);
+    }
+    let others: HashSet<i64> = targets
+        .iter()
+        .filter(|t| t.worker_account_id != Some(user.account_id))
+        .map(|t| t.compound_id)
+        .collect();
+    if others.is_empty() {
+        return Ok(Some(ids));
+    }
+    let wanted = others.len();
+    let compounds = names_of(db, others).await?;
+    let official =
+        compounds.len() == wanted && compounds.values().all(|c| official_at(user, &c.position()));
+    Ok(official.then_some(ids))
+}
+
+/// Marks the checked households not yet reached and moves
+/// their units' counters; refused once the mobilisation is closed.
 async fn apply_marks(
     tx: &impl ConnectionTrait,
     user: &Principal,
@@ -1028,11 +1083,13 @@ async fn apply_marks(
     ids: &[i64],
     method: Method,
 ) -> Result<Marked, ApiError> {
-    let rows = store::lock_households(tx, id, ids).await?;
-    let marked = store::mark(tx, &rows, user.account_id, method, Utc::now()).await?;
+    let marked = store::mark(tx, id, ids, user.account_id, method, Utc::now()).await?;
+    if marked == 0 && store::is_closed(tx, id).await? != Some(false) {
+        return Err(conflict("mobilisation.error.closed"));
+    }
     Ok(Marked {
         marked,
-        already: rows.len() as u64 - marked,
+        already: ids.len() as u64 - marked,
     })
 }
 
@@ -1049,6 +1106,84 @@ async fn mark_reached(
     Ok(ApiJson(mark_on(&state.db, &user, id, &marks).await?))
 }
 
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Unmark {
+    /// A dwelling a grid worker marked reached by mistake.
+    pub dwelling_id: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct Unmarked {
+    /// 1 when the mark was taken back, 0 when the household was not marked.
+    pub undone: u64,
+}
+
+/// Takes back a grid worker's mark made by mistake: the household counts as
+/// not reached again and its unit's counter (and full time) moves back.
+/// Whoever may mark the household may; a household's own acknowledgement
+/// in the app is theirs and stays.
+pub async fn unmark_on(
+    db: &jinlin_kernel::Database,
+    user: &Principal,
+    id: i64,
+    input: &Unmark,
+) -> Result<Unmarked, ApiError> {
+    let ids = check_batch(db.conn(), user, id, &[input.dwelling_id], None).await?;
+    let tx = db.write().await?;
+    match store::is_closed(&tx, id).await? {
+        None => return Err(ApiError::not_found()),
+        Some(true) => return Err(conflict("mobilisation.error.closed")),
+        Some(false) => {}
+    }
+    let rows = store::lock_households(&tx, id, &ids).await?;
+    let Some(row) = rows.first() else {
+        return Err(ApiError::not_found());
+    };
+    let undone = match row.method.as_deref().and_then(Method::parse) {
+        None => 0,
+        Some(m) if !rules::undoable(m) => {
+            return Err(conflict("mobilisation.error.own_acknowledgement"));
+        }
+        Some(m) => {
+            store::unmark(&tx, row).await?;
+            let district = mobilisation::Entity::find_by_id(id)
+                .one(&tx)
+                .await?
+                .map(|m| m.district_code);
+            audit::record(
+                &tx,
+                Entry::new(Some(user), "mobilisation.unmark", "mobilisation")
+                    .object(id)
+                    .district(district)
+                    .detail(serde_json::json!({
+                        "dwelling_id": row.dwelling_id,
+                        "method": m.as_str(),
+                        "reached_by": row.reached_by,
+                        "reached_at": row.reached_at,
+                    })),
+            )
+            .await?;
+            1
+        }
+    };
+    tx.commit().await?;
+    Ok(Unmarked { undone })
+}
+
+#[utoipa::path(post, path = "/mobilisations/{id}/unreached", tag = "mobilisation", request_body = Unmark,
+    params(("id" = i64, Path, description = "Mobilisation id")),
+    responses((status = 200, body = Unmarked), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn mark_unreached(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<Unmark>,
+) -> Result<ApiJson<Unmarked>, ApiError> {
+    Ok(ApiJson(unmark_on(&state.db, &user, id, &input).await?))
+}
+
 /// The reader acknowledges the notice for their own households.
 pub async fn acknowledge_own(
     tx: &impl ConnectionTrait,
@@ -1059,14 +1194,15 @@ pub async fn acknowledge_own(
         .one(tx)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let rows = store::lock_households(tx, id, &own_dwellings(user)).await?;
+    let rows = store::households_of(tx, id, &own_dwellings(user)).await?;
     if rows.is_empty() {
         return Err(ApiError::not_found());
     }
     if m.closed_at.is_some() {
         return Err(conflict("mobilisation.error.closed"));
     }
-    let marked = store::mark(tx, &rows, user.account_id, Method::App, Utc::now()).await?;
+    let ids: Vec<i64> = rows.iter().map(|h| h.dwelling_id).collect();
+    let marked = store::mark(tx, id, &ids, user.account_id, Method::App, Utc::now()).await?;
     Ok(Marked {
         marked,
         already: rows.len() as u64 - marked,

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/mobilisations/{id}/acknowledge", post(acknowledge))
         .route("/mobilisations/{id}/close", post(close))
         .route("/mobilisation-units/{id}", get(unit).post(mark))
+        .route("/mobilisation-units/{id}/undo", post(undo))
 }
 
 /// Posted fields, in order, with repeated names kept (checkboxes).
@@ -293,6 +294,8 @@ struct HouseholdLine {
     groups: String,
     contacts: Vec<(String, String)>,
     done: String,
+    /// A worker's mark that can be taken back.
+    undo: bool,
 }
 
 #[derive(Template)]
@@ -314,6 +317,7 @@ struct UnitQuery {
     reached: Option<bool>,
     marked: Option<u64>,
     already: Option<u64>,
+    undone: Option<u64>,
 }
 
 async fn unit(
@@ -360,13 +364,15 @@ async fn unit(
                 ),
                 _ => String::new(),
             },
+            undo: !u.closed && h.method.is_some_and(rules::undoable),
         })
         .collect();
-    let message = match (q.marked, q.already) {
-        (Some(m), Some(a)) => lang.tf(
+    let message = match (q.marked, q.already, q.undone) {
+        (Some(m), Some(a), _) => lang.tf(
             "mobilisation.marked",
             &[("marked", &m.to_string()), ("already", &a.to_string())],
         ),
+        (_, _, Some(n)) => lang.tf("mobilisation.undone", &[("n", &n.to_string())]),
         _ => String::new(),
     };
     let body = UnitPage {
@@ -405,5 +411,27 @@ async fn mark(
     Ok(see(format!(
         "/mobilisation-units/{}?marked={}&already={}",
         unit.id, done.marked, done.already
+    )))
+}
+
+/// Takes back one mistaken mark from the unit's reached list.
+async fn undo(
+    user: User,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let f = Fields(f);
+    f.check_csrf(&user)?;
+    let dwelling_id = f
+        .numbers("dwelling_id")?
+        .first()
+        .copied()
+        .ok_or_else(|| PageError::from(api::invalid_key("mobilisation.error.none_chosen")))?;
+    let (unit, m, _) = api::unit_access(state.db.conn(), &user, id).await?;
+    let done = api::unmark_on(&state.db, &user, m.id, &api::Unmark { dwelling_id }).await?;
+    Ok(see(format!(
+        "/mobilisation-units/{}?reached=true&undone={}",
+        unit.id, done.undone
     )))
 }

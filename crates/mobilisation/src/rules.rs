@@ -146,6 +146,23 @@ pub fn after_marks(unit: Coverage, newly: u64, now: DateTime<Utc>) -> Coverage {
     }
 }
 
+/// A unit's counters after one reached household's mark is taken back: it
+/// is no longer full, and becomes full again only when the household is
+/// reached again (the same arithmetic the undo statement does in SQL).
+pub fn after_unmark(unit: Coverage) -> Coverage {
+    Coverage {
+        households: unit.households,
+        reached: unit.reached.saturating_sub(1),
+        full_at: None,
+    }
+}
+
+/// Whether a mark may be taken back by a grid worker: theirs may, a
+/// household's own acknowledgement in the app may not.
+pub fn undoable(method: Method) -> bool {
+    Method::BY_WORKER.contains(&method)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +248,8 @@ mod tests {
         }
         assert!(!Method::BY_WORKER.contains(&Method::App));
         assert_eq!(Method::parse("fax"), None);
+        assert!(!undoable(Method::App));
+        assert!(Method::BY_WORKER.iter().all(|m| undoable(*m)));
     }
 
     proptest! {
@@ -260,6 +279,37 @@ mod tests {
             prop_assert_eq!(unit.reached, seen.len() as u64);
             prop_assert_eq!(unit.full_at, became_full);
             prop_assert_eq!(unit.is_full(), became_full.is_some());
+        }
+
+        /// Marks and undos in any order: the counter is the number of
+        /// households marked now, and the unit is full exactly when all are,
+        /// from the moment the last of them was marked.
+        #[test]
+        fn undos_move_the_counter_back(
+            households in 1u64..20,
+            events in proptest::collection::vec((0u64..20, any::<bool>()), 0..120),
+        ) {
+            let mut unit = Coverage { households, reached: 0, full_at: None };
+            let mut marked = HashSet::new();
+            let mut full_since = None;
+            for (t, (h, undo)) in events.into_iter().enumerate() {
+                let h = h % households;
+                let now = at(t as i64);
+                if undo {
+                    if marked.remove(&h) {
+                        unit = after_unmark(unit);
+                        full_since = None;
+                    }
+                } else {
+                    let newly = u64::from(marked.insert(h));
+                    unit = after_marks(unit, newly, now);
+                    if newly == 1 && marked.len() as u64 == households {
+                        full_since = Some(now);
+                    }
+                }
+            }
+            prop_assert_eq!(unit.reached, marked.len() as u64);
+            prop_assert_eq!(unit.full_at, full_since);
         }
 
         /// A level's figures are the sums of its parts, and its full time is

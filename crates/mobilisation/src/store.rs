@@ -12,8 +12,8 @@ use jinlin_micro_grids::store::GRID;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 
 use crate::entity::{mobilisation, mobilisation_household, mobilisation_unit};
@@ -300,6 +300,52 @@ pub async fn households_of(
         .await
 }
 
+/// A household of a mobilisation with what its unit says about who may
+/// mark it.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct MarkTarget {
+    pub dwelling_id: i64,
+    pub unit_id: i64,
+    pub compound_id: i64,
+    pub grid_id: Option<i64>,
+    pub worker_account_id: Option<i64>,
+}
+
+/// The households of mobilisation `id` among `dwellings` with their units,
+/// in one query: all a batch of marks is checked against.
+pub async fn mark_targets(
+    db: &impl ConnectionTrait,
+    id: i64,
+    dwellings: &[i64],
+) -> Result<Vec<MarkTarget>, DbErr> {
+    if dwellings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::new(db.get_database_backend());
+    let m = p.bind(id);
+    let list: Vec<String> = dwellings.iter().map(|d| p.bind(*d)).collect();
+    MarkTarget::find_by_statement(p.statement(format!(
+        "SELECT h.dwelling_id, u.id AS unit_id, u.compound_id, u.grid_id, u.worker_account_id \
+         FROM mobilisation_household h JOIN mobilisation_unit u ON u.id = h.unit_id \
+         WHERE h.mobilisation_id = {m} AND h.dwelling_id IN ({})",
+        list.join(", ")
+    )))
+    .all(db)
+    .await
+}
+
+/// Whether mobilisation `id` is closed, read in the marking transaction so
+/// that no mark lands after a close has committed.
+pub async fn is_closed(tx: &impl ConnectionTrait, id: i64) -> Result<Option<bool>, DbErr> {
+    Ok(mobilisation::Entity::find_by_id(id)
+        .select_only()
+        .column(mobilisation::Column::ClosedAt)
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(tx)
+        .await?
+        .map(|closed| closed.is_some()))
+}
+
 /// The households of mobilisation `id` among `dwellings`, in id order,
 /// locked until the transaction ends (PostgreSQL; SQLite's write
 /// transaction already holds the database), so two marks of one household
@@ -321,37 +367,56 @@ pub async fn lock_households(
         .await
 }
 
-/// Marks the locked `rows` not yet reached as reached by `by` at `now`, and
+/// Marks the households of mobilisation `id` among `dwellings` not yet
+/// reached as reached by `by` at `now`, if the mobilisation is open, and
 /// moves each unit's counter (and full time) by as many, units in id order.
 /// Returns how many were newly reached.
+///
+/// One statement finds, locks and marks: on PostgreSQL the inner select
+/// locks the rows in id order, so overlapping batches queue instead of
+/// deadlocking, and the outer condition is checked again once the lock is
+/// held; SQLite's write transaction already holds the whole database.
 pub async fn mark(
     tx: &impl ConnectionTrait,
-    rows: &[mobilisation_household::Model],
+    id: i64,
+    dwellings: &[i64],
     by: i64,
     method: Method,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let fresh: Vec<&mobilisation_household::Model> =
-        rows.iter().filter(|h| h.reached_at.is_none()).collect();
-    if fresh.is_empty() {
+    if dwellings.is_empty() {
         return Ok(0);
     }
-    mobilisation_household::Entity::update_many()
-        .col_expr(mobilisation_household::Column::ReachedAt, Expr::value(now))
-        .col_expr(mobilisation_household::Column::ReachedBy, Expr::value(by))
-        .col_expr(
-            mobilisation_household::Column::Method,
-            Expr::value(method.as_str()),
-        )
-        .filter(mobilisation_household::Column::Id.is_in(fresh.iter().map(|h| h.id)))
-        .filter(mobilisation_household::Column::ReachedAt.is_null())
-        .exec(tx)
-        .await?;
-    let mut per_unit: BTreeMap<i64, i64> = BTreeMap::new();
-    for h in &fresh {
-        *per_unit.entry(h.unit_id).or_default() += 1;
-    }
     let backend = tx.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let mut p = Params::new(backend);
+    let (t, b, how) = (p.bind(now), p.bind(by), p.bind(method.as_str()));
+    let m1 = p.bind(id);
+    let list: Vec<String> = dwellings.iter().map(|d| p.bind(*d)).collect();
+    let m2 = p.bind(id);
+    let units: Vec<i64> = tx
+        .query_all_raw(p.statement(format!(
+            "UPDATE mobilisation_household SET reached_at = {t}, reached_by = {b}, method = {how} \
+             WHERE id IN (SELECT id FROM mobilisation_household \
+                          WHERE mobilisation_id = {m1} AND dwelling_id IN ({}) \
+                          ORDER BY id{lock}) \
+               AND reached_at IS NULL \
+               AND EXISTS (SELECT 1 FROM mobilisation WHERE id = {m2} AND closed_at IS NULL) \
+             RETURNING unit_id",
+            list.join(", ")
+        )))
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<_, _>>()?;
+    let mut per_unit: BTreeMap<i64, i64> = BTreeMap::new();
+    for u in &units {
+        *per_unit.entry(*u).or_default() += 1;
+    }
     for (unit, n) in per_unit {
         let mut p = Params::new(backend);
         let (a, b, t, u) = (p.bind(n), p.bind(n), p.bind(now), p.bind(unit));
@@ -362,7 +427,38 @@ pub async fn mark(
         )))
         .await?;
     }
-    Ok(fresh.len() as u64)
+    Ok(units.len() as u64)
+}
+
+/// Takes back the mark of the locked, reached household `row`: it counts
+/// as not reached again, and its unit is no longer full.
+pub async fn unmark(
+    tx: &impl ConnectionTrait,
+    row: &mobilisation_household::Model,
+) -> Result<(), DbErr> {
+    mobilisation_household::Entity::update_many()
+        .col_expr(
+            mobilisation_household::Column::ReachedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            mobilisation_household::Column::ReachedBy,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            mobilisation_household::Column::Method,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(mobilisation_household::Column::Id.eq(row.id))
+        .exec(tx)
+        .await?;
+    let mut p = Params::new(tx.get_database_backend());
+    let u = p.bind(row.unit_id);
+    tx.execute_raw(p.statement(format!(
+        "UPDATE mobilisation_unit SET reached = reached - 1, full_at = NULL WHERE id = {u}"
+    )))
+    .await?;
+    Ok(())
 }
 
 /// Inserts a mobilisation row; returns its id.

@@ -754,15 +754,16 @@ async fn refused_input_stores_nothing(db: TestDb) {
         let (s, v) = call(app, p.worker, Method::POST, &reached, &body).await;
         assert_eq!(s, want, "{body}: {v}");
     }
+    let unit_a = unit_of(app, m, Some(f.grid_a), t.compound.compound).await;
     let (s, _) = call(
         app,
         p.worker,
         Method::GET,
-        "/api/v1/mobilisation-units/1/households?per_page=0",
+        &format!("/api/v1/mobilisation-units/{unit_a}/households?per_page=0"),
         "",
     )
     .await;
-    assert!(s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::NOT_FOUND);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a page of no rows");
     let marked = mobilisation_household::Entity::find()
         .filter(mobilisation_household::Column::ReachedAt.is_not_null())
         .count(app.db.db.conn())
@@ -968,6 +969,154 @@ async fn pages_send_follow_live_mark_and_acknowledge(db: TestDb) {
 }
 
 #[db_test]
+async fn a_mistaken_mark_is_taken_back_and_counted_again(db: TestDb) {
+    let f = setup(db).await;
+    let (app, t, p) = (&f.app, &f.t, &f.p);
+    let m = send_to_street(&f).await;
+    let (d0, d1) = (t.compound.dwellings[0], t.compound.dwellings[1]);
+    let unit_a = unit_of(app, m, Some(f.grid_a), t.compound.compound).await;
+    let reached = format!("/api/v1/mobilisations/{m}/reached");
+    let unreached = format!("/api/v1/mobilisations/{m}/unreached");
+    let (s, _) = call(
+        app,
+        p.resident,
+        Method::POST,
+        &format!("/api/v1/mobilisations/{m}/acknowledge"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &reached,
+        &format!(r#"{{"dwelling_ids": [{d1}], "method": "phone"}}"#),
+    )
+    .await;
+    assert_eq!((s, v["marked"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let unit = |id| async move {
+        mobilisation_unit::Entity::find_by_id(id)
+            .one(app.db.db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(unit(unit_a).await.full_at.is_some(), "grid A is full");
+
+    // Outsiders learn nothing; a secretary of another compound may not.
+    let body = format!(r#"{{"dwelling_id": {d1}}}"#);
+    let (s, _) = call(app, p.far_worker, Method::POST, &unreached, &body).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(app, p.far_resident, Method::POST, &unreached, &body).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(app, p.secretary_n, Method::POST, &unreached, &body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The household's own acknowledgement stays.
+    let (s, v) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &unreached,
+        &format!(r#"{{"dwelling_id": {d0}}}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(has_cjk(&v.to_string()), "{v}");
+    // Bad input.
+    let (s, _) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &unreached,
+        &format!(r#"{{"dwelling_id": {}}}"#, t.far.dwellings[0]),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a dwelling outside the mobilisation"
+    );
+    let (s, _) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &unreached,
+        &format!(r#"{{"dwelling_id": {d1}, "reason": "x"}}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "unknown field");
+    assert_counters_exact(app, m).await;
+    assert_eq!(
+        unit(unit_a).await.reached,
+        2,
+        "nothing refused moved a counter"
+    );
+
+    // The worker takes the phone mark back: not full, counted again on a new mark.
+    let (s, v) = call(app, p.worker, Method::POST, &unreached, &body).await;
+    assert_eq!((s, v["undone"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let u = unit(unit_a).await;
+    assert_eq!((u.reached, u.full_at), (1, None));
+    assert_counters_exact(app, m).await;
+    let (s, v) = call(app, p.worker, Method::POST, &unreached, &body).await;
+    assert_eq!(
+        (s, v["undone"].as_u64()),
+        (StatusCode::OK, Some(0)),
+        "a second undo changes nothing"
+    );
+    assert_eq!(unit(unit_a).await.reached, 1);
+    let logged = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("mobilisation.unmark"))
+        .count(app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(logged, 1, "the undo is in the audit log");
+    let (s, v) = call(
+        app,
+        p.worker,
+        Method::POST,
+        &reached,
+        &format!(r#"{{"dwelling_ids": [{d1}], "method": "door"}}"#),
+    )
+    .await;
+    assert_eq!((s, v["marked"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    assert!(unit(unit_a).await.full_at.is_some());
+    assert_counters_exact(app, m).await;
+
+    // From the reached list of the grid page.
+    let worker = app.client(p.worker).await;
+    let page = worker
+        .get(&format!("/mobilisation-units/{unit_a}?reached=true"))
+        .await;
+    assert!(page.text().contains("撤销标记"), "{}", page.text());
+    let r = worker
+        .form(
+            &format!("/mobilisation-units/{unit_a}/undo"),
+            &[("dwelling_id", &d1.to_string())],
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = worker.get(r.header("location").unwrap()).await;
+    assert!(page.text().contains("已撤销 1 户"), "{}", page.text());
+    assert_eq!(unit(unit_a).await.reached, 1);
+
+    // Closed: no undo.
+    let (s, _) = call(
+        app,
+        p.district,
+        Method::POST,
+        &format!("/api/v1/mobilisations/{m}/close"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(app, p.worker, Method::POST, &unreached, &body).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}
+
+#[db_test]
 async fn the_openapi_document_lists_the_mobilisation_routes(db: TestDb) {
     let app = TestApp::new(db);
     let r = app.get("/api/v1/openapi.json").await;
@@ -977,6 +1126,7 @@ async fn the_openapi_document_lists_the_mobilisation_routes(db: TestDb) {
         "/api/v1/mobilisations/{id}",
         "/api/v1/mobilisations/{id}/coverage",
         "/api/v1/mobilisations/{id}/reached",
+        "/api/v1/mobilisations/{id}/unreached",
         "/api/v1/mobilisations/{id}/acknowledge",
         "/api/v1/mobilisations/{id}/close",
         "/api/v1/mobilisation-units/{id}/households",
