@@ -9,6 +9,7 @@ mod agencies;
 mod binary;
 mod calendars;
 mod client;
+mod cockpit;
 mod deliberation;
 mod import;
 mod in_service;

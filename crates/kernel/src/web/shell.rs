@@ -263,6 +263,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/vendor/echarts.min.js"),
     ),
+    (
+        "cockpit.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/cockpit.js"),
+    ),
 ];
 
 async fn asset(Path(file): Path<String>) -> Response {

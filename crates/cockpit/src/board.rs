@@ -1,0 +1,376 @@
+//! The board of a node: the counts of every figure for the node and for
+//! each of its children, gathered from the capabilities' own figure
+//! functions (each called once for the node, giving the node and its
+//! children together) and from the cockpit's grouped queries where a
+//! capability counts nothing by place.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use jinlin_joint_meetings::rules::{MeetingState, Quarter};
+use jinlin_kernel::ApiError;
+use jinlin_kernel::auth::Principal;
+use jinlin_kernel::place::PlaceKind;
+use jinlin_kernel::place::entity as place;
+use sea_orm::ConnectionTrait;
+
+use crate::rules::{Numbers, PROJECT_STATES, STEPS};
+use crate::store::{self, CompoundRow, MatterTally};
+
+/// A node's counts and its children's.
+#[derive(Debug, Clone)]
+pub struct Board {
+    pub node: place::Model,
+    pub numbers: Numbers,
+    /// Streets of a district, communities of a street, compounds of a
+    /// community; none for a compound. In division order.
+    pub children: Vec<(place::Model, Numbers)>,
+    /// The quarter joint meetings are counted in.
+    pub quarter: Quarter,
+}
+
+/// The kinds of place a cockpit shows.
+pub fn is_node(p: &place::Model) -> bool {
+    matches!(
+        PlaceKind::parse(&p.kind),
+        Some(PlaceKind::District | PlaceKind::Street | PlaceKind::Community | PlaceKind::Compound)
+    )
+}
+
+/// The child of `node` (of kind `kind`) a compound belongs to.
+fn child_of(kind: PlaceKind, c: &CompoundRow) -> Option<i64> {
+    match kind {
+        PlaceKind::District => c.street_id,
+        PlaceKind::Street => c.community_id,
+        PlaceKind::Community => Some(c.id),
+        _ => None,
+    }
+}
+
+/// Adds per-compound values up to the node and its children.
+struct Rollup<'a> {
+    kind: PlaceKind,
+    compounds: &'a HashMap<i64, CompoundRow>,
+}
+
+impl Rollup<'_> {
+    fn sum(&self, per_compound: &HashMap<i64, u64>) -> (u64, HashMap<i64, u64>) {
+        let mut total = 0;
+        let mut by: HashMap<i64, u64> = HashMap::new();
+        for (c, n) in per_compound {
+            let Some(row) = self.compounds.get(c) else {
+                continue;
+            };
+            total += n;
+            if let Some(k) = child_of(self.kind, row) {
+                *by.entry(k).or_default() += n;
+            }
+        }
+        (total, by)
+    }
+
+    /// Distinct `items` of compounds (e.g. agencies paired with them).
+    fn distinct(&self, pairs: &[(i64, i64)]) -> (u64, HashMap<i64, u64>) {
+        let mut total: HashSet<i64> = HashSet::new();
+        let mut by: HashMap<i64, HashSet<i64>> = HashMap::new();
+        for (c, item) in pairs {
+            let Some(row) = self.compounds.get(c) else {
+                continue;
+            };
+            total.insert(*item);
+            if let Some(k) = child_of(self.kind, row) {
+                by.entry(k).or_default().insert(*item);
+            }
+        }
+        (
+            total.len() as u64,
+            by.into_iter().map(|(k, s)| (k, s.len() as u64)).collect(),
+        )
+    }
+}
+
+/// Counts of the node (key `None`) and of each child (`Some(id)`).
+type Counts = HashMap<Option<i64>, Numbers>;
+
+fn at(counts: &mut Counts, k: Option<i64>) -> &mut Numbers {
+    counts.entry(k).or_default()
+}
+
+/// Puts a node total and per-child values into `field`.
+fn put(
+    counts: &mut Counts,
+    total: u64,
+    by: HashMap<i64, u64>,
+    field: fn(&mut Numbers) -> &mut u64,
+) {
+    *field(at(counts, None)) = total;
+    for (k, n) in by {
+        *field(at(counts, Some(k))) = n;
+    }
+}
+
+fn projects_of(l: &jinlin_projects::api::FigureLine) -> [u64; 7] {
+    let by = |s: &str| match s {
+        "planned" => l.planned,
+        "returned" => l.returned,
+        "approved" => l.approved,
+        "in_progress" => l.in_progress,
+        "done" => l.done,
+        "rejected" => l.rejected,
+        _ => l.cancelled,
+    };
+    PROJECT_STATES.map(by)
+}
+
+/// Gathers every figure of `node` and its children as of `now`. The
+/// caller has checked that `user` is an official of the node.
+pub async fn gather(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    node: &place::Model,
+    now: DateTime<Utc>,
+) -> Result<Board, ApiError> {
+    let kind = PlaceKind::parse(&node.kind).unwrap_or(PlaceKind::Compound);
+    let code = node.district_code.clone().unwrap_or_default();
+    let child_kind = match kind {
+        PlaceKind::District => Some(PlaceKind::Street),
+        PlaceKind::Street => Some(PlaceKind::Community),
+        PlaceKind::Community => Some(PlaceKind::Compound),
+        _ => None,
+    };
+    let children: Vec<place::Model> = match child_kind {
+        Some(ck) => jinlin_places::store::children(db, node.id, 1, 100_000)
+            .await?
+            .items
+            .into_iter()
+            .filter(|c| c.kind == ck.as_str())
+            .collect(),
+        None => Vec::new(),
+    };
+    let compound_rows = store::compounds_under(db, node).await?;
+    let compounds: HashMap<i64, CompoundRow> = compound_rows.iter().map(|c| (c.id, *c)).collect();
+    let compound_ids: HashSet<i64> = compounds.keys().copied().collect();
+    let roll = Rollup {
+        kind,
+        compounds: &compounds,
+    };
+    let mut counts: Counts = HashMap::new();
+    at(&mut counts, None);
+    for c in &children {
+        at(&mut counts, Some(c.id));
+    }
+
+    // Compound party organisations and cross-membership coverage.
+    let coverage = jinlin_organisations::api::coverage(db, node).await?;
+    for (k, c) in std::iter::once((None, &coverage.place))
+        .chain(coverage.children.iter().map(|c| (Some(c.id), c)))
+    {
+        let n = at(&mut counts, k);
+        n.compounds = c.coverage.compounds;
+        n.party_orgs = c.coverage.party_orgs;
+        n.covering = c.coverage.covering;
+    }
+
+    // Agencies paired with compounds here.
+    let agencies = jinlin_agencies::store::agencies_of_district(db, &code).await?;
+    let pairings = jinlin_agencies::store::current_pairings_in(db, &code).await?;
+    let agency_pairs: Vec<(i64, i64)> = pairings
+        .iter()
+        .map(|p| (p.compound_id, p.agency_id))
+        .collect();
+    let compound_pairs: Vec<(i64, i64)> = pairings
+        .iter()
+        .map(|p| (p.compound_id, p.compound_id))
+        .collect();
+    let (total, by) = roll.distinct(&agency_pairs);
+    put(&mut counts, total, by, |n| &mut n.agencies_paired);
+    let (total, by) = roll.distinct(&compound_pairs);
+    put(&mut counts, total, by, |n| &mut n.compounds_paired);
+    for n in counts.values_mut() {
+        n.district_agencies = agencies.len() as u64;
+    }
+
+    // Party-building projects by state.
+    let projects = jinlin_projects::api::figures_for(db, node).await?;
+    at(&mut counts, None).projects = projects_of(&projects.place);
+    if matches!(kind, PlaceKind::District | PlaceKind::Street) {
+        for l in &projects.children {
+            at(&mut counts, Some(l.id)).projects = projects_of(l);
+        }
+    } else {
+        for c in &children {
+            let f = jinlin_projects::api::figures_for(db, c).await?;
+            at(&mut counts, Some(c.id)).projects = projects_of(&f.place);
+        }
+    }
+
+    // Cohesion pilots designated now.
+    let mut pilots: HashMap<i64, u64> = HashMap::new();
+    for p in jinlin_pilots::store::pilots_in(db, node, true).await? {
+        pilots.insert(p.compound_id, 1);
+    }
+    let (total, by) = roll.sum(&pilots);
+    put(&mut counts, total, by, |n| &mut n.pilots);
+
+    // Joint meetings held this quarter, a street's.
+    let quarter = Quarter::of(now);
+    let streets: Vec<i64> = match kind {
+        PlaceKind::District => children.iter().map(|c| c.id).collect(),
+        PlaceKind::Street => vec![node.id],
+        _ => Vec::new(),
+    };
+    if !streets.is_empty() {
+        let mut held: HashMap<i64, u64> = streets.iter().map(|s| (*s, 0)).collect();
+        for m in jinlin_joint_meetings::store::meetings_in_quarter(db, &streets, quarter).await? {
+            if m.state == MeetingState::Held.as_str() {
+                *held.entry(m.street_id).or_default() += 1;
+            }
+        }
+        at(&mut counts, None).joint_meetings = Some(held.values().sum());
+        if kind == PlaceKind::District {
+            for (s, n) in held {
+                at(&mut counts, Some(s)).joint_meetings = Some(n);
+            }
+        }
+    }
+
+    // In-service party members.
+    let in_service = jinlin_in_service::api::figures_of(db, node).await?;
+    for (k, f) in std::iter::once((None, &in_service.place))
+        .chain(in_service.children.iter().map(|f| (f.place_id, f)))
+    {
+        if k.is_some() && !counts.contains_key(&k) {
+            continue;
+        }
+        let n = at(&mut counts, k);
+        n.members_reported = f.members_reported;
+        n.three_ones_all = f.three_ones_all;
+        n.home_reported = f.three_ones_all + f.three_ones_some + f.three_ones_none;
+        n.matters_coordinated = f.matters_coordinated;
+    }
+
+    // Residents' matters.
+    let matters = store::matters(db, node).await?;
+    let mut whole = MatterTally::default();
+    for (k, t) in &matters {
+        whole.add(*t);
+        if kind != PlaceKind::Compound
+            && let Some(k) = k
+            && let Some(n) = counts.get_mut(&Some(*k))
+        {
+            set_matters(n, *t);
+        }
+    }
+    set_matters(at(&mut counts, None), whole);
+
+    // Micro-grids and the households they reach.
+    let reach = jinlin_micro_grids::store::coverage(db, node).await?;
+    let all = jinlin_micro_grids::rules::Tally::sum(reach.iter().map(|(_, t)| t));
+    {
+        let n = at(&mut counts, None);
+        n.dwellings = all.dwellings;
+        n.reachable = all.reachable();
+    }
+    if kind != PlaceKind::Compound {
+        for (k, t) in &reach {
+            if let Some(n) = counts.get_mut(k).filter(|_| k.is_some()) {
+                n.dwellings = t.dwellings;
+                n.reachable = t.reachable();
+            }
+        }
+    }
+    for (k, _, n) in store::counts_by(db, "micro_grid", node, None).await? {
+        at(&mut counts, None).grids += n;
+        if kind != PlaceKind::Compound
+            && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
+        {
+            c.grids += n;
+        }
+    }
+
+    // Social organisations admitted, sessions held and person-times.
+    let admitted = store::orgs_admitted(db, node).await?;
+    let mut orgs: HashSet<i64> = HashSet::new();
+    let mut orgs_by: HashMap<i64, HashSet<i64>> = HashMap::new();
+    for (k, org) in &admitted {
+        orgs.insert(*org);
+        if let Some(k) = k {
+            orgs_by.entry(*k).or_default().insert(*org);
+        }
+    }
+    at(&mut counts, None).orgs_admitted = orgs.len() as u64;
+    if kind != PlaceKind::Compound {
+        for (k, s) in orgs_by {
+            if let Some(n) = counts.get_mut(&Some(k)) {
+                n.orgs_admitted = s.len() as u64;
+            }
+        }
+    }
+    let social = jinlin_social_services::api::figures_of(db, user, node.id, now).await?;
+    for (k, l) in std::iter::once((None, &social.place))
+        .chain(social.children.iter().map(|l| (Some(l.id), l)))
+    {
+        if let Some(n) = counts.get_mut(&k) {
+            n.sessions_held = l.sessions_held;
+            n.person_times = l.person_times;
+        }
+    }
+
+    // Volunteer teams and their members.
+    let volunteers = jinlin_volunteers::api::figures_of(db, node).await?;
+    for (k, f) in std::iter::once((None, &volunteers.place))
+        .chain(volunteers.children.iter().map(|f| (Some(f.place_id), f)))
+    {
+        if let Some(n) = counts.get_mut(&k) {
+            n.teams = f.teams;
+            n.team_members = f.members;
+        }
+    }
+
+    // Deliberations by step.
+    for (k, state, n) in store::counts_by(db, "matter", node, Some("state")).await? {
+        let Some(i) = STEPS.iter().position(|s| *s == state) else {
+            continue;
+        };
+        at(&mut counts, None).deliberations[i] += n;
+        if kind != PlaceKind::Compound
+            && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
+        {
+            c.deliberations[i] += n;
+        }
+    }
+
+    // Owners' votes held, and property companies' stars.
+    let votes = store::votes_held(db, &code, &compound_ids).await?;
+    let (total, by) = roll.sum(&votes);
+    put(&mut counts, total, by, |n| &mut n.votes_held);
+    let stars = store::property_stars(db, &code, &compound_ids).await?;
+    let (total, by) = roll.sum(&stars);
+    put(&mut counts, total, by, |n| &mut n.stars_sum);
+    let rated: HashMap<i64, u64> = stars.keys().map(|c| (*c, 1)).collect();
+    let (total, by) = roll.sum(&rated);
+    put(&mut counts, total, by, |n| &mut n.rated_compounds);
+
+    let numbers = counts.remove(&None).unwrap_or_default();
+    let children = children
+        .into_iter()
+        .map(|c| {
+            let n = counts.remove(&Some(c.id)).unwrap_or_default();
+            (c, n)
+        })
+        .collect();
+    Ok(Board {
+        node: node.clone(),
+        numbers,
+        children,
+        quarter,
+    })
+}
+
+fn set_matters(n: &mut Numbers, t: MatterTally) {
+    n.matters_raised = t.raised;
+    n.matters_solved = t.solved;
+    n.matters_on_time = t.on_time;
+    n.matters_rated = t.rated;
+    n.matters_satisfied = t.satisfied;
+}

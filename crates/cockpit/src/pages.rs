@@ -1,0 +1,231 @@
+//! Pages of the cockpit: `/cockpit` opens at the reader's own top node,
+//! `/cockpit/{id}` at any node below it. Figure cards by section, the
+//! children ranked by a chosen figure with a drill-down to each, a bar
+//! chart of that ranking (ECharts, drawn by `/assets/cockpit.js` from a
+//! `data-` attribute), a wall mode (`?wall=1`) and print styles.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use jinlin_kernel::auth::User;
+use jinlin_kernel::i18n::Lang;
+use jinlin_kernel::place::PlaceKind;
+use jinlin_kernel::web::{AppState, Ctx, PageError};
+use serde::Deserialize;
+
+use crate::api::{self, FigureView};
+use crate::board;
+use crate::rules::{Key, Section};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cockpit", get(own))
+        .route("/cockpit/{id}", get(at))
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct Params {
+    figure: Option<String>,
+    wall: Option<String>,
+}
+
+impl Params {
+    fn wall(&self) -> bool {
+        matches!(self.wall.as_deref(), Some("1" | "true" | "on"))
+    }
+}
+
+struct Card {
+    key: &'static str,
+    label: String,
+    display: String,
+    fraction: String,
+    parts: Vec<(String, u64)>,
+    /// Ranked by below.
+    chosen: bool,
+}
+
+struct Block {
+    title: String,
+    cards: Vec<Card>,
+}
+
+struct Row {
+    rank: String,
+    id: i64,
+    name: String,
+    display: String,
+    fraction: String,
+}
+
+#[derive(Template)]
+#[template(path = "cockpit.html")]
+struct CockpitPage {
+    lang: Lang,
+    id: i64,
+    name: String,
+    kind: String,
+    quarter: String,
+    trail: Vec<(i64, String)>,
+    others: Vec<(i64, String)>,
+    blocks: Vec<Block>,
+    figure: &'static str,
+    figure_label: String,
+    options: Vec<(&'static str, String)>,
+    child_kind: String,
+    rows: Vec<Row>,
+    /// `{"label": …, "names": […], "values": […]}` for the chart.
+    chart: String,
+    wall: bool,
+}
+
+#[derive(Template)]
+#[template(path = "cockpit_wall.html")]
+struct WallPage<'a> {
+    lang: Lang,
+    title: &'a str,
+    body: &'a str,
+}
+
+fn kind_label(lang: Lang, kind: &str) -> String {
+    lang.t(&format!("cockpit.kind.{kind}")).into_owned()
+}
+
+fn card(f: FigureView, chosen: Key) -> Card {
+    Card {
+        key: f.key.as_str(),
+        label: f.label,
+        display: f.display.unwrap_or_else(|| "—".into()),
+        fraction: f.fraction.unwrap_or_default(),
+        parts: f.parts.into_iter().map(|p| (p.label, p.count)).collect(),
+        chosen: f.key == chosen,
+    }
+}
+
+async fn own(
+    ctx: Ctx,
+    user: User,
+    state: State<AppState>,
+    q: Query<Params>,
+) -> Result<Response, PageError> {
+    let tops = api::top_nodes(&user);
+    let Some((id, _)) = tops.first().cloned() else {
+        return Err(PageError::not_found());
+    };
+    render(ctx, user, state, id, q.0, tops).await
+}
+
+async fn at(
+    ctx: Ctx,
+    user: User,
+    state: State<AppState>,
+    Path(id): Path<i64>,
+    q: Query<Params>,
+) -> Result<Response, PageError> {
+    let tops = api::top_nodes(&user);
+    render(ctx, user, state, id, q.0, tops).await
+}
+
+async fn render(
+    ctx: Ctx,
+    user: User,
+    State(state): State<AppState>,
+    id: i64,
+    q: Params,
+    tops: Vec<(i64, String)>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let db = state.db.conn();
+    let p = api::node(db, &user, id).await?;
+    let key = api::figure_key(q.figure.as_deref())?;
+    let b = board::gather(db, &user, &p, Utc::now()).await?;
+    let trail = api::trail(db, &user, &p).await?;
+    let view = api::view(lang, &b, trail);
+    let ranking = api::ranking(lang, &b, key);
+    let mut blocks: Vec<Block> = Section::ALL
+        .iter()
+        .map(|s| Block {
+            title: lang
+                .t(&format!("cockpit.section.{}", s.as_str()))
+                .into_owned(),
+            cards: Vec::new(),
+        })
+        .collect();
+    for f in view.figures {
+        let i = Section::ALL
+            .iter()
+            .position(|s| *s == f.section)
+            .unwrap_or(0);
+        blocks[i].cards.push(card(f, key));
+    }
+    let child_kind = match PlaceKind::parse(&p.kind) {
+        Some(PlaceKind::District) => "street",
+        Some(PlaceKind::Street) => "community",
+        _ => "compound",
+    };
+    let chart = serde_json::json!({
+        "label": ranking.label,
+        "names": ranking.children.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+        "values": ranking.children.iter().map(|c| c.value).collect::<Vec<_>>(),
+        "wall": q.wall(),
+    })
+    .to_string();
+    let page = CockpitPage {
+        lang,
+        id: p.id,
+        name: p.name.clone(),
+        kind: kind_label(lang, &p.kind),
+        quarter: view.quarter,
+        trail: view
+            .trail
+            .into_iter()
+            .map(|c| (c.place_id, c.name))
+            .collect(),
+        others: tops.into_iter().filter(|(t, _)| *t != p.id).collect(),
+        blocks,
+        figure: key.as_str(),
+        figure_label: ranking.label.clone(),
+        options: Key::ALL
+            .iter()
+            .map(|k| {
+                (
+                    k.as_str(),
+                    lang.t(&format!("cockpit.figure.{}", k.as_str()))
+                        .into_owned(),
+                )
+            })
+            .collect(),
+        child_kind: kind_label(lang, child_kind),
+        rows: ranking
+            .children
+            .into_iter()
+            .map(|c| Row {
+                rank: c.rank.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
+                id: c.place_id,
+                name: c.name,
+                display: c.display.unwrap_or_else(|| "—".into()),
+                fraction: c.fraction.unwrap_or_default(),
+            })
+            .collect(),
+        chart,
+        wall: q.wall(),
+    };
+    let title = format!("{} · {}", p.name, lang.t("cockpit.title"));
+    if !page.wall {
+        return Ok(ctx.page(&title, page));
+    }
+    // The wall: a page of its own, without the site's header and nav.
+    let body = page.render().map_err(PageError::internal)?;
+    let html = WallPage {
+        lang,
+        title: &title,
+        body: &body,
+    }
+    .render()
+    .map_err(PageError::internal)?;
+    Ok(([(header::VARY, "Cookie, Accept-Language")], Html(html)).into_response())
+}

@@ -1,0 +1,485 @@
+//! Pure arithmetic of the cockpit: which figures there are, how each is
+//! derived from the counts the capabilities report, shares rounded down
+//! to a tenth of a percent, means rounded down to a tenth, and the ranking
+//! of a node's children by one figure. No I/O.
+
+use std::cmp::Ordering;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The three parts of the "123" system the figures belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = CockpitSection)]
+pub enum Section {
+    /// 一核引领: integrated leadership.
+    Leadership,
+    /// 双向发力: two-dimensional responsibility.
+    Responsibility,
+    /// 三方服务: three-part service.
+    Service,
+}
+
+impl Section {
+    pub const ALL: [Section; 3] = [
+        Section::Leadership,
+        Section::Responsibility,
+        Section::Service,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Leadership => "leadership",
+            Section::Responsibility => "responsibility",
+            Section::Service => "service",
+        }
+    }
+}
+
+macro_rules! figure_keys {
+    ($($v:ident => $s:literal, $section:ident;)*) => {
+        /// Every figure of the cockpit, in the order it is shown.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        #[schema(as = CockpitFigureKey)]
+        pub enum Key { $($v),* }
+
+        impl Key {
+            pub const ALL: &'static [Key] = &[$(Key::$v),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Key::$v => $s),* }
+            }
+
+            pub fn section(self) -> Section {
+                match self { $(Key::$v => Section::$section),* }
+            }
+        }
+    };
+}
+
+figure_keys! {
+    Compounds => "compounds", Leadership;
+    PartyOrgs => "party_orgs", Leadership;
+    PartyOrgCoverage => "party_org_coverage", Leadership;
+    CrossCoverage => "cross_coverage", Leadership;
+    Deliberations => "deliberations", Leadership;
+    DeliberationsOpen => "deliberations_open", Leadership;
+    VotesHeld => "votes_held", Leadership;
+    PropertyStars => "property_stars", Leadership;
+    AgenciesPaired => "agencies_paired", Responsibility;
+    AgenciesPairedShare => "agencies_paired_share", Responsibility;
+    CompoundsPairedShare => "compounds_paired_share", Responsibility;
+    Projects => "projects", Responsibility;
+    ProjectsDone => "projects_done", Responsibility;
+    Pilots => "pilots", Responsibility;
+    JointMeetings => "joint_meetings", Responsibility;
+    MembersReported => "members_reported", Responsibility;
+    ThreeOnes => "three_ones", Responsibility;
+    MattersRaised => "matters_raised", Service;
+    MattersCoordinated => "matters_coordinated", Service;
+    MattersSolved => "matters_solved", Service;
+    MattersOnTime => "matters_on_time", Service;
+    MattersSatisfaction => "matters_satisfaction", Service;
+    MicroGrids => "micro_grids", Service;
+    HouseholdReach => "household_reach", Service;
+    SocialOrgs => "social_orgs", Service;
+    SocialSessions => "social_sessions", Service;
+    PersonTimes => "person_times", Service;
+    VolunteerTeams => "volunteer_teams", Service;
+    VolunteerMembers => "volunteer_members", Service;
+}
+
+impl Key {
+    pub fn parse(s: &str) -> Option<Key> {
+        Key::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+/// The figure children are ranked by when none is chosen.
+pub const DEFAULT_KEY: Key = Key::PartyOrgCoverage;
+
+/// Project states in the order shown (`jinlin_projects::rules::State`).
+pub const PROJECT_STATES: [&str; 7] = [
+    "planned",
+    "returned",
+    "approved",
+    "in_progress",
+    "done",
+    "rejected",
+    "cancelled",
+];
+
+/// Deliberation steps in the order shown (`jinlin_deliberation::process::State`).
+pub const STEPS: [&str; 8] = [
+    "propose",
+    "motion",
+    "consult",
+    "public_review",
+    "evaluate",
+    "closed",
+    "rejected",
+    "withdrawn",
+];
+
+/// Steps after which a deliberation is over.
+const TERMINAL_STEPS: [&str; 3] = ["closed", "rejected", "withdrawn"];
+
+/// The counts of one node, as the capabilities report them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Numbers {
+    pub compounds: u64,
+    /// Compounds with a party organisation.
+    pub party_orgs: u64,
+    /// Party organisations whose members cover the compound's bodies.
+    pub covering: u64,
+    /// Agencies of the district (the same at every node of it).
+    pub district_agencies: u64,
+    /// Agencies currently paired with at least one compound here.
+    pub agencies_paired: u64,
+    /// Compounds here with at least one agency.
+    pub compounds_paired: u64,
+    /// Projects by state, in [`PROJECT_STATES`] order.
+    pub projects: [u64; 7],
+    /// Compounds currently designated cohesion pilots.
+    pub pilots: u64,
+    /// Joint meetings held this quarter by the streets here; none below a
+    /// street (meetings are a street's).
+    pub joint_meetings: Option<u64>,
+    /// In-service party members with a confirmed report.
+    pub members_reported: u64,
+    /// Members reported at home, and those with all three ones.
+    pub home_reported: u64,
+    pub three_ones_all: u64,
+    pub matters_coordinated: u64,
+    pub matters_raised: u64,
+    pub matters_solved: u64,
+    pub matters_on_time: u64,
+    pub matters_rated: u64,
+    pub matters_satisfied: u64,
+    pub grids: u64,
+    pub dwellings: u64,
+    pub reachable: u64,
+    pub orgs_admitted: u64,
+    pub sessions_held: u64,
+    pub person_times: u64,
+    pub teams: u64,
+    pub team_members: u64,
+    /// Deliberations by step, in [`STEPS`] order.
+    pub deliberations: [u64; 8],
+    pub votes_held: u64,
+    /// Compounds whose property company has stars, and their sum.
+    pub rated_compounds: u64,
+    pub stars_sum: u64,
+}
+
+/// A figure's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    Count(u64),
+    /// `n` of `d`; no share without a denominator.
+    Share {
+        n: u64,
+        d: u64,
+    },
+    /// A mean of `n` values summing to `sum`.
+    Mean {
+        sum: u64,
+        n: u64,
+    },
+}
+
+impl Numbers {
+    pub fn value(&self, key: Key) -> Option<Value> {
+        use Value::{Count, Share};
+        let share = |n, d| Some(Share { n, d });
+        let count = |n| Some(Count(n));
+        match key {
+            Key::Compounds => count(self.compounds),
+            Key::PartyOrgs => count(self.party_orgs),
+            Key::PartyOrgCoverage => share(self.party_orgs, self.compounds),
+            Key::CrossCoverage => share(self.covering, self.party_orgs),
+            Key::Deliberations => count(self.deliberations.iter().sum()),
+            Key::DeliberationsOpen => count(
+                STEPS
+                    .iter()
+                    .zip(self.deliberations)
+                    .filter(|(s, _)| !TERMINAL_STEPS.contains(s))
+                    .map(|(_, n)| n)
+                    .sum(),
+            ),
+            Key::VotesHeld => count(self.votes_held),
+            Key::PropertyStars => Some(Value::Mean {
+                sum: self.stars_sum,
+                n: self.rated_compounds,
+            }),
+            Key::AgenciesPaired => count(self.agencies_paired),
+            Key::AgenciesPairedShare => share(self.agencies_paired, self.district_agencies),
+            Key::CompoundsPairedShare => share(self.compounds_paired, self.compounds),
+            Key::Projects => count(self.projects.iter().sum()),
+            Key::ProjectsDone => count(self.projects[4]),
+            Key::Pilots => count(self.pilots),
+            Key::JointMeetings => self.joint_meetings.map(Count),
+            Key::MembersReported => count(self.members_reported),
+            Key::ThreeOnes => share(self.three_ones_all, self.home_reported),
+            Key::MattersRaised => count(self.matters_raised),
+            Key::MattersCoordinated => count(self.matters_coordinated),
+            Key::MattersSolved => count(self.matters_solved),
+            Key::MattersOnTime => share(self.matters_on_time, self.matters_solved),
+            Key::MattersSatisfaction => share(self.matters_satisfied, self.matters_rated),
+            Key::MicroGrids => count(self.grids),
+            Key::HouseholdReach => share(self.reachable, self.dwellings),
+            Key::SocialOrgs => count(self.orgs_admitted),
+            Key::SocialSessions => count(self.sessions_held),
+            Key::PersonTimes => count(self.person_times),
+            Key::VolunteerTeams => count(self.teams),
+            Key::VolunteerMembers => count(self.team_members),
+        }
+    }
+
+    /// A figure's parts by state or step (projects, deliberations), zeros
+    /// left out.
+    pub fn breakdown(&self, key: Key) -> Vec<(&'static str, u64)> {
+        let pick = |names: &[&'static str], counts: &[u64]| {
+            names
+                .iter()
+                .zip(counts)
+                .filter(|(_, n)| **n > 0)
+                .map(|(s, n)| (*s, *n))
+                .collect()
+        };
+        match key {
+            Key::Projects => pick(&PROJECT_STATES, &self.projects),
+            Key::Deliberations => pick(&STEPS, &self.deliberations),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `n / d` in tenths of a percent, rounded down; none when `d` is 0.
+pub fn permille(n: u64, d: u64) -> Option<u64> {
+    (d > 0).then(|| (u128::from(n) * 1000 / u128::from(d)) as u64)
+}
+
+/// A mean in tenths, rounded down; none without values.
+pub fn mean_tenths(sum: u64, n: u64) -> Option<u64> {
+    (n > 0).then(|| (u128::from(sum) * 10 / u128::from(n)) as u64)
+}
+
+fn tenths(t: u64) -> String {
+    format!("{}.{}", t / 10, t % 10)
+}
+
+impl Value {
+    /// As shown: "12", "83.3%", "4.2"; none when there is nothing to show.
+    pub fn display(self) -> Option<String> {
+        match self {
+            Value::Count(n) => Some(n.to_string()),
+            Value::Share { n, d } => permille(n, d).map(|p| format!("{}%", tenths(p))),
+            Value::Mean { sum, n } => mean_tenths(sum, n).map(tenths),
+        }
+    }
+
+    /// "5/6" for a share with a denominator.
+    pub fn fraction(self) -> Option<String> {
+        match self {
+            Value::Share { n, d } if d > 0 => Some(format!("{n}/{d}")),
+            _ => None,
+        }
+    }
+
+    /// The number a chart plots: the count, the percent or the mean, as
+    /// shown (rounded down).
+    pub fn number(self) -> Option<f64> {
+        match self {
+            Value::Count(n) => Some(n as f64),
+            Value::Share { n, d } => permille(n, d).map(|p| p as f64 / 10.0),
+            Value::Mean { sum, n } => mean_tenths(sum, n).map(|t| t as f64 / 10.0),
+        }
+    }
+
+    /// The exact value as a fraction (numerator, denominator), for ranking.
+    fn ratio(self) -> Option<(u128, u128)> {
+        match self {
+            Value::Count(n) => Some((u128::from(n), 1)),
+            Value::Share { n, d } | Value::Mean { sum: n, n: d } => {
+                (d > 0).then_some((u128::from(n), u128::from(d)))
+            }
+        }
+    }
+}
+
+/// Orders two values exactly, greatest first; values with nothing to show
+/// come last.
+pub fn compare(a: Option<Value>, b: Option<Value>) -> Ordering {
+    match (a.and_then(Value::ratio), b.and_then(Value::ratio)) {
+        (Some((an, ad)), Some((bn, bd))) => (bn * ad).cmp(&(an * bd)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Ranks `values` greatest first. Returns, in ranked order, each item's
+/// index in `values` and its rank: equal values share a rank and the next
+/// rank skips (1, 2, 2, 4); items with nothing to show are unranked
+/// (none) and come last. Ties keep their input order.
+pub fn rank(values: &[Option<Value>]) -> Vec<(usize, Option<usize>)> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| compare(values[a], values[b]).then(a.cmp(&b)));
+    let mut out: Vec<(usize, Option<usize>)> = Vec::with_capacity(order.len());
+    for (pos, &i) in order.iter().enumerate() {
+        let shown = values[i].and_then(Value::ratio).is_some();
+        let r = if !shown {
+            None
+        } else {
+            match out.last() {
+                Some(&(prev, Some(r))) if compare(values[prev], values[i]) == Ordering::Equal => {
+                    Some(r)
+                }
+                _ => Some(pos + 1),
+            }
+        };
+        out.push((i, r));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn shares_and_means_round_down() {
+        assert_eq!(Value::Share { n: 2, d: 3 }.display().unwrap(), "66.6%");
+        assert_eq!(Value::Share { n: 1, d: 1 }.display().unwrap(), "100.0%");
+        assert_eq!(Value::Share { n: 0, d: 7 }.display().unwrap(), "0.0%");
+        assert_eq!(Value::Share { n: 1, d: 0 }.display(), None);
+        assert_eq!(Value::Mean { sum: 14, n: 3 }.display().unwrap(), "4.6");
+        assert_eq!(Value::Mean { sum: 0, n: 0 }.display(), None);
+        assert_eq!(Value::Count(0).display().unwrap(), "0");
+        assert_eq!(Value::Share { n: 5, d: 6 }.fraction().unwrap(), "5/6");
+    }
+
+    #[test]
+    fn ranks_share_ties_and_skip() {
+        let v = [
+            Some(Value::Count(3)),
+            Some(Value::Count(5)),
+            None,
+            Some(Value::Count(3)),
+            Some(Value::Count(1)),
+        ];
+        assert_eq!(
+            rank(&v),
+            vec![
+                (1, Some(1)),
+                (0, Some(2)),
+                (3, Some(2)),
+                (4, Some(4)),
+                (2, None)
+            ]
+        );
+        // 1/3 and 2/6 are equal; a share without denominator is unranked.
+        let s = [
+            Some(Value::Share { n: 1, d: 3 }),
+            Some(Value::Share { n: 0, d: 0 }),
+            Some(Value::Share { n: 2, d: 6 }),
+            Some(Value::Share { n: 1, d: 2 }),
+        ];
+        assert_eq!(
+            rank(&s),
+            vec![(3, Some(1)), (0, Some(2)), (2, Some(2)), (1, None)]
+        );
+    }
+
+    #[test]
+    fn every_key_parses_back_and_has_a_value_or_not() {
+        let n = Numbers::default();
+        for k in Key::ALL {
+            assert_eq!(Key::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(Key::parse("nope"), None);
+        assert_eq!(n.value(Key::JointMeetings), None);
+        assert_eq!(n.value(Key::Compounds), Some(Value::Count(0)));
+    }
+
+    #[test]
+    fn open_deliberations_leave_out_the_terminal_steps() {
+        let n = Numbers {
+            deliberations: [1, 2, 3, 4, 5, 6, 7, 8],
+            projects: [1, 0, 0, 2, 3, 0, 0],
+            ..Default::default()
+        };
+        assert_eq!(n.value(Key::Deliberations), Some(Value::Count(36)));
+        assert_eq!(n.value(Key::DeliberationsOpen), Some(Value::Count(15)));
+        assert_eq!(n.value(Key::ProjectsDone), Some(Value::Count(3)));
+        assert_eq!(
+            n.breakdown(Key::Projects),
+            vec![("planned", 1), ("in_progress", 2), ("done", 3)]
+        );
+    }
+
+    fn value() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            (0u64..50).prop_map(|n| Some(Value::Count(n))),
+            (0u64..20, 0u64..20).prop_map(|(n, d)| Some(Value::Share { n, d })),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn permille_is_the_floor(n in 0u64..1_000_000, d in 1u64..1_000_000) {
+            let p = permille(n, d).unwrap();
+            // p/1000 <= n/d < (p+1)/1000
+            prop_assert!(u128::from(p) * u128::from(d) <= u128::from(n) * 1000);
+            prop_assert!(u128::from(n) * 1000 < (u128::from(p) + 1) * u128::from(d));
+        }
+
+        #[test]
+        fn permille_grows_with_the_numerator(n in 0u64..10_000, d in 1u64..10_000) {
+            prop_assert!(permille(n, d) <= permille(n + 1, d));
+        }
+
+        #[test]
+        fn mean_is_the_floor(sum in 0u64..100_000, n in 1u64..1000) {
+            let t = mean_tenths(sum, n).unwrap();
+            prop_assert!(t * n <= sum * 10);
+            prop_assert!(sum * 10 < (t + 1) * n);
+        }
+
+        #[test]
+        fn ranking_is_a_sorted_permutation(values in proptest::collection::vec(value(), 0..20)) {
+            let ranked = rank(&values);
+            let mut seen: Vec<usize> = ranked.iter().map(|(i, _)| *i).collect();
+            seen.sort_unstable();
+            prop_assert_eq!(seen, (0..values.len()).collect::<Vec<_>>());
+            for w in ranked.windows(2) {
+                let (a, ra) = w[0];
+                let (b, rb) = w[1];
+                prop_assert_ne!(compare(values[a], values[b]), Ordering::Greater);
+                match (ra, rb) {
+                    (Some(ra), Some(rb)) => {
+                        prop_assert!(ra <= rb);
+                        prop_assert_eq!(ra == rb, compare(values[a], values[b]) == Ordering::Equal);
+                    }
+                    (Some(_), None) | (None, None) => {}
+                    (None, Some(_)) => prop_assert!(false, "an unranked item before a ranked one"),
+                }
+            }
+            // A rank is one more than the number of items strictly ahead.
+            for (i, r) in &ranked {
+                if let Some(r) = r {
+                    let ahead = ranked
+                        .iter()
+                        .filter(|(j, rj)| rj.is_some() && compare(values[*j], values[*i]) == Ordering::Less)
+                        .count();
+                    prop_assert_eq!(*r, ahead + 1);
+                }
+            }
+        }
+    }
+}

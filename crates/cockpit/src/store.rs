@@ -1,0 +1,293 @@
+//! The cockpit's own grouped queries, for the figures no capability
+//! counts by place yet: residents' matters, deliberations by step, votes
+//! held, micro-grids, social organisations admitted and property
+//! companies' stars. Each is one query over the node, grouped by the
+//! child the row belongs to.
+
+use std::collections::{HashMap, HashSet};
+
+use jinlin_kernel::place::PlaceKind;
+use jinlin_kernel::place::entity as place;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Statement, Value,
+};
+
+fn ph(backend: DbBackend, n: usize) -> String {
+    if backend == DbBackend::Postgres {
+        format!("${n}")
+    } else {
+        "?".into()
+    }
+}
+
+/// The condition selecting a table's rows under `node` (the table carries
+/// `district_code`, `street_id`, `community_id` and `compound_id`), and
+/// the column naming the child of the node each row belongs to.
+fn under(backend: DbBackend, node: &place::Model) -> Option<(&'static str, String, Value)> {
+    let p1 = ph(backend, 1);
+    Some(match PlaceKind::parse(&node.kind)? {
+        PlaceKind::District => (
+            "street_id",
+            format!("district_code = {p1}"),
+            node.district_code.clone().unwrap_or_default().into(),
+        ),
+        PlaceKind::Street => ("community_id", format!("street_id = {p1}"), node.id.into()),
+        PlaceKind::Community => (
+            "compound_id",
+            format!("community_id = {p1}"),
+            node.id.into(),
+        ),
+        PlaceKind::Compound => ("compound_id", format!("compound_id = {p1}"), node.id.into()),
+        _ => return None,
+    })
+}
+
+fn int(r: &sea_orm::QueryResult, col: &str) -> Result<u64, DbErr> {
+    Ok(r.try_get::<Option<i64>>("", col)?.unwrap_or(0).max(0) as u64)
+}
+
+/// A compound under the node, with its street and community.
+#[derive(Debug, Clone, Copy)]
+pub struct CompoundRow {
+    pub id: i64,
+    pub street_id: Option<i64>,
+    pub community_id: Option<i64>,
+}
+
+/// The compounds under a district, street, community (or the compound
+/// itself).
+pub async fn compounds_under(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+) -> Result<Vec<CompoundRow>, DbErr> {
+    let q = place::Entity::find().filter(place::Column::Kind.eq(PlaceKind::Compound.as_str()));
+    let q = match PlaceKind::parse(&node.kind) {
+        Some(PlaceKind::District) => {
+            q.filter(place::Column::DistrictCode.eq(node.district_code.clone()))
+        }
+        Some(PlaceKind::Street) => q.filter(place::Column::StreetId.eq(node.id)),
+        Some(PlaceKind::Community) => q.filter(place::Column::CommunityId.eq(node.id)),
+        Some(PlaceKind::Compound) => q.filter(place::Column::Id.eq(node.id)),
+        _ => return Ok(Vec::new()),
+    };
+    let rows: Vec<(i64, Option<i64>, Option<i64>)> = q
+        .select_only()
+        .column(place::Column::Id)
+        .column(place::Column::StreetId)
+        .column(place::Column::CommunityId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, street_id, community_id)| CompoundRow {
+            id,
+            street_id,
+            community_id,
+        })
+        .collect())
+}
+
+/// Rows of `table` under the node counted by child and by the text column
+/// `by` (or by nothing): `(child, value, count)`.
+pub async fn counts_by(
+    db: &impl ConnectionTrait,
+    table: &str,
+    node: &place::Model,
+    by: Option<&str>,
+) -> Result<Vec<(Option<i64>, String, u64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let Some((child, cond, value)) = under(backend, node) else {
+        return Ok(Vec::new());
+    };
+    let sql = match by {
+        Some(by) => format!(
+            "SELECT {child} AS k, {by} AS v, CAST(COUNT(*) AS BIGINT) AS n \
+             FROM {table} WHERE {cond} GROUP BY {child}, {by}"
+        ),
+        None => format!(
+            "SELECT {child} AS k, '' AS v, CAST(COUNT(*) AS BIGINT) AS n \
+             FROM {table} WHERE {cond} GROUP BY {child}"
+        ),
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [value]))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<Option<i64>>("", "k")?,
+                r.try_get::<Option<String>>("", "v")?.unwrap_or_default(),
+                int(r, "n")?,
+            ))
+        })
+        .collect()
+}
+
+/// Residents' matters of one child (or of the whole node).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MatterTally {
+    /// Every matter but the duplicates merged into another.
+    pub raised: u64,
+    /// Closed (verified) matters.
+    pub solved: u64,
+    /// Closed matters whose last reply came by the deadline (or that had
+    /// none).
+    pub on_time: u64,
+    /// Matters rated by their reporter, and those rated satisfied or
+    /// basically satisfied.
+    pub rated: u64,
+    pub satisfied: u64,
+}
+
+impl MatterTally {
+    pub fn add(&mut self, o: MatterTally) {
+        self.raised += o.raised;
+        self.solved += o.solved;
+        self.on_time += o.on_time;
+        self.rated += o.rated;
+        self.satisfied += o.satisfied;
+    }
+}
+
+/// Residents' matters under the node by child, in one query.
+pub async fn matters(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+) -> Result<HashMap<Option<i64>, MatterTally>, DbErr> {
+    let backend = db.get_database_backend();
+    let Some((child, cond, value)) = under(backend, node) else {
+        return Ok(HashMap::new());
+    };
+    let sql = format!(
+        "SELECT k, \
+           CAST(COUNT(*) AS BIGINT) AS raised, \
+           CAST(SUM(CASE WHEN state = 'closed' THEN 1 ELSE 0 END) AS BIGINT) AS solved, \
+           CAST(SUM(CASE WHEN state = 'closed' AND (due_at IS NULL OR replied_at <= due_at) \
+             THEN 1 ELSE 0 END) AS BIGINT) AS on_time, \
+           CAST(SUM(CASE WHEN satisfaction IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS rated, \
+           CAST(SUM(CASE WHEN satisfaction IN ('satisfied', 'basically') THEN 1 ELSE 0 END) \
+             AS BIGINT) AS satisfied \
+         FROM (SELECT m.{child} AS k, m.state, m.due_at, m.satisfaction, \
+                 (SELECT MAX(e.at) FROM resident_matter_event e \
+                   WHERE e.matter_id = m.id AND e.to_state = 'replied') AS replied_at \
+               FROM resident_matter m WHERE m.{cond} AND m.state <> 'merged') x \
+         GROUP BY k"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [value]))
+        .await?;
+    let mut out = HashMap::new();
+    for r in &rows {
+        out.insert(
+            r.try_get::<Option<i64>>("", "k")?,
+            MatterTally {
+                raised: int(r, "raised")?,
+                solved: int(r, "solved")?,
+                on_time: int(r, "on_time")?,
+                rated: int(r, "rated")?,
+                satisfied: int(r, "satisfied")?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Organisations admitted (an approved admission) to a compound under the
+/// node: `(child, organisation)` pairs, each once.
+pub async fn orgs_admitted(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+) -> Result<Vec<(Option<i64>, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let Some((child, cond, value)) = under(backend, node) else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT DISTINCT {child} AS k, org_id FROM social_org_admission \
+         WHERE {cond} AND state = 'approved'"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [value]))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<Option<i64>>("", "k")?,
+                r.try_get::<i64>("", "org_id")?,
+            ))
+        })
+        .collect()
+}
+
+/// Owners' votes closed (held to their result) in the district's
+/// compounds among `compounds`: `(compound, count)`.
+pub async fn votes_held(
+    db: &impl ConnectionTrait,
+    district_code: &str,
+    compounds: &HashSet<i64>,
+) -> Result<HashMap<i64, u64>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT compound_id AS k, CAST(COUNT(*) AS BIGINT) AS n FROM owner_vote \
+         WHERE district_code = {} AND state = 'closed' GROUP BY compound_id",
+        ph(backend, 1)
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [district_code.into()],
+        ))
+        .await?;
+    let mut out = HashMap::new();
+    for r in &rows {
+        let k: i64 = r.try_get("", "k")?;
+        if compounds.contains(&k) {
+            out.insert(k, int(r, "n")?);
+        }
+    }
+    Ok(out)
+}
+
+/// Each compound's property company stars from the latest closed rating
+/// campaign of property companies that rated it (stars 1–5; unrated
+/// subjects, 0 stars, are left out).
+pub async fn property_stars(
+    db: &impl ConnectionTrait,
+    district_code: &str,
+    compounds: &HashSet<i64>,
+) -> Result<HashMap<i64, u64>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT s.compound_id AS k, c.id AS campaign, r.stars AS stars \
+         FROM rating_result r \
+         JOIN rating_subject s ON s.id = r.subject_id \
+         JOIN rating_campaign c ON c.id = r.campaign_id \
+         WHERE r.district_code = {} AND c.state = 'closed' \
+           AND c.subject_kind = 'property_company' AND r.stars > 0",
+        ph(backend, 1)
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [district_code.into()],
+        ))
+        .await?;
+    let mut latest: HashMap<i64, (i64, u64)> = HashMap::new();
+    for r in &rows {
+        let k: i64 = r.try_get("", "k")?;
+        if !compounds.contains(&k) {
+            continue;
+        }
+        let campaign: i64 = r.try_get("", "campaign")?;
+        let stars = r.try_get::<i32>("", "stars")?.max(0) as u64;
+        let e = latest.entry(k).or_insert((campaign, stars));
+        if campaign > e.0 {
+            *e = (campaign, stars);
+        }
+    }
+    Ok(latest.into_iter().map(|(k, (_, s))| (k, s)).collect())
+}

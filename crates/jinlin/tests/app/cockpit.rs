@@ -1,0 +1,1301 @@
+//! Tests of the cockpit: a small known data set with every figure checked
+//! at every level (district, both streets, both communities, the three
+//! compounds) against values computed by hand; the children ranked; who
+//! may read which node on every route; bad input; the pages.
+
+use axum::http::StatusCode;
+use chrono::{Duration, NaiveDate, Utc};
+use jinlin_agencies::entity::{agency, agency_pairing};
+use jinlin_deliberation::entity::{matter as deliberation, vote};
+use jinlin_in_service::entity::{service_record, service_report, three_ones};
+use jinlin_joint_meetings::entity::joint_meeting;
+use jinlin_joint_meetings::rules::Quarter;
+use jinlin_kernel::auth::Role;
+use jinlin_micro_grids::entity::{contact_group, contact_group_member, micro_grid};
+use jinlin_organisations::entity::{party_org, party_org_member};
+use jinlin_people::entity::person;
+use jinlin_pilots::entity::pilot_compound;
+use jinlin_projects::entity::{compound_need, project};
+use jinlin_ratings::entity::{campaign, result as rating_result, subject};
+use jinlin_resident_matters::entity::{category, event, matter as resident_matter};
+use jinlin_social_services::entity::{service, service_session, social_org, social_org_admission};
+use jinlin_testkit::fixtures::{Tree, account, far_district, tree};
+use jinlin_testkit::{TestDb, db_test};
+use jinlin_volunteers::entity::{volunteer_member, volunteer_team};
+use sea_orm::ActiveValue::Set;
+use sea_orm::EntityTrait;
+use serde_json::Value;
+
+use crate::support::{TestApp, api_error, has_cjk};
+
+const D: &str = "350104";
+
+struct People {
+    district: i64,
+    far_district: i64,
+    street: i64,
+    other_street: i64,
+    worker: i64,
+    other_worker: i64,
+    secretary: i64,
+    neighbour_secretary: i64,
+    resident: i64,
+    agency: i64,
+}
+
+async fn setup(db: TestDb) -> (TestApp, Tree, People) {
+    let t = tree(&db.db).await;
+    let far = far_district(&db.db).await;
+    let d = &db.db;
+    let p = People {
+        district: account(d, "district", Role::DistrictAdmin, t.district).await,
+        far_district: account(d, "far-district", Role::DistrictAdmin, far).await,
+        street: account(d, "street", Role::StreetAdmin, t.street).await,
+        other_street: account(d, "other-street", Role::StreetAdmin, t.other_street).await,
+        worker: account(d, "worker", Role::CommunityWorker, t.community).await,
+        other_worker: account(d, "other-worker", Role::CommunityWorker, t.other_community).await,
+        secretary: account(d, "secretary", Role::CompoundSecretary, t.compound.compound).await,
+        neighbour_secretary: account(
+            d,
+            "neighbour-secretary",
+            Role::CompoundSecretary,
+            t.neighbour.compound,
+        )
+        .await,
+        resident: account(d, "resident", Role::Resident, t.compound.dwellings[0]).await,
+        agency: account(d, "agency", Role::AgencyAdmin, t.district).await,
+    };
+    (TestApp::new(db), t, p)
+}
+
+/// Where a compound lies: (street, community).
+fn above(t: &Tree, c: i64) -> (i64, i64) {
+    if c == t.far.compound {
+        (t.other_street, t.other_community)
+    } else {
+        (t.street, t.community)
+    }
+}
+
+/// The records. A = 金山花园 (2 dwellings), B = 榕城小区 (1), both in
+/// 金山街道 / 金山社区; C = 城门小区 (1) in 仓山镇 / 仓山村.
+///
+/// - party organisations: A (one member, an owner representative: covers),
+///   C (no members: does not cover)
+/// - agencies X, Y, Z; pairings X–A, Y–A, X–C, and Z–B ended
+/// - projects: A done and in progress, C planned
+/// - pilots: A current, C ended
+/// - joint meetings: 金山街道 one held and one scheduled this quarter, one
+///   held a year ago; 仓山镇 one held this quarter
+/// - in-service: M1 and M2 reported at home in A (M1 all three ones, M2
+///   one), M3 only submitted at C, M4 reported by employer at C; M1 one
+///   coordination confirmed, M2 one submitted
+/// - matters: A closed on time satisfied, closed late not satisfied, in
+///   hand, merged; C closed without a deadline, unrated
+/// - micro-grids: A and C whole-compound grids, a contact group holding
+///   A's first dwelling and C's dwelling
+/// - social: O1 admitted to A and C, O2 to A, O3 applied to B; sessions
+///   held: O2 at A (5 checked in), O1 at C (3); O1 at A not yet ended and
+///   one cancelled
+/// - volunteers: a team of A (two members and one who left), a team of
+///   仓山村 (one member)
+/// - deliberations: A proposed and closed, C in consultation; votes: A
+///   closed, C open
+/// - ratings of property companies: an older campaign (A 2 stars), the
+///   latest (A 4, C 5); an owners' committee campaign (B 5) left out
+async fn records(app: &TestApp, t: &Tree) {
+    let db = app.db.db.conn();
+    let now = Utc::now();
+    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let (a, b, c) = (t.compound.compound, t.neighbour.compound, t.far.compound);
+
+    // Party organisations.
+    let mut orgs = Vec::new();
+    for x in [a, c] {
+        let (s, k) = above(t, x);
+        orgs.push(
+            party_org::Entity::insert(party_org::ActiveModel {
+                district_code: Set(D.into()),
+                street_id: Set(Some(s)),
+                community_id: Set(Some(k)),
+                compound_id: Set(x),
+                parent_place_id: Set(Some(k)),
+                kind: Set("branch".into()),
+                name: Set("党支部".into()),
+                founded_on: Set(day),
+                secretary_person_id: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec(db)
+            .await
+            .unwrap()
+            .last_insert_id,
+        );
+    }
+    let person = person::Entity::insert(person::ActiveModel {
+        district_code: Set(Some(D.into())),
+        name: Set("林党员".into()),
+        phone: Set(None),
+        id_number_cipher: Set(None),
+        id_number_digest: Set(None),
+        party_member: Set(true),
+        employer: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+    .unwrap()
+    .last_insert_id;
+    party_org_member::Entity::insert(party_org_member::ActiveModel {
+        org_id: Set(orgs[0]),
+        district_code: Set(D.into()),
+        compound_id: Set(a),
+        person_id: Set(person),
+        in_owners_committee: Set(false),
+        in_property_company: Set(false),
+        owner_representative: Set(true),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+    .unwrap();
+
+    // Agencies and pairings.
+    let mut agencies = Vec::new();
+    for name in ["区住建局", "区卫健局", "区教育局"] {
+        agencies.push(
+            agency::Entity::insert(agency::ActiveModel {
+                district_code: Set(D.into()),
+                name: Set(name.into()),
+                category: Set("other".into()),
+                party_org_name: Set(format!("{name}党支部")),
+                contact: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec(db)
+            .await
+            .unwrap()
+            .last_insert_id,
+        );
+    }
+    for (ag, x, ended) in [
+        (agencies[0], a, false),
+        (agencies[1], a, false),
+        (agencies[0], c, false),
+        (agencies[2], b, true),
+    ] {
+        agency_pairing::Entity::insert(agency_pairing::ActiveModel {
+            agency_id: Set(ag),
+            compound_id: Set(x),
+            district_code: Set(D.into()),
+            street_id: Set(Some(above(t, x).0)),
+            community_id: Set(Some(above(t, x).1)),
+            route: Set("directed".into()),
+            round_id: Set(None),
+            started_at: Set(now - Duration::days(100)),
+            ended_at: Set(ended.then_some(now - Duration::days(10))),
+            end_reason: Set(None),
+            created_by: Set(None),
+            ended_by: Set(None),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+
+    // Projects.
+    for (x, state) in [(a, "done"), (a, "in_progress"), (c, "planned")] {
+        let (s, k) = above(t, x);
+        let need = compound_need::Entity::insert(compound_need::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(Some(s)),
+            community_id: Set(Some(k)),
+            compound_id: Set(x),
+            category: Set("other".into()),
+            description: Set("需要".into()),
+            created_by: Set(None),
+            created_at: Set(now),
+            withdrawn_at: Set(None),
+            withdrawn_by: Set(None),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        project::Entity::insert(project::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(Some(s)),
+            community_id: Set(Some(k)),
+            compound_id: Set(x),
+            agency_id: Set(agencies[0]),
+            need_id: Set(need),
+            function: Set("organisation".into()),
+            title: Set("项目".into()),
+            plan: Set("计划".into()),
+            planned_start: Set(day),
+            planned_end: Set(day),
+            state: Set(state.into()),
+            summary: Set(None),
+            created_by: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            started_at: Set(None),
+            completed_at: Set(None),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+
+    // Pilots.
+    for (x, ended) in [(a, false), (c, true)] {
+        let (s, k) = above(t, x);
+        pilot_compound::Entity::insert(pilot_compound::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(s),
+            community_id: Set(Some(k)),
+            compound_id: Set(x),
+            pilot_type: Set("commercial".into()),
+            note: Set(None),
+            designated_at: Set(now - Duration::days(30)),
+            designated_by: Set(None),
+            ended_at: Set(ended.then_some(now - Duration::days(1))),
+            ended_by: Set(None),
+            end_reason: Set(ended.then(|| "结束".into())),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+
+    // Joint meetings.
+    let q = Quarter::of(now);
+    for (s, year, state) in [
+        (t.street, q.year, "held"),
+        (t.street, q.year, "scheduled"),
+        (t.street, q.year - 1, "held"),
+        (t.other_street, q.year, "held"),
+    ] {
+        joint_meeting::Entity::insert(joint_meeting::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(s),
+            year: Set(year),
+            quarter: Set(i16::from(q.q)),
+            scheduled_at: Set(now),
+            venue: Set("会议室".into()),
+            agenda: Set("议程".into()),
+            state: Set(state.into()),
+            held_at: Set((state == "held").then_some(now)),
+            minutes: Set(None),
+            cancel_reason: Set(None),
+            created_by: Set(None),
+            recorded_by: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+
+    // In-service party members.
+    let d = &app.db.db;
+    let members = [
+        account(d, "m1", Role::PartyMember, t.compound.dwellings[0]).await,
+        account(d, "m2", Role::PartyMember, t.compound.dwellings[1]).await,
+        account(d, "m3", Role::PartyMember, t.far.dwellings[0]).await,
+        account(d, "m4", Role::PartyMember, t.far.dwellings[0]).await,
+    ];
+    let mut reports = Vec::new();
+    for (m, x, kind, state) in [
+        (members[0], a, "residence", "confirmed"),
+        (members[1], a, "residence", "confirmed"),
+        (members[2], c, "residence", "submitted"),
+        (members[3], c, "employer_pairing", "confirmed"),
+    ] {
+        let (s, k) = above(t, x);
+        reports.push(
+            service_report::Entity::insert(service_report::ActiveModel {
+                district_code: Set(D.into()),
+                street_id: Set(Some(s)),
+                community_id: Set(Some(k)),
+                compound_id: Set(x),
+                account_id: Set(m),
+                person_id: Set(None),
+                kind: Set(kind.into()),
+                agency_id: Set((kind == "employer_pairing").then_some(agencies[0])),
+                state: Set(state.into()),
+                reason: Set(None),
+                submitted_at: Set(now),
+                decided_at: Set(None),
+                decided_by: Set(None),
+                withdrawn_at: Set(None),
+                ..Default::default()
+            })
+            .exec(db)
+            .await
+            .unwrap()
+            .last_insert_id,
+        );
+    }
+    for (m, report, kind) in [
+        (members[0], reports[0], "volunteer_team"),
+        (members[0], reports[0], "entrance"),
+        (members[0], reports[0], "zone"),
+        (members[1], reports[1], "zone"),
+    ] {
+        three_ones::Entity::insert(three_ones::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(Some(t.street)),
+            community_id: Set(Some(t.community)),
+            compound_id: Set(a),
+            account_id: Set(m),
+            person_id: Set(None),
+            report_id: Set(report),
+            kind: Set(kind.into()),
+            team_name: Set((kind == "volunteer_team").then(|| "服务队".into())),
+            team_id: Set(None),
+            entrance_id: Set((kind == "entrance").then_some(t.compound.entrance)),
+            zone: Set((kind == "zone").then(|| "东区".into())),
+            created_at: Set(now),
+            released_at: Set(None),
+            released_by: Set(None),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+    for (m, state) in [(members[0], "confirmed"), (members[1], "submitted")] {
+        service_record::Entity::insert(service_record::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(Some(t.street)),
+            community_id: Set(Some(t.community)),
+            compound_id: Set(a),
+            account_id: Set(m),
+            person_id: Set(None),
+            served_on: Set(day),
+            kind: Set("matter_coordination".into()),
+            activity: Set("协调".into()),
+            half_hours: Set(2),
+            matter_id: Set(None),
+            state: Set(state.into()),
+            reason: Set(None),
+            points_x2: Set(None),
+            created_at: Set(now),
+            decided_at: Set(None),
+            decided_by: Set(None),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+
+    // Residents' matters: (compound, state, due in days, replied in days,
+    // satisfaction).
+    let category = category::Entity::find()
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the catalogue of categories")
+        .id;
+    let t0 = now - Duration::days(20);
+    for (x, state, due, replied, satisfaction) in [
+        (a, "closed", Some(2), Some(1), Some("satisfied")),
+        (a, "closed", Some(1), Some(2), Some("not_satisfied")),
+        (a, "handling", Some(3), None, None),
+        (a, "merged", None, None, None),
+        (c, "closed", None, Some(1), None),
+    ] {
+        let (s, k) = above(t, x);
+        let id = resident_matter::Entity::insert(resident_matter::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(Some(s)),
+            community_id: Set(Some(k)),
+            compound_id: Set(x),
+            place_id: Set(x),
+            address: Set(None),
+            latitude_e6: Set(None),
+            longitude_e6: Set(None),
+            reporter_account_id: Set(None),
+            reporter_person_id: Set(None),
+            reporter_role: Set("resident".into()),
+            category_id: Set(category),
+            urgency: Set("normal".into()),
+            title: Set("楼道灯不亮".into()),
+            description: Set("三楼楼道灯坏了".into()),
+            public: Set(true),
+            state: Set(state.into()),
+            holder_kind: Set("property".into()),
+            holder_place_id: Set(None),
+            holder_account_id: Set(None),
+            holder_org: Set(None),
+            received_by: Set(None),
+            dispatched_at: Set(due.map(|_| t0)),
+            due_at: Set(due.map(|d| t0 + Duration::days(d))),
+            warn_at: Set(None),
+            warned_at: Set(None),
+            escalation_level: Set(0),
+            merged_into: Set(None),
+            reopened_count: Set(0),
+            satisfaction: Set(satisfaction.map(Into::into)),
+            satisfaction_comment: Set(None),
+            closed_at: Set((state == "closed").then_some(t0 + Duration::days(4))),
+            created_at: Set(t0),
+            updated_at: Set(t0),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        if let Some(r) = replied {
+            event::Entity::insert(event::ActiveModel {
+                matter_id: Set(id),
+                district_code: Set(D.into()),
+                at: Set(t0 + Duration::days(r)),
+                actor_account_id: Set(None),
+                actor_role: Set(None),
+                action: Set("reply".into()),
+                from_state: Set(Some("handling".into())),
+                to_state: Set(Some("replied".into())),
+                note: Set(Some("已修好".into())),
+                reason: Set(None),
+                detail: Set("{}".into()),
+                ..Default::default()
+            })
+            .exec(db)
+            .await
+            .unwrap();
+        }
+    }
+
+    // Micro-grids and a contact group.
+    for (x, dwelling) in [(a, t.compound.dwellings[0]), (c, t.far.dwellings[0])] {
+        let (s, k) = above(t, x);
+        let grid = micro_grid::Entity::insert(micro_grid::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(Some(s)),
+            community_id: Set(Some(k)),
+            compound_id: Set(x),
+            name: Set("1号网格".into()),
+            worker_account_id: Set(None),
+            whole_compound: Set(true),
+            created_by: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        let group = contact_group::Entity::insert(contact_group::ActiveModel {
+            grid_id: Set(grid),
+            district_code: Set(D.into()),
+            name: Set("业主群".into()),
+            channel: Set("wechat".into()),
+            link: Set(None),
+            building_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        contact_group_member::Entity::insert(contact_group_member::ActiveModel {
+            group_id: Set(group),
+            grid_id: Set(grid),
+            district_code: Set(D.into()),
+            dwelling_id: Set(dwelling),
+            person_name: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+
+    // Social organisations.
+    let mut sorgs = Vec::new();
+    let mut services = Vec::new();
+    for (i, name) in ["阳光社工", "夕阳红", "小橘灯"].iter().enumerate() {
+        let o = social_org::Entity::insert(social_org::ActiveModel {
+            district_code: Set(D.into()),
+            name: Set((*name).into()),
+            registration_no: Set(format!("52350104MJ000000{i}X")),
+            org_type: Set("social_work".into()),
+            contact_name: Set("联系人".into()),
+            contact_phone: Set(None),
+            has_party_org: Set(false),
+            created_by: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        sorgs.push(o);
+        services.push(
+            service::Entity::insert(service::ActiveModel {
+                org_id: Set(o),
+                district_code: Set(D.into()),
+                kind: Set("elderly".into()),
+                title: Set("助老".into()),
+                description: Set("助老服务".into()),
+                created_by: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .exec(db)
+            .await
+            .unwrap()
+            .last_insert_id,
+        );
+    }
+    for (o, x, state) in [
+        (sorgs[0], a, "approved"),
+        (sorgs[0], c, "approved"),
+        (sorgs[1], a, "approved"),
+        (sorgs[2], b, "applied"),
+    ] {
+        let (s, k) = above(t, x);
+        social_org_admission::Entity::insert(social_org_admission::ActiveModel {
+            org_id: Set(o),
+            compound_id: Set(x),
+            district_code: Set(D.into()),
+            street_id: Set(Some(s)),
+            community_id: Set(Some(k)),
+            state: Set(state.into()),
+            note: Set(None),
+            reason: Set(None),
+            applied_by: Set(None),
+            applied_at: Set(now),
+            decided_by: Set(None),
+            decided_at: Set(None),
+            withdrawn_by: Set(None),
+            withdrawn_at: Set(None),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+    for (i, x, ends, state, attended) in [
+        (1, a, -1, "scheduled", 5),
+        (0, c, -2, "scheduled", 3),
+        (0, a, 2, "scheduled", 0),
+        (0, a, -3, "cancelled", 0),
+    ] {
+        let (s, k) = above(t, x);
+        let end = now + Duration::days(ends);
+        service_session::Entity::insert(service_session::ActiveModel {
+            service_id: Set(services[i]),
+            org_id: Set(sorgs[i]),
+            district_code: Set(D.into()),
+            street_id: Set(Some(s)),
+            community_id: Set(Some(k)),
+            compound_id: Set(x),
+            starts_at: Set(end - Duration::hours(2)),
+            ends_at: Set(end),
+            venue_id: Set(None),
+            venue_booking_id: Set(None),
+            location: Set("活动室".into()),
+            capacity: Set(20),
+            registered: Set(attended),
+            state: Set(state.into()),
+            created_by: Set(None),
+            created_at: Set(now),
+            cancel_reason: Set((state == "cancelled").then(|| "下雨".into())),
+            cancelled_at: Set(None),
+            cancelled_by: Set(None),
+            attended: Set(attended),
+            feedback_count: Set(0),
+            feedback_sum: Set(0),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+
+    // Volunteer teams.
+    for (s, k, x, place, names) in [
+        (
+            t.street,
+            t.community,
+            Some(a),
+            a,
+            vec![("甲", false), ("乙", false), ("丙", true)],
+        ),
+        (
+            t.other_street,
+            t.other_community,
+            None,
+            t.other_community,
+            vec![("丁", false)],
+        ),
+    ] {
+        let team = volunteer_team::Entity::insert(volunteer_team::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(Some(s)),
+            community_id: Set(Some(k)),
+            compound_id: Set(x),
+            place_id: Set(place),
+            name: Set("志愿服务队".into()),
+            kind: Set("volunteer".into()),
+            leader_account_id: Set(None),
+            created_by: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        for (name, left) in names {
+            volunteer_member::Entity::insert(volunteer_member::ActiveModel {
+                team_id: Set(team),
+                district_code: Set(D.into()),
+                account_id: Set(None),
+                person_id: Set(None),
+                name: Set(name.into()),
+                party_member: Set(false),
+                joined_on: Set(day),
+                left_on: Set(left.then_some(day)),
+                ..Default::default()
+            })
+            .exec(db)
+            .await
+            .unwrap();
+        }
+    }
+
+    // Deliberations and votes.
+    for (x, state, vote_state) in [
+        (a, "propose", None),
+        (a, "closed", Some("closed")),
+        (c, "consult", Some("open")),
+    ] {
+        let (s, k) = above(t, x);
+        let m = deliberation::Entity::insert(deliberation::ActiveModel {
+            district_code: Set(D.into()),
+            street_id: Set(Some(s)),
+            community_id: Set(Some(k)),
+            compound_id: Set(x),
+            title: Set("加装电梯".into()),
+            description: Set("2号楼加装电梯".into()),
+            state: Set(state.into()),
+            joint_decision: Set(None),
+            proposer_account_id: Set(None),
+            proposer_name: Set("业主".into()),
+            review_from: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        if let Some(vs) = vote_state {
+            vote::Entity::insert(vote::ActiveModel {
+                matter_id: Set(m),
+                district_code: Set(D.into()),
+                compound_id: Set(x),
+                article_matter: Set(1),
+                state: Set(vs.into()),
+                deemed_votes: Set(false),
+                opened_by: Set(members[0]),
+                opened_at: Set(now - Duration::days(5)),
+                closes_at: Set(now - Duration::days(1)),
+                closed_at: Set((vs == "closed").then_some(now - Duration::days(1))),
+                unit_count: Set(1),
+                total_area_centi_m2: Set(9000),
+                total_heads: Set(1),
+                ballot_count: Set(0),
+                opening_hash: Set("00".into()),
+                head_hash: Set("00".into()),
+                result: Set(None),
+                cancel_reason: Set(None),
+                ..Default::default()
+            })
+            .exec(db)
+            .await
+            .unwrap();
+        }
+    }
+
+    // Ratings.
+    for (kind, rated) in [
+        ("property_company", vec![(a, 2)]),
+        ("property_company", vec![(a, 4), (c, 5)]),
+        ("owners_committee", vec![(b, 5)]),
+    ] {
+        let camp = campaign::Entity::insert(campaign::ActiveModel {
+            district_code: Set(D.into()),
+            scope_place_id: Set(t.district),
+            scope_kind: Set("district".into()),
+            period: Set("2026".into()),
+            subject_kind: Set(kind.into()),
+            opens_on: Set(day),
+            closes_on: Set(day),
+            state: Set("closed".into()),
+            residents_weight: Set(60),
+            red_threshold_centi: Set(9000),
+            black_threshold_centi: Set(6000),
+            created_by: Set(None),
+            created_at: Set(now),
+            closed_at: Set(Some(now)),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        for (x, stars) in rated {
+            let sub = subject::Entity::insert(subject::ActiveModel {
+                campaign_id: Set(camp),
+                district_code: Set(D.into()),
+                compound_id: Set(x),
+                street_id: Set(Some(above(t, x).0)),
+                name: Set("物业公司".into()),
+                ..Default::default()
+            })
+            .exec(db)
+            .await
+            .unwrap()
+            .last_insert_id;
+            rating_result::Entity::insert(rating_result::ActiveModel {
+                subject_id: Set(sub),
+                campaign_id: Set(camp),
+                district_code: Set(D.into()),
+                responses: Set(3),
+                residents_centi: Set(None),
+                panel_centi: Set(None),
+                total_centi: Set(Some(8000)),
+                rank_in_street: Set(Some(1)),
+                rank_in_district: Set(Some(1)),
+                stars: Set(stars),
+                list: Set(None),
+            })
+            .exec(db)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// Nodes in the order of the columns of [`EXPECTED`].
+fn nodes(t: &Tree) -> [i64; 8] {
+    [
+        t.district,
+        t.street,
+        t.other_street,
+        t.community,
+        t.other_community,
+        t.compound.compound,
+        t.neighbour.compound,
+        t.far.compound,
+    ]
+}
+
+/// Every figure by hand: district, 金山街道, 仓山镇, 金山社区, 仓山村, A, B,
+/// C ("—" where there is nothing to show).
+const EXPECTED: &[(&str, [&str; 8])] = &[
+    ("compounds", ["3", "2", "1", "2", "1", "1", "1", "1"]),
+    ("party_orgs", ["2", "1", "1", "1", "1", "1", "0", "1"]),
+    (
+        "party_org_coverage",
+        [
+            "66.6%", "50.0%", "100.0%", "50.0%", "100.0%", "100.0%", "0.0%", "100.0%",
+        ],
+    ),
+    (
+        "cross_coverage",
+        [
+            "50.0%", "100.0%", "0.0%", "100.0%", "0.0%", "100.0%", "—", "0.0%",
+        ],
+    ),
+    ("deliberations", ["3", "2", "1", "2", "1", "2", "0", "1"]),
+    (
+        "deliberations_open",
+        ["2", "1", "1", "1", "1", "1", "0", "1"],
+    ),
+    ("votes_held", ["1", "1", "0", "1", "0", "1", "0", "0"]),
+    (
+        "property_stars",
+        ["4.5", "4.0", "5.0", "4.0", "5.0", "4.0", "—", "5.0"],
+    ),
+    ("agencies_paired", ["2", "2", "1", "2", "1", "2", "0", "1"]),
+    (
+        "agencies_paired_share",
+        [
+            "66.6%", "66.6%", "33.3%", "66.6%", "33.3%", "66.6%", "0.0%", "33.3%",
+        ],
+    ),
+    (
+        "compounds_paired_share",
+        [
+            "66.6%", "50.0%", "100.0%", "50.0%", "100.0%", "100.0%", "0.0%", "100.0%",
+        ],
+    ),
+    ("projects", ["3", "2", "1", "2", "1", "2", "0", "1"]),
+    ("projects_done", ["1", "1", "0", "1", "0", "1", "0", "0"]),
+    ("pilots", ["1", "1", "0", "1", "0", "1", "0", "0"]),
+    ("joint_meetings", ["2", "1", "1", "—", "—", "—", "—", "—"]),
+    ("members_reported", ["3", "2", "1", "2", "1", "2", "0", "1"]),
+    (
+        "three_ones",
+        ["50.0%", "50.0%", "—", "50.0%", "—", "50.0%", "—", "—"],
+    ),
+    ("matters_raised", ["4", "3", "1", "3", "1", "3", "0", "1"]),
+    (
+        "matters_coordinated",
+        ["1", "1", "0", "1", "0", "1", "0", "0"],
+    ),
+    ("matters_solved", ["3", "2", "1", "2", "1", "2", "0", "1"]),
+    (
+        "matters_on_time",
+        [
+            "66.6%", "50.0%", "100.0%", "50.0%", "100.0%", "50.0%", "—", "100.0%",
+        ],
+    ),
+    (
+        "matters_satisfaction",
+        ["50.0%", "50.0%", "—", "50.0%", "—", "50.0%", "—", "—"],
+    ),
+    ("micro_grids", ["2", "1", "1", "1", "1", "1", "0", "1"]),
+    (
+        "household_reach",
+        [
+            "50.0%", "33.3%", "100.0%", "33.3%", "100.0%", "50.0%", "0.0%", "100.0%",
+        ],
+    ),
+    ("social_orgs", ["2", "2", "1", "2", "1", "2", "0", "1"]),
+    ("social_sessions", ["2", "1", "1", "1", "1", "1", "0", "1"]),
+    ("person_times", ["8", "5", "3", "5", "3", "5", "0", "3"]),
+    ("volunteer_teams", ["2", "1", "1", "1", "1", "1", "0", "0"]),
+    (
+        "volunteer_members",
+        ["3", "2", "1", "2", "1", "2", "0", "0"],
+    ),
+];
+
+fn shown(figures: &Value) -> Vec<(String, String)> {
+    figures
+        .as_array()
+        .expect("figures")
+        .iter()
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap().to_string(),
+                f["display"].as_str().unwrap_or("—").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn expected(col: usize) -> Vec<(String, String)> {
+    EXPECTED
+        .iter()
+        .map(|(k, v)| (k.to_string(), v[col].to_string()))
+        .collect()
+}
+
+async fn get(app: &TestApp, who: i64, path: &str) -> (StatusCode, Value) {
+    let r = app.client(who).await.get(path).await;
+    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+#[db_test]
+async fn every_figure_at_every_level_matches_the_hand_count(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    records(&app, &t).await;
+    let ids = nodes(&t);
+    assert_eq!(
+        EXPECTED.len(),
+        jinlin_cockpit::rules::Key::ALL.len(),
+        "every figure has a hand count"
+    );
+    for (col, id) in ids.iter().enumerate() {
+        let (status, v) = get(&app, p.district, &format!("/api/v1/cockpit/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(shown(&v["figures"]), expected(col), "node {col}");
+    }
+    // A node's children carry the figures their own cockpits show.
+    let (_, district) = get(&app, p.district, &format!("/api/v1/cockpit/{}", t.district)).await;
+    let kids: Vec<(i64, Vec<(String, String)>)> = district["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["place_id"].as_i64().unwrap(), shown(&c["figures"])))
+        .collect();
+    assert_eq!(
+        kids,
+        vec![(t.street, expected(1)), (t.other_street, expected(2))]
+    );
+    let (_, community) = get(
+        &app,
+        p.district,
+        &format!("/api/v1/cockpit/{}", t.community),
+    )
+    .await;
+    let kids: Vec<i64> = community["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["place_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2);
+    for c in community["children"].as_array().unwrap() {
+        let col = if c["place_id"] == t.compound.compound {
+            5
+        } else {
+            6
+        };
+        assert_eq!(shown(&c["figures"]), expected(col));
+    }
+    // The streets' children, for the figures a street cannot show below it.
+    let (_, street) = get(&app, p.street, &format!("/api/v1/cockpit/{}", t.street)).await;
+    let k = &street["children"][0];
+    assert_eq!(k["place_id"], t.community);
+    assert_eq!(shown(&k["figures"]), expected(3));
+    // Projects by state and deliberations by step.
+    let proj = district["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "projects")
+        .unwrap();
+    let parts: Vec<(String, u64)> = proj["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["name"].as_str().unwrap().into(),
+                x["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            ("planned".into(), 1),
+            ("in_progress".into(), 1),
+            ("done".into(), 1)
+        ]
+    );
+    assert_eq!(
+        district["quarter"],
+        format!(
+            "{}Q{}",
+            Quarter::of(Utc::now()).year,
+            Quarter::of(Utc::now()).q
+        )
+    );
+}
+
+#[db_test]
+async fn children_are_ranked_by_the_chosen_figure(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    records(&app, &t).await;
+    let rank = |v: &Value| -> Vec<(i64, Option<u64>, String)> {
+        v["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["place_id"].as_i64().unwrap(),
+                    c["rank"].as_u64(),
+                    c["display"].as_str().unwrap_or("—").to_string(),
+                )
+            })
+            .collect()
+    };
+    let (s, v) = get(
+        &app,
+        p.district,
+        &format!(
+            "/api/v1/cockpit/{}/children?figure=party_org_coverage",
+            t.district
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        rank(&v),
+        vec![
+            (t.other_street, Some(1), "100.0%".into()),
+            (t.street, Some(2), "50.0%".into())
+        ]
+    );
+    // Equal values share a rank.
+    let (_, v) = get(
+        &app,
+        p.district,
+        &format!(
+            "/api/v1/cockpit/{}/children?figure=joint_meetings",
+            t.district
+        ),
+    )
+    .await;
+    assert_eq!(
+        rank(&v),
+        vec![
+            (t.street, Some(1), "1".into()),
+            (t.other_street, Some(1), "1".into())
+        ]
+    );
+    // A share of nothing is unranked and comes last.
+    let (_, v) = get(
+        &app,
+        p.worker,
+        &format!("/api/v1/cockpit/{}/children?figure=three_ones", t.community),
+    )
+    .await;
+    assert_eq!(
+        rank(&v),
+        vec![
+            (t.compound.compound, Some(1), "50.0%".into()),
+            (t.neighbour.compound, None, "—".into())
+        ]
+    );
+    // No figure chosen: the default.
+    let (_, v) = get(
+        &app,
+        p.district,
+        &format!("/api/v1/cockpit/{}/children", t.district),
+    )
+    .await;
+    assert_eq!(v["figure"], "party_org_coverage");
+    // A compound has no children.
+    let (_, v) = get(
+        &app,
+        p.secretary,
+        &format!(
+            "/api/v1/cockpit/{}/children?figure=pilots",
+            t.compound.compound
+        ),
+    )
+    .await;
+    assert_eq!(v["children"], Value::Array(vec![]));
+}
+
+#[db_test]
+async fn officials_read_their_node_and_below_and_nobody_else_reads_anything(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let ids = nodes(&t);
+    // Columns as in `nodes`: which nodes each account reads.
+    let cases: [(&str, i64, [bool; 8]); 10] = [
+        ("district", p.district, [true; 8]),
+        ("far district", p.far_district, [false; 8]),
+        (
+            "street",
+            p.street,
+            [false, true, false, true, false, true, true, false],
+        ),
+        (
+            "other street",
+            p.other_street,
+            [false, false, true, false, true, false, false, true],
+        ),
+        (
+            "worker",
+            p.worker,
+            [false, false, false, true, false, true, true, false],
+        ),
+        (
+            "other worker",
+            p.other_worker,
+            [false, false, false, false, true, false, false, true],
+        ),
+        (
+            "secretary",
+            p.secretary,
+            [false, false, false, false, false, true, false, false],
+        ),
+        (
+            "neighbour secretary",
+            p.neighbour_secretary,
+            [false, false, false, false, false, false, true, false],
+        ),
+        ("resident", p.resident, [false; 8]),
+        ("agency", p.agency, [false; 8]),
+    ];
+    for (who, account, reads) in cases {
+        let c = app.client(account).await;
+        for (id, ok) in ids.iter().zip(reads) {
+            for path in [
+                format!("/api/v1/cockpit/{id}"),
+                format!("/api/v1/cockpit/{id}/children?figure=pilots"),
+                format!("/cockpit/{id}"),
+            ] {
+                let r = c.get(&path).await;
+                let want = if ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NOT_FOUND
+                };
+                assert_eq!(r.status, want, "{who} {path}");
+                if !ok && path.starts_with("/api") {
+                    assert_eq!(api_error(&r).0, "not_found", "{who} {path}");
+                }
+            }
+        }
+        // Their own cockpit: officials see it (the far district's admin
+        // their own district), the others 404.
+        let r = c.get("/cockpit").await;
+        let official = reads.iter().any(|x| *x) || account == p.far_district;
+        assert_eq!(
+            r.status,
+            if official {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            },
+            "{who} /cockpit"
+        );
+    }
+    // Anonymous: 401 from the API, the login page for pages.
+    for id in ids {
+        let r = app.get(&format!("/api/v1/cockpit/{id}")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let r = app.get(&format!("/api/v1/cockpit/{id}/children")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let r = app.get(&format!("/cockpit/{id}")).await;
+        assert!(r.status.is_redirection(), "{}", r.status);
+        assert!(r.header("location").unwrap_or("").starts_with("/login"));
+    }
+    // A place that does not exist is as outside.
+    let r = app
+        .client(p.district)
+        .await
+        .get("/api/v1/cockpit/999999")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[db_test]
+async fn bad_input_is_refused_in_the_readers_language(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let c = app.client(p.district).await;
+    // A dwelling or a building is no node.
+    for id in [t.compound.dwellings[0], t.compound.building] {
+        let r = c.get(&format!("/api/v1/cockpit/{id}")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, message) = api_error(&r);
+        assert!(has_cjk(&message), "{message}");
+        let r = c.get_en(&format!("/api/v1/cockpit/{id}")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, message) = api_error(&r);
+        assert!(
+            message.contains("district, street, community or compound"),
+            "{message}"
+        );
+        let r = c.get(&format!("/cockpit/{id}")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // A dwelling outside the reader's scope is still 404.
+    let r = app
+        .client(p.street)
+        .await
+        .get(&format!("/api/v1/cockpit/{}", t.far.dwellings[0]))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // An unknown figure.
+    for path in [
+        format!("/api/v1/cockpit/{}/children?figure=nope", t.district),
+        format!("/cockpit/{}?figure=nope", t.district),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+    }
+    let r = c
+        .get_en(&format!(
+            "/api/v1/cockpit/{}/children?figure=nope",
+            t.district
+        ))
+        .await;
+    assert!(api_error(&r).1.contains("Unknown figure."));
+    // A path that is no id.
+    let r = c.get("/api/v1/cockpit/abc").await;
+    assert!(r.status.is_client_error());
+}
+
+#[db_test]
+async fn the_pages_show_cards_ranking_drill_down_wall_and_english(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    records(&app, &t).await;
+    let c = app.client(p.district).await;
+    let r = c.get("/cockpit").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("仓山区 · 近邻党建驾驶舱"), "{html}");
+    assert!(html.contains("党组织覆盖率"));
+    assert!(html.contains(&format!(
+        "href=\"/cockpit/{}?figure=party_org_coverage\"",
+        t.street
+    )));
+    assert!(html.contains("data-chart="));
+    assert!(html.contains("/assets/cockpit.js"));
+    assert!(!html.contains("<script>"), "no inline script");
+    assert!(html.contains("site-header"));
+    // Drill down to a compound: no children table.
+    let r = c
+        .get(&format!(
+            "/cockpit/{}?figure=matters_raised",
+            t.compound.compound
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("金山花园"));
+    assert!(
+        html.contains(&format!("href=\"/cockpit/{}\"", t.street)),
+        "trail: {html}"
+    );
+    assert!(!html.contains("ck-table"));
+    // The wall: no site header, dark styles.
+    let r = c.get(&format!("/cockpit/{}?wall=1", t.district)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("ck-wall-body"));
+    assert!(!html.contains("site-header"));
+    // English.
+    let r = c.get_en(&format!("/cockpit/{}", t.district)).await;
+    let html = r.text();
+    assert!(
+        html.contains("Compounds with a party organisation"),
+        "{html}"
+    );
+    assert!(html.contains("Neighbourhood party-building cockpit"));
+    // The script is served.
+    let r = app.get("/assets/cockpit.js").await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The routes are in the OpenAPI document.
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    assert!(doc["paths"]["/api/v1/cockpit/{place_id}"].is_object());
+    assert!(doc["paths"]["/api/v1/cockpit/{place_id}/children"].is_object());
+}

@@ -1,0 +1,53 @@
+// The cockpit's bar chart: the node's children ranked by the chosen
+// figure, from the chart element's data-chart attribute
+// ({"label", "names", "values", "wall"}). No inline script (CSP).
+(function () {
+  "use strict";
+  function draw() {
+    var el = document.getElementById("ck-chart");
+    if (!el || typeof echarts === "undefined") return;
+    var data;
+    try {
+      data = JSON.parse(el.getAttribute("data-chart") || "{}");
+    } catch (e) {
+      return;
+    }
+    var names = data.names || [];
+    if (names.length === 0) {
+      el.hidden = true;
+      return;
+    }
+    // Horizontal bars, the greatest at the top; the height follows the rows.
+    el.style.height = Math.max(160, names.length * (data.wall ? 44 : 28) + 60) + "px";
+    var dark = !!data.wall;
+    var chart = echarts.init(el, dark ? "dark" : null, { renderer: "svg" });
+    var fg = dark ? "#f5f5f5" : "#222";
+    chart.setOption({
+      backgroundColor: "transparent",
+      animation: false,
+      grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: { type: "value", axisLabel: { color: fg } },
+      yAxis: {
+        type: "category",
+        inverse: true,
+        data: names,
+        axisLabel: { color: fg, fontSize: dark ? 18 : 12 }
+      },
+      series: [{
+        name: data.label || "",
+        type: "bar",
+        data: (data.values || []).map(function (v) { return v === null ? 0 : v; }),
+        itemStyle: { color: "#c0392b" },
+        label: { show: true, position: "right", color: fg, fontSize: dark ? 18 : 12 }
+      }]
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+    window.addEventListener("beforeprint", function () { chart.resize(); });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", draw);
+  } else {
+    draw();
+  }
+})();
