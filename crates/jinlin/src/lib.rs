@@ -29,6 +29,7 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_volunteers::routes(),
         jinlin_mobilisation::routes(),
         jinlin_calendars::routes(),
+        jinlin_ledgers::routes(),
         jinlin_cockpit::routes(),
     ]
 }

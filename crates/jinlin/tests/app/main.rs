@@ -15,6 +15,7 @@ mod import;
 mod in_service;
 mod jobs;
 mod joint_meetings;
+mod ledgers;
 mod micro_grids;
 mod mobilisation;
 mod open311;
