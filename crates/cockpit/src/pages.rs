@@ -185,7 +185,13 @@ async fn render(
             .into_iter()
             .map(|c| (c.place_id, c.name))
             .collect(),
-        others: tops.into_iter().filter(|(t, _)| *t != p.id).collect(),
+        // The reader's other top nodes, beside one of them (below, the
+        // trail leads back up).
+        others: if tops.iter().any(|(t, _)| *t == p.id) {
+            tops.into_iter().filter(|(t, _)| *t != p.id).collect()
+        } else {
+            Vec::new()
+        },
         blocks,
         figure: key.as_str(),
         figure_label: ranking.label.clone(),

@@ -1277,6 +1277,10 @@ async fn the_pages_show_cards_ranking_drill_down_wall_and_english(db: TestDb) {
         "trail: {html}"
     );
     assert!(!html.contains("ck-table"));
+    assert!(
+        !html.contains("ck-others"),
+        "below the top node the trail leads up"
+    );
     // The wall: no site header, dark styles.
     let r = c.get(&format!("/cockpit/{}?wall=1", t.district)).await;
     assert_eq!(r.status, StatusCode::OK);
