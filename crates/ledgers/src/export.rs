@@ -6,9 +6,11 @@
 
 use std::io::{Seek, SeekFrom};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 use jinlin_kernel::time::china;
-use rust_xlsxwriter::{Color, DocProperties, Format, FormatBorder, Workbook, XlsxError};
+use rust_xlsxwriter::{
+    Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, XlsxError,
+};
 use tokio::sync::mpsc;
 
 /// One cell of a ledger.
@@ -18,6 +20,10 @@ pub enum Cell {
     Text(String),
     Int(i64),
     Num(f64),
+    /// A date cell, shown `2026-12-01`.
+    Date(NaiveDate),
+    /// A date and time cell (China Standard Time), shown `2026-12-01 09:30`.
+    Time(NaiveDateTime),
 }
 
 impl Cell {
@@ -34,18 +40,15 @@ impl Cell {
         s.map(Cell::text).unwrap_or(Cell::Empty)
     }
 
-    /// A date as `2026-12-01`.
+    /// A date, as an Excel date shown `2026-12-01`.
     pub fn date(d: NaiveDate) -> Cell {
-        Cell::Text(d.format("%Y-%m-%d").to_string())
+        Cell::Date(d)
     }
 
-    /// An instant as China Standard Time, `2026-12-01 09:30`.
+    /// An instant as an Excel date and time in China Standard Time, shown
+    /// `2026-12-01 09:30`.
     pub fn time(t: DateTime<Utc>) -> Cell {
-        Cell::Text(
-            t.with_timezone(&china())
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-        )
+        Cell::Time(t.with_timezone(&china()).naive_local())
     }
 
     /// The day of an instant, in China Standard Time.
@@ -98,6 +101,18 @@ fn sheet_name(name: &str) -> String {
     }
 }
 
+fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
+    ExcelDateTime::from_ymd(
+        u16::try_from(d.year()).unwrap_or(1900),
+        d.month() as u8,
+        d.day() as u8,
+    )
+}
+
+fn excel_time(t: NaiveDateTime) -> Result<ExcelDateTime, XlsxError> {
+    excel_date(t.date())?.and_hms(t.hour() as u16, t.minute() as u8, t.second())
+}
+
 fn write(sheet: Sheet, mut rx: mpsc::Receiver<Vec<Row>>) -> Result<Finished, XlsxError> {
     let mut book = Workbook::new();
     book.set_properties(&DocProperties::new().set_title(&sheet.title));
@@ -105,6 +120,8 @@ fn write(sheet: Sheet, mut rx: mpsc::Receiver<Vec<Row>>) -> Result<Finished, Xls
         .set_bold()
         .set_background_color(Color::RGB(0xF2E6D9))
         .set_border(FormatBorder::Thin);
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let time = Format::new().set_num_format("yyyy-mm-dd hh:mm");
     let mut rows: u64 = 0;
     {
         let ws = book.add_worksheet_with_constant_memory()?;
@@ -133,9 +150,18 @@ fn write(sheet: Sheet, mut rx: mpsc::Receiver<Vec<Row>>) -> Result<Finished, Xls
                         Cell::Num(n) => {
                             ws.write_number(r, c, n)?;
                         }
+                        Cell::Date(d) => {
+                            ws.write_datetime_with_format(r, c, excel_date(d)?, &date)?;
+                        }
+                        Cell::Time(t) => {
+                            ws.write_datetime_with_format(r, c, excel_time(t)?, &time)?;
+                        }
                     }
                 }
             }
+        }
+        if !sheet.headings.is_empty() {
+            ws.autofilter(0, 0, rows as u32, sheet.headings.len() as u16 - 1)?;
         }
     }
     {
@@ -212,9 +238,14 @@ mod tests {
             rows_label: "行数".into(),
         });
         for p in 0..3 {
-            w.send(vec![vec![Cell::text(format!("r{p}")), Cell::Int(p)]])
-                .await
-                .unwrap();
+            w.send(vec![vec![
+                Cell::text(format!("r{p}")),
+                Cell::Int(p),
+                Cell::date(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
+                Cell::time(Utc::now()),
+            ]])
+            .await
+            .unwrap();
         }
         let done = w.finish().await.unwrap();
         assert_eq!(done.rows, 3);

@@ -294,11 +294,26 @@ fn sheet(r: &TestResponse) -> Vec<Vec<String>> {
                 .map(|c| match c {
                     Data::Empty => String::new(),
                     Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+                    Data::DateTime(d) => excel_date_text(d.as_f64()),
                     other => other.to_string(),
                 })
                 .collect()
         })
         .collect()
+}
+
+/// An Excel serial date as `2026-12-01`, or `2026-12-01 09:30` with a time.
+fn excel_date_text(serial: f64) -> String {
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let t = epoch + Duration::seconds((serial * 86_400.0).round() as i64);
+    if serial.fract() == 0.0 {
+        t.format("%Y-%m-%d").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M").to_string()
+    }
 }
 
 fn col(rows: &[Vec<String>], heading: &str) -> Vec<String> {
@@ -401,6 +416,10 @@ async fn ledgers_hold_the_hand_computed_rows(db: TestDb) {
     let rows = sheet(&export(&app, p.district, "matters", t.district).await);
     assert_eq!(col(&rows, "事项"), ["楼道灯不亮", "路面破损"]);
     assert_eq!(col(&rows, "按期办结"), ["是", "否"]);
+    // Times are Excel date-times, read back as China Standard Time.
+    for t in col(&rows, "提出时间").iter().chain(&col(&rows, "办理时限")) {
+        assert!(t.len() == 16 && t.as_bytes()[13] == b':', "{t}");
+    }
     assert_eq!(col(&rows, "满意度")[1], "");
 
     // A ledger with no records is a sheet of headings.
