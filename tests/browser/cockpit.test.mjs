@@ -1,7 +1,7 @@
 // The cockpit on the demo district: the district admin opens it, reads the
 // figures, ranks the streets by a figure, and drills down from the district
 // to a street, a community and a compound, on a desktop with the chart and
-// on a phone; then the wall display and the page in English.
+// on a phone; then the wall display, the printed page and the page in English.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -107,6 +107,12 @@ describe('the cockpit', () => {
       await screenshot(page, 'cockpit-wall-zh');
       await follow(page, page.locator('main .ck-actions a'));
       assert.equal(await page.locator('header.site-header').count(), 1, 'back to the site');
+      // Printed: no navigation or controls, the cards and the table stay.
+      await page.emulateMedia({ media: 'print' });
+      assert.equal(await page.locator('header.site-header').isVisible(), false, 'no header on paper');
+      assert.equal(await page.locator('form.ck-choose').isVisible(), false, 'no controls on paper');
+      assert.equal(await page.locator('main .ck-table').isVisible(), true, 'the ranking is printed');
+      await page.emulateMedia({ media: 'screen' });
       await follow(page, page.locator('nav.lang-switch a[href^="/lang/en"]'));
       assert.match(await page.locator('main h1').innerText(), /Neighbourhood party-building cockpit/);
       assert.ok((await page.locator('main').innerText()).includes('Compounds with a party organisation'));
