@@ -6,8 +6,12 @@
 //! scope, gets 404. A place that is no district, street, community or
 //! compound, and an unknown figure, get 422.
 
+use std::collections::{BTreeMap, HashMap};
+
 use axum::extract::{Path, State};
-use chrono::Utc;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use jinlin_kernel::ApiError;
 use jinlin_kernel::auth::{Access, Principal, Role, User};
 use jinlin_kernel::error::ErrorBody;
@@ -22,12 +26,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::board::{self, Board};
-use crate::rules::{self, Key, Numbers, Section};
+use crate::rules::{self, By, Key, Numbers, Period, Section};
+use crate::store;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_cockpit))
         .routes(routes!(get_children))
+        .routes(routes!(get_trend))
+        .routes(routes!(get_open_data_csv))
+        .routes(routes!(get_open_data_json))
 }
 
 fn invalid_key(key: &str) -> ApiError {
@@ -348,4 +356,365 @@ async fn get_children(
     let key = figure_key(q.figure.as_deref())?;
     let b = board::gather(db, &user, &p, Utc::now()).await?;
     Ok(ApiJson(ranking(i18n::current(), &b, key)))
+}
+
+// ---------------------------------------------------------------- trends
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TrendQuery {
+    /// A figure with a trend, e.g. `matters_raised` (see `TREND_KEYS`).
+    pub figure: Option<String>,
+    /// `month` (the last 12 months, the default) or `quarter` (the last 8).
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CockpitTrendPoint)]
+pub struct TrendPoint {
+    /// `2026-11` or `2026-Q4`.
+    pub period: String,
+    /// Its first instant (midnight in China) and the first after it.
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CockpitTrend)]
+pub struct TrendView {
+    pub place_id: i64,
+    pub name: String,
+    pub figure: Key,
+    pub label: String,
+    pub by: By,
+    /// Oldest first; the current period last.
+    pub points: Vec<TrendPoint>,
+}
+
+/// A figure with a trend: 422 for an unknown one or one without a trend.
+pub fn trend_key(s: Option<&str>) -> Result<Key, ApiError> {
+    let key = match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => return Err(invalid_key("cockpit.error.figure")),
+        Some(s) => Key::parse(s).ok_or_else(|| invalid_key("cockpit.error.figure"))?,
+    };
+    if !key.has_trend() {
+        return Err(invalid_key("cockpit.error.no_trend"));
+    }
+    Ok(key)
+}
+
+/// `month` (the default) or `quarter`; 422 otherwise.
+pub fn trend_by(s: Option<&str>) -> Result<By, ApiError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(By::Month),
+        Some(s) => By::parse(s).ok_or_else(|| invalid_key("cockpit.error.by")),
+    }
+}
+
+/// The trend of one figure at a node as of `now`.
+pub async fn trend(
+    db: &impl ConnectionTrait,
+    lang: Lang,
+    p: &place::Model,
+    key: Key,
+    by: By,
+    now: DateTime<Utc>,
+) -> Result<TrendView, ApiError> {
+    let periods = rules::periods(by, now);
+    let Some(counts) = store::trend(db, p, key, &periods, false, now).await? else {
+        return Err(invalid_key("cockpit.error.no_trend_here"));
+    };
+    let counts = counts.into_values().next().unwrap_or_default();
+    Ok(TrendView {
+        place_id: p.id,
+        name: p.name.clone(),
+        figure: key,
+        label: lang
+            .t(&format!("cockpit.figure.{}", key.as_str()))
+            .into_owned(),
+        by,
+        points: periods
+            .iter()
+            .enumerate()
+            .map(|(i, per)| TrendPoint {
+                period: per.label(),
+                start: per.start(),
+                end: per.end(),
+                count: counts.get(i).copied().unwrap_or(0),
+            })
+            .collect(),
+    })
+}
+
+/// One figure of a node counted by month (the last 12) or quarter (the
+/// last 8), China time, from the dated records (the node's officials).
+#[utoipa::path(get, path = "/cockpit/{place_id}/trend", tag = "cockpit",
+    params(("place_id" = i64, Path, description = "A district, street, community or compound"), TrendQuery),
+    responses((status = 200, body = TrendView), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn get_trend(
+    State(state): State<AppState>,
+    user: User,
+    Path(place_id): Path<i64>,
+    ApiQuery(q): ApiQuery<TrendQuery>,
+) -> Result<ApiJson<TrendView>, ApiError> {
+    let db = state.db.conn();
+    let p = node(db, &user, place_id).await?;
+    let key = trend_key(q.figure.as_deref())?;
+    let by = trend_by(q.by.as_deref())?;
+    Ok(ApiJson(
+        trend(db, i18n::current(), &p, key, by, Utc::now()).await?,
+    ))
+}
+
+// ---------------------------------------------------------------- open data
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OpenDataQuery {
+    /// `YYYY-MM` or `YYYY-Qn`; the current month (China time) when none.
+    pub period: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CockpitOpenPlace)]
+pub struct OpenPlace {
+    pub place_id: i64,
+    /// The administrative division code, where the place has one.
+    pub code: Option<String>,
+    pub name: String,
+    pub kind: PlaceKind,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CockpitOpenRow)]
+pub struct OpenRow {
+    pub place: OpenPlace,
+    /// Figure key to value: the dated figures counted in the period, the
+    /// standing ones as of now (shares in percent, rounded down to a
+    /// tenth); null where a figure has nothing to show.
+    #[schema(value_type = Object)]
+    pub figures: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CockpitOpenData)]
+pub struct OpenData {
+    pub place: OpenPlace,
+    /// `2026-11` or `2026-Q4`.
+    pub period: String,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    /// The keys counted in the period; the others are standing figures.
+    pub period_figures: Vec<Key>,
+    #[schema(value_type = Object)]
+    pub figures: BTreeMap<String, serde_json::Value>,
+    /// The node's children, in division order.
+    pub children: Vec<OpenRow>,
+}
+
+/// The period asked for: the current month when none; 422 otherwise.
+pub fn open_period(s: Option<&str>, now: DateTime<Utc>) -> Result<Period, ApiError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(Period::of(By::Month, now)),
+        Some(s) => Period::parse(s).ok_or_else(|| invalid_key("cockpit.error.period")),
+    }
+}
+
+fn open_place(p: &place::Model) -> OpenPlace {
+    OpenPlace {
+        place_id: p.id,
+        code: p.code.clone(),
+        name: p.name.clone(),
+        kind: kind_of(p),
+    }
+}
+
+/// A standing value as published: a count, or a share in percent or a
+/// mean, rounded down to a tenth.
+fn open_value(v: Option<rules::Value>) -> serde_json::Value {
+    match v {
+        Some(rules::Value::Count(n)) => n.into(),
+        Some(v) => v
+            .number()
+            .map(Into::into)
+            .unwrap_or(serde_json::Value::Null),
+        None => serde_json::Value::Null,
+    }
+}
+
+/// The open data of a node for a period: aggregate figures only.
+pub async fn open_data(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    p: &place::Model,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<OpenData, ApiError> {
+    let b = board::gather(db, user, p, now).await?;
+    let standing = |n: &Numbers| -> BTreeMap<String, serde_json::Value> {
+        Key::ALL
+            .iter()
+            .filter(|k| !k.has_trend())
+            .map(|k| (k.as_str().to_string(), open_value(n.value(*k))))
+            .collect()
+    };
+    let mut node_figures = standing(&b.numbers);
+    let mut child_figures: Vec<BTreeMap<String, serde_json::Value>> =
+        b.children.iter().map(|(_, n)| standing(n)).collect();
+    for key in rules::TREND_KEYS {
+        let name = key.as_str().to_string();
+        let whole = store::trend(db, p, key, &[period], false, now).await?;
+        node_figures.insert(
+            name.clone(),
+            whole
+                .map(|m| m.values().flatten().sum::<u64>().into())
+                .unwrap_or(serde_json::Value::Null),
+        );
+        if b.children.is_empty() {
+            continue;
+        }
+        let by: Option<HashMap<Option<i64>, Vec<u64>>> =
+            store::trend(db, p, key, &[period], true, now).await?;
+        for ((c, _), f) in b.children.iter().zip(child_figures.iter_mut()) {
+            let v = match &by {
+                Some(m) if store::counted_at(key, c) => m
+                    .get(&Some(c.id))
+                    .and_then(|v| v.first().copied())
+                    .unwrap_or(0)
+                    .into(),
+                _ => serde_json::Value::Null,
+            };
+            f.insert(name.clone(), v);
+        }
+    }
+    Ok(OpenData {
+        place: open_place(p),
+        period: period.label(),
+        period_start: period.start(),
+        period_end: period.end(),
+        period_figures: rules::TREND_KEYS.to_vec(),
+        figures: node_figures,
+        children: b
+            .children
+            .iter()
+            .zip(child_figures)
+            .map(|((c, _), figures)| OpenRow {
+                place: open_place(c),
+                figures,
+            })
+            .collect(),
+    })
+}
+
+/// The CSV columns before the figures.
+pub const OPEN_COLUMNS: [&str; 8] = [
+    "place_id",
+    "place_code",
+    "place_name",
+    "place_kind",
+    "level",
+    "period",
+    "period_start",
+    "period_end",
+];
+
+/// The open data as CSV: a heading row of English snake_case keys, the
+/// node's row, then a row per child.
+pub fn open_csv(d: &OpenData) -> Result<Vec<u8>, ApiError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let keys: Vec<&str> = Key::ALL.iter().map(|k| k.as_str()).collect();
+    let head: Vec<&str> = OPEN_COLUMNS
+        .iter()
+        .copied()
+        .chain(keys.iter().copied())
+        .collect();
+    w.write_record(&head).map_err(ApiError::internal)?;
+    let china = |t: DateTime<Utc>| {
+        t.with_timezone(&jinlin_kernel::time::china())
+            .date_naive()
+            .to_string()
+    };
+    // The end is exclusive; the last day is the one before it.
+    let last_day = china(d.period_end - chrono::Duration::days(1));
+    let rows = std::iter::once(("node", &d.place, &d.figures))
+        .chain(d.children.iter().map(|c| ("child", &c.place, &c.figures)));
+    for (level, place, figures) in rows {
+        let kind = serde_json::to_value(place.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut rec = vec![
+            place.place_id.to_string(),
+            place.code.clone().unwrap_or_default(),
+            place.name.clone(),
+            kind,
+            level.to_string(),
+            d.period.clone(),
+            china(d.period_start),
+            last_day.clone(),
+        ];
+        for k in &keys {
+            rec.push(match figures.get(*k) {
+                Some(serde_json::Value::Null) | None => String::new(),
+                Some(v) => v.to_string(),
+            });
+        }
+        w.write_record(&rec).map_err(ApiError::internal)?;
+    }
+    w.into_inner()
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The node's and each child's aggregate figures for a period, as CSV
+/// (the node's officials). No personal data: places and counts only.
+#[utoipa::path(get, path = "/cockpit/{place_id}/open-data.csv", tag = "cockpit",
+    params(("place_id" = i64, Path, description = "A district, street, community or compound"), OpenDataQuery),
+    responses((status = 200, description = "One heading row of figure keys, the node, then its children",
+            content_type = "text/csv", body = String),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn get_open_data_csv(
+    State(state): State<AppState>,
+    user: User,
+    Path(place_id): Path<i64>,
+    ApiQuery(q): ApiQuery<OpenDataQuery>,
+) -> Result<Response, ApiError> {
+    let db = state.db.conn();
+    let p = node(db, &user, place_id).await?;
+    let now = Utc::now();
+    let period = open_period(q.period.as_deref(), now)?;
+    let d = open_data(db, &user, &p, period, now).await?;
+    let body = open_csv(&d)?;
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"cockpit-{}-{}.csv\"",
+        p.id, d.period
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
+/// The node's and each child's aggregate figures for a period, as JSON
+/// (the node's officials). No personal data: places and counts only.
+#[utoipa::path(get, path = "/cockpit/{place_id}/open-data.json", tag = "cockpit",
+    params(("place_id" = i64, Path, description = "A district, street, community or compound"), OpenDataQuery),
+    responses((status = 200, body = OpenData), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn get_open_data_json(
+    State(state): State<AppState>,
+    user: User,
+    Path(place_id): Path<i64>,
+    ApiQuery(q): ApiQuery<OpenDataQuery>,
+) -> Result<ApiJson<OpenData>, ApiError> {
+    let db = state.db.conn();
+    let p = node(db, &user, place_id).await?;
+    let now = Utc::now();
+    let period = open_period(q.period.as_deref(), now)?;
+    Ok(ApiJson(open_data(db, &user, &p, period, now).await?))
 }

@@ -18,8 +18,8 @@ use jinlin_kernel::web::{AppState, Ctx, PageError};
 use serde::Deserialize;
 
 use crate::api::{self, FigureView};
-use crate::board;
-use crate::rules::{Key, Section};
+use crate::rules::{By, Key, Section};
+use crate::{board, store};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
 struct Params {
     figure: Option<String>,
     wall: Option<String>,
+    /// `month` (the default) or `quarter`, for the trend.
+    by: Option<String>,
 }
 
 impl Params {
@@ -81,6 +83,14 @@ struct CockpitPage {
     /// `{"label": …, "names": […], "values": […]}` for the chart.
     chart: String,
     wall: bool,
+    /// The chosen figure's trend: `{"label", "periods", "counts", "wall"}`,
+    /// or empty when it has none (a standing figure, or joint meetings
+    /// below a street).
+    trend: String,
+    /// The trend in a table, for those who read rather than look.
+    trend_rows: Vec<(String, u64)>,
+    /// `month` or `quarter`.
+    by: &'static str,
 }
 
 #[derive(Template)]
@@ -142,8 +152,15 @@ async fn render(
     let db = state.db.conn();
     let p = api::node(db, &user, id).await?;
     let key = api::figure_key(q.figure.as_deref())?;
-    let b = board::gather(db, &user, &p, Utc::now()).await?;
+    let by = api::trend_by(q.by.as_deref())?;
+    let now = Utc::now();
+    let b = board::gather(db, &user, &p, now).await?;
     let trail = api::trail(db, &user, &p).await?;
+    let trend = if key.has_trend() && store::counted_at(key, &p) {
+        Some(api::trend(db, lang, &p, key, by, now).await?)
+    } else {
+        None
+    };
     let view = api::view(lang, &b, trail);
     let ranking = api::ranking(lang, &b, key);
     let mut blocks: Vec<Block> = Section::ALL
@@ -219,6 +236,25 @@ async fn render(
             .collect(),
         chart,
         wall: q.wall(),
+        trend: trend
+            .as_ref()
+            .map(|t| {
+                serde_json::json!({
+                    "label": t.label,
+                    "periods": t.points.iter().map(|p| p.period.clone()).collect::<Vec<_>>(),
+                    "counts": t.points.iter().map(|p| p.count).collect::<Vec<_>>(),
+                    "wall": q.wall(),
+                })
+                .to_string()
+            })
+            .unwrap_or_default(),
+        trend_rows: trend
+            .map(|t| t.points.into_iter().map(|p| (p.period, p.count)).collect())
+            .unwrap_or_default(),
+        by: match by {
+            By::Month => "month",
+            By::Quarter => "quarter",
+        },
     };
     let title = format!("{} · {}", p.name, lang.t("cockpit.title"));
     if !page.wall {

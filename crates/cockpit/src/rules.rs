@@ -5,6 +5,9 @@
 
 use std::cmp::Ordering;
 
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use jinlin_kernel::time::china;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -346,6 +349,210 @@ pub fn rank(values: &[Option<Value>]) -> Vec<(usize, Option<usize>)> {
     out
 }
 
+// ---------------------------------------------------------------- periods
+
+/// The figures kept as dated records, each counted in the period its
+/// record is dated in (see `store::trend`); the others are standing
+/// figures, a state as of now with no history kept.
+pub const TREND_KEYS: [Key; 10] = [
+    Key::Deliberations,
+    Key::VotesHeld,
+    Key::Projects,
+    Key::ProjectsDone,
+    Key::JointMeetings,
+    Key::MattersRaised,
+    Key::MattersSolved,
+    Key::SocialOrgs,
+    Key::SocialSessions,
+    Key::PersonTimes,
+];
+
+impl Key {
+    /// Whether the figure has a trend (its records carry dates).
+    pub fn has_trend(self) -> bool {
+        TREND_KEYS.contains(&self)
+    }
+}
+
+/// How a trend is bucketed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = CockpitTrendBy)]
+pub enum By {
+    /// The last 12 months, the current one included.
+    Month,
+    /// The last 8 quarters, the current one included.
+    Quarter,
+}
+
+impl By {
+    pub fn parse(s: &str) -> Option<By> {
+        match s {
+            "month" => Some(By::Month),
+            "quarter" => Some(By::Quarter),
+            _ => None,
+        }
+    }
+
+    /// How many periods a trend shows.
+    pub fn span(self) -> usize {
+        match self {
+            By::Month => 12,
+            By::Quarter => 8,
+        }
+    }
+}
+
+/// A calendar month or quarter in China time: `months` months from the
+/// month numbered `first` (year × 12 + month − 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Period {
+    first: i64,
+    months: i64,
+}
+
+impl Period {
+    /// The month of a day.
+    pub fn month(year: i32, month: u32) -> Option<Period> {
+        ((1..=12).contains(&month) && (1900..=9998).contains(&year)).then_some(Period {
+            first: i64::from(year) * 12 + i64::from(month) - 1,
+            months: 1,
+        })
+    }
+
+    /// The `q`th quarter of `year`.
+    pub fn quarter(year: i32, q: u32) -> Option<Period> {
+        ((1..=4).contains(&q)).then_some(())?;
+        Period::month(year, (q - 1) * 3 + 1).map(|p| Period { months: 3, ..p })
+    }
+
+    /// The period of `by` that holds the instant `t` (China time).
+    pub fn of(by: By, t: DateTime<Utc>) -> Period {
+        let d = t.with_timezone(&china());
+        let m = Period {
+            first: i64::from(d.year()) * 12 + i64::from(d.month0()),
+            months: 1,
+        };
+        match by {
+            By::Month => m,
+            By::Quarter => Period {
+                first: m.first - m.first.rem_euclid(3),
+                months: 3,
+            },
+        }
+    }
+
+    /// Parses `2026-11` (a month) or `2026-Q4` / `2026Q4` (a quarter).
+    pub fn parse(s: &str) -> Option<Period> {
+        let s = s.trim();
+        let (y, rest) = s.split_at_checked(4)?;
+        let year: i32 = y
+            .parse()
+            .ok()
+            .filter(|_| y.bytes().all(|b| b.is_ascii_digit()))?;
+        let rest = rest.strip_prefix('-').unwrap_or(rest);
+        if let Some(q) = rest.strip_prefix('Q').or_else(|| rest.strip_prefix('q')) {
+            if q.len() != 1 {
+                return None;
+            }
+            return Period::quarter(year, q.parse().ok()?);
+        }
+        if rest.len() != 2 || !rest.bytes().all(|b| b.is_ascii_digit()) || !s.contains('-') {
+            return None;
+        }
+        Period::month(year, rest.parse().ok()?)
+    }
+
+    pub fn by(self) -> By {
+        if self.months == 3 {
+            By::Quarter
+        } else {
+            By::Month
+        }
+    }
+
+    pub fn year(self) -> i32 {
+        self.first.div_euclid(12) as i32
+    }
+
+    /// 1–12, the period's first month.
+    pub fn first_month(self) -> u32 {
+        self.first.rem_euclid(12) as u32 + 1
+    }
+
+    /// `2026-11` or `2026-Q4`.
+    pub fn label(self) -> String {
+        match self.by() {
+            By::Month => format!("{}-{:02}", self.year(), self.first_month()),
+            By::Quarter => format!("{}-Q{}", self.year(), (self.first_month() - 1) / 3 + 1),
+        }
+    }
+
+    fn month_start(index: i64) -> DateTime<Utc> {
+        let y = index.div_euclid(12) as i32;
+        let m = index.rem_euclid(12) as u32 + 1;
+        let day = NaiveDate::from_ymd_opt(y, m, 1).expect("the first of a month exists");
+        day.and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_local_timezone(china())
+            .single()
+            .expect("China time has no gaps")
+            .with_timezone(&Utc)
+    }
+
+    /// Midnight of its first day in China, as an instant.
+    pub fn start(self) -> DateTime<Utc> {
+        Period::month_start(self.first)
+    }
+
+    /// Midnight of the first day after it, in China (exclusive).
+    pub fn end(self) -> DateTime<Utc> {
+        Period::month_start(self.first + self.months)
+    }
+
+    /// The period before.
+    pub fn prev(self) -> Period {
+        Period {
+            first: self.first - self.months,
+            ..self
+        }
+    }
+
+    pub fn contains(self, t: DateTime<Utc>) -> bool {
+        self.start() <= t && t < self.end()
+    }
+}
+
+/// The periods of a trend as of `now`, oldest first, the current one last:
+/// 12 months or 8 quarters.
+pub fn periods(by: By, now: DateTime<Utc>) -> Vec<Period> {
+    let mut p = Period::of(by, now);
+    let mut out = vec![p];
+    while out.len() < by.span() {
+        p = p.prev();
+        out.push(p);
+    }
+    out.reverse();
+    out
+}
+
+/// The bucket an instant falls in among consecutive `periods`: none
+/// outside them.
+pub fn bucket_of(t: DateTime<Utc>, periods: &[Period]) -> Option<usize> {
+    periods.iter().position(|p| p.contains(t))
+}
+
+/// Counts instants by bucket (a reference for the grouped query).
+pub fn tally(times: &[DateTime<Utc>], periods: &[Period]) -> Vec<u64> {
+    let mut out = vec![0; periods.len()];
+    for t in times {
+        if let Some(i) = bucket_of(*t, periods) {
+            out[i] += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,6 +686,95 @@ mod tests {
                         .count();
                     prop_assert_eq!(*r, ahead + 1);
                 }
+            }
+        }
+    }
+
+    fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+        // 2015 – 2035.
+        (1_420_070_400i64..2_082_758_400).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap())
+    }
+
+    #[test]
+    fn periods_are_china_calendar_months_and_quarters() {
+        // 2026-11-30 16:00 UTC is 2026-12-01 00:00 in China.
+        let t = DateTime::parse_from_rfc3339("2026-11-30T16:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(Period::of(By::Month, t).label(), "2026-12");
+        assert_eq!(
+            Period::of(By::Month, t - chrono::Duration::seconds(1)).label(),
+            "2026-11"
+        );
+        assert_eq!(Period::of(By::Quarter, t).label(), "2026-Q4");
+        let q1 = Period::parse("2027-Q1").unwrap();
+        assert_eq!(q1.start().to_rfc3339(), "2026-12-31T16:00:00+00:00");
+        assert_eq!(q1.end().to_rfc3339(), "2027-03-31T16:00:00+00:00");
+        assert_eq!(Period::parse("2027Q1"), Some(q1));
+        assert_eq!(Period::parse("2026-02").unwrap().label(), "2026-02");
+        for bad in [
+            "", "2026", "2026-13", "2026-00", "2026-Q5", "2026-Q0", "26-01", "2026-1", "x026-01",
+            "2026-Q12", "202601",
+        ] {
+            assert_eq!(Period::parse(bad), None, "{bad}");
+        }
+        let ps = periods(By::Month, t);
+        assert_eq!(ps.len(), 12);
+        assert_eq!(ps[0].label(), "2026-01");
+        assert_eq!(ps[11].label(), "2026-12");
+        let qs = periods(By::Quarter, t);
+        assert_eq!(qs.len(), 8);
+        assert_eq!(qs[0].label(), "2025-Q1");
+        assert!(Key::MattersRaised.has_trend());
+        assert!(!Key::PartyOrgCoverage.has_trend());
+    }
+
+    proptest! {
+        #[test]
+        fn periods_are_consecutive_and_end_with_now(now in instant(), q in any::<bool>()) {
+            let by = if q { By::Quarter } else { By::Month };
+            let ps = periods(by, now);
+            prop_assert_eq!(ps.len(), by.span());
+            prop_assert!(ps.last().unwrap().contains(now));
+            for w in ps.windows(2) {
+                prop_assert_eq!(w[0].end(), w[1].start());
+                prop_assert!(w[0].start() < w[0].end());
+            }
+            for p in &ps {
+                prop_assert_eq!(Period::parse(&p.label()), Some(*p));
+                prop_assert_eq!(p.by(), by);
+            }
+        }
+
+        #[test]
+        fn every_instant_falls_in_exactly_one_bucket_and_buckets_sum_to_the_span(
+            now in instant(),
+            q in any::<bool>(),
+            offsets in proptest::collection::vec(0i64..900 * 86_400, 0..60),
+        ) {
+            let by = if q { By::Quarter } else { By::Month };
+            let ps = periods(by, now);
+            let (start, end) = (ps[0].start(), ps.last().unwrap().end());
+            let times: Vec<DateTime<Utc>> = offsets
+                .iter()
+                .map(|o| end - chrono::Duration::seconds(*o))
+                .collect();
+            for t in &times {
+                let holding = ps.iter().filter(|p| p.contains(*t)).count();
+                prop_assert_eq!(holding, usize::from(start <= *t && *t < end));
+                if let Some(i) = bucket_of(*t, &ps) {
+                    prop_assert_eq!(Period::of(by, *t), ps[i]);
+                }
+            }
+            let counts = tally(&times, &ps);
+            let inside = times.iter().filter(|t| start <= **t && **t < end).count() as u64;
+            prop_assert_eq!(counts.iter().sum::<u64>(), inside);
+            // Three months make their quarter.
+            if by == By::Quarter {
+                let p = ps[3];
+                let m = Period::month(p.year(), p.first_month()).unwrap();
+                let months = [m, Period { first: m.first + 1, ..m }, Period { first: m.first + 2, ..m }];
+                prop_assert_eq!(tally(&times, &months).iter().sum::<u64>(), counts[3]);
             }
         }
     }

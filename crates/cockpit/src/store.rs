@@ -6,12 +6,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
     Statement, Value,
 };
+
+use crate::rules::{Key, Period};
 
 fn ph(backend: DbBackend, n: usize) -> String {
     if backend == DbBackend::Postgres {
@@ -290,4 +293,238 @@ pub async fn property_stars(
         }
     }
     Ok(latest.into_iter().map(|(k, (_, s))| (k, s)).collect())
+}
+
+// ---------------------------------------------------------------- trends
+
+/// What a dated figure counts in a period.
+#[derive(Debug, Clone, Copy)]
+enum Measure {
+    /// The rows dated in it.
+    Rows,
+    /// The distinct values of a column among them.
+    Distinct(&'static str),
+    /// The sum of a column over them.
+    Sum(&'static str),
+}
+
+/// Where a dated figure's rows lie: through their compound (every table
+/// but joint meetings), or their street.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lies {
+    Compound,
+    Street,
+}
+
+/// A figure kept as dated records: its table, the column dating each
+/// record, which rows count, and what is counted.
+#[derive(Debug, Clone, Copy)]
+struct Dated {
+    table: &'static str,
+    at: &'static str,
+    only: &'static str,
+    measure: Measure,
+    lies: Lies,
+    /// Only records dated by now (sessions end at a time set ahead).
+    by_now: bool,
+}
+
+fn dated(key: Key) -> Option<Dated> {
+    let d = |table, at, only, measure| Dated {
+        table,
+        at,
+        only,
+        measure,
+        lies: Lies::Compound,
+        by_now: false,
+    };
+    Some(match key {
+        Key::Deliberations => d("matter", "created_at", "1 = 1", Measure::Rows),
+        Key::VotesHeld => d(
+            "owner_vote",
+            "closed_at",
+            "t.state = 'closed'",
+            Measure::Rows,
+        ),
+        Key::Projects => d("project", "created_at", "1 = 1", Measure::Rows),
+        Key::ProjectsDone => d("project", "completed_at", "t.state = 'done'", Measure::Rows),
+        Key::JointMeetings => Dated {
+            lies: Lies::Street,
+            ..d(
+                "joint_meeting",
+                "scheduled_at",
+                "t.state = 'held'",
+                Measure::Rows,
+            )
+        },
+        Key::MattersRaised => d(
+            "resident_matter",
+            "created_at",
+            "t.state <> 'merged'",
+            Measure::Rows,
+        ),
+        Key::MattersSolved => d(
+            "resident_matter",
+            "closed_at",
+            "t.state = 'closed'",
+            Measure::Rows,
+        ),
+        Key::SocialOrgs => d(
+            "social_org_admission",
+            "decided_at",
+            "t.state = 'approved'",
+            Measure::Distinct("org_id"),
+        ),
+        Key::SocialSessions => Dated {
+            by_now: true,
+            ..d(
+                "service_session",
+                "ends_at",
+                "t.state = 'scheduled'",
+                Measure::Rows,
+            )
+        },
+        Key::PersonTimes => Dated {
+            by_now: true,
+            ..d(
+                "service_session",
+                "ends_at",
+                "t.state = 'scheduled'",
+                Measure::Sum("attended"),
+            )
+        },
+        _ => return None,
+    })
+}
+
+/// Whether a dated figure is counted at this node: joint meetings are a
+/// street's, none below one.
+pub fn counted_at(key: Key, node: &place::Model) -> bool {
+    match dated(key) {
+        Some(d) if d.lies == Lies::Street => matches!(
+            PlaceKind::parse(&node.kind),
+            Some(PlaceKind::District | PlaceKind::Street)
+        ),
+        Some(_) => board_kind(node),
+        None => false,
+    }
+}
+
+fn board_kind(node: &place::Model) -> bool {
+    matches!(
+        PlaceKind::parse(&node.kind),
+        Some(PlaceKind::District | PlaceKind::Street | PlaceKind::Community | PlaceKind::Compound)
+    )
+}
+
+/// A dated figure counted in each of `periods` under the node, in one
+/// query: by child (`grouped`; the key is the child's id) or for the
+/// node as a whole (key none). Consecutive periods; each record counts
+/// in the one its date falls in, China time. None when the figure is no
+/// dated one or is not counted at this node.
+pub async fn trend(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+    key: Key,
+    periods: &[Period],
+    grouped: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<HashMap<Option<i64>, Vec<u64>>>, DbErr> {
+    let Some(spec) = dated(key) else {
+        return Ok(None);
+    };
+    let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+        return Ok(Some(HashMap::new()));
+    };
+    if !counted_at(key, node) {
+        return Ok(None);
+    }
+    let backend = db.get_database_backend();
+    let kind = PlaceKind::parse(&node.kind);
+    let node_value: Value = if kind == Some(PlaceKind::District) {
+        node.district_code.clone().unwrap_or_default().into()
+    } else {
+        node.id.into()
+    };
+    // Values in the order their placeholders appear (SQLite numbers `?`
+    // by position): the buckets, the node, the span.
+    let mut values: Vec<Value> = Vec::new();
+    let next = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        ph(backend, values.len())
+    };
+    let at = format!("t.{}", spec.at);
+    let mut cols = Vec::with_capacity(periods.len());
+    for (i, p) in periods.iter().enumerate() {
+        let a = next(p.start().into(), &mut values);
+        let b = next(p.end().into(), &mut values);
+        let within = format!("{at} >= {a} AND {at} < {b}");
+        cols.push(match spec.measure {
+            Measure::Rows => {
+                format!("CAST(SUM(CASE WHEN {within} THEN 1 ELSE 0 END) AS BIGINT) AS b{i}")
+            }
+            Measure::Sum(c) => {
+                format!("CAST(SUM(CASE WHEN {within} THEN t.{c} ELSE 0 END) AS BIGINT) AS b{i}")
+            }
+            Measure::Distinct(c) => {
+                format!("CAST(COUNT(DISTINCT CASE WHEN {within} THEN t.{c} END) AS BIGINT) AS b{i}")
+            }
+        });
+    }
+    let p1 = next(node_value, &mut values);
+    let (from, cond, child) = match spec.lies {
+        Lies::Compound => {
+            let (cond, child) = match kind {
+                Some(PlaceKind::District) => ("p.district_code", "p.street_id"),
+                Some(PlaceKind::Street) => ("p.street_id", "p.community_id"),
+                Some(PlaceKind::Community) => ("p.community_id", "p.id"),
+                _ => ("p.id", "p.id"),
+            };
+            (
+                format!("{} t JOIN place p ON p.id = t.compound_id", spec.table),
+                format!("{cond} = {p1}"),
+                child,
+            )
+        }
+        Lies::Street => {
+            let cond = if kind == Some(PlaceKind::District) {
+                "t.district_code"
+            } else {
+                "t.street_id"
+            };
+            (
+                format!("{} t", spec.table),
+                format!("{cond} = {p1}"),
+                "t.street_id",
+            )
+        }
+    };
+    let a = next(first.start().into(), &mut values);
+    let b = next(last.end().into(), &mut values);
+    let mut filter = format!("{cond} AND {} AND {at} >= {a} AND {at} < {b}", spec.only);
+    if spec.by_now {
+        let n = next(now.into(), &mut values);
+        filter.push_str(&format!(" AND {at} <= {n}"));
+    }
+    let (k, group) = if grouped {
+        (child.to_string(), format!(" GROUP BY {child}"))
+    } else {
+        ("CAST(NULL AS BIGINT)".to_string(), String::new())
+    };
+    let sql = format!(
+        "SELECT {k} AS k, {} FROM {from} WHERE {filter}{group}",
+        cols.join(", ")
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    let mut out: HashMap<Option<i64>, Vec<u64>> = HashMap::new();
+    for r in &rows {
+        let k = r.try_get::<Option<i64>>("", "k")?;
+        let counts = (0..periods.len())
+            .map(|i| int(r, &format!("b{i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.insert(k, counts);
+    }
+    Ok(Some(out))
 }

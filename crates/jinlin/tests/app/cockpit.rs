@@ -4,8 +4,9 @@
 //! may read which node on every route; bad input; the pages.
 
 use axum::http::StatusCode;
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jinlin_agencies::entity::{agency, agency_pairing};
+use jinlin_cockpit::rules::{self as cockpit_rules, By, Period};
 use jinlin_deliberation::entity::{matter as deliberation, vote};
 use jinlin_in_service::entity::{service_record, service_report, three_ones};
 use jinlin_joint_meetings::entity::joint_meeting;
@@ -1302,4 +1303,731 @@ async fn the_pages_show_cards_ranking_drill_down_wall_and_english(db: TestDb) {
     let doc = app.get("/api/v1/openapi.json").await.json();
     assert!(doc["paths"]["/api/v1/cockpit/{place_id}"].is_object());
     assert!(doc["paths"]["/api/v1/cockpit/{place_id}/children"].is_object());
+}
+
+// ---------------------------------------------------------------- trends and open data
+
+/// The periods of a trend as the server will compute them now.
+fn months() -> Vec<Period> {
+    cockpit_rules::periods(By::Month, Utc::now())
+}
+
+fn quarters() -> Vec<Period> {
+    cockpit_rules::periods(By::Quarter, Utc::now())
+}
+
+/// `n` periods before the current one.
+fn back(p: Period, n: usize) -> Period {
+    (0..n).fold(p, |p, _| p.prev())
+}
+
+fn mid(p: Period) -> DateTime<Utc> {
+    p.start() + Duration::days(10)
+}
+
+const RESIDENT_NAME: &str = "王秀英";
+const RESIDENT_PHONE: &str = "13905918866";
+
+/// A resident's matter raised at `at` in compound `x`.
+async fn raised(app: &TestApp, t: &Tree, x: i64, at: DateTime<Utc>, state: &str, who: i64) {
+    let db = app.db.db.conn();
+    let (s, k) = above(t, x);
+    let category = category::Entity::find().one(db).await.unwrap().unwrap().id;
+    resident_matter::Entity::insert(resident_matter::ActiveModel {
+        district_code: Set(D.into()),
+        street_id: Set(Some(s)),
+        community_id: Set(Some(k)),
+        compound_id: Set(x),
+        place_id: Set(x),
+        address: Set(Some("金山花园3号楼".into())),
+        latitude_e6: Set(None),
+        longitude_e6: Set(None),
+        reporter_account_id: Set(None),
+        reporter_person_id: Set(Some(who)),
+        reporter_role: Set("resident".into()),
+        category_id: Set(category),
+        urgency: Set("normal".into()),
+        title: Set(format!("{RESIDENT_NAME}反映水管漏水")),
+        description: Set(format!("请联系{RESIDENT_PHONE}")),
+        public: Set(false),
+        state: Set(state.into()),
+        holder_kind: Set("property".into()),
+        holder_place_id: Set(None),
+        holder_account_id: Set(None),
+        holder_org: Set(None),
+        received_by: Set(None),
+        dispatched_at: Set(None),
+        due_at: Set(None),
+        warn_at: Set(None),
+        warned_at: Set(None),
+        escalation_level: Set(0),
+        merged_into: Set(None),
+        reopened_count: Set(0),
+        satisfaction: Set(None),
+        satisfaction_comment: Set(None),
+        closed_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+    .unwrap();
+}
+
+/// A five-deliberation matter started at `at` in compound `x`.
+async fn deliberation_at(app: &TestApp, t: &Tree, x: i64, at: DateTime<Utc>) {
+    let db = app.db.db.conn();
+    let (s, k) = above(t, x);
+    deliberation::Entity::insert(deliberation::ActiveModel {
+        district_code: Set(D.into()),
+        street_id: Set(Some(s)),
+        community_id: Set(Some(k)),
+        compound_id: Set(x),
+        title: Set("更换门禁".into()),
+        description: Set(format!("{RESIDENT_NAME}提议")),
+        state: Set("propose".into()),
+        joint_decision: Set(None),
+        proposer_account_id: Set(None),
+        proposer_name: Set(RESIDENT_NAME.into()),
+        review_from: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+    .unwrap();
+}
+
+/// The known records of `records`, re-dated, and dated matters and
+/// deliberations of a named resident. M0 is the current month, M-n the
+/// n-th before; Q0 and Q-n likewise.
+///
+/// - matters raised: A at the first instant of M0, the middle of M-1 and
+///   the last second of M-1, the middle of M-3; B at the first instant of
+///   M-1 and the middle of M-12 (outside the months); C the middle of
+///   M-2; a merged one of A in M-1 left out; `records`' own matters
+///   raised in M-30 (outside both spans) and solved (closed) in M-2
+/// - deliberations started: A at the first instant of Q0, the first and
+///   the last second of Q-1; B at the first instant of Q-7; C the middle
+///   of Q-3 and the last second of Q-8 (outside); `records`' own in M-30
+/// - projects (A two, C one) set in M-1, A's done one done in M-2
+/// - joint meetings: this quarter's held in M-1 (金山街道 one held, one
+///   scheduled; 仓山镇 one held), the year-old one in M-30
+/// - sessions that ended by now (A 5 checked in, C 3) ended in M-1; the
+///   one not yet ended and the cancelled one left out
+/// - admissions approved (O1 to A and C, O2 to A) in M-2
+/// - votes closed (A) in M-3
+async fn dated(app: &TestApp, t: &Tree) -> i64 {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    records(app, t).await;
+    let db = app.db.db.conn();
+    let now = Utc::now();
+    let (a, b, c) = (t.compound.compound, t.neighbour.compound, t.far.compound);
+    let m = months();
+    let m0 = m[11];
+    let q = quarters();
+    let q0 = q[7];
+    let long_ago = mid(back(m0, 30));
+
+    resident_matter::Entity::update_many()
+        .col_expr(resident_matter::Column::CreatedAt, Expr::value(long_ago))
+        .col_expr(
+            resident_matter::Column::ClosedAt,
+            Expr::value(mid(back(m0, 2))),
+        )
+        .filter(resident_matter::Column::State.eq("closed"))
+        .exec(db)
+        .await
+        .unwrap();
+    resident_matter::Entity::update_many()
+        .col_expr(resident_matter::Column::CreatedAt, Expr::value(long_ago))
+        .filter(resident_matter::Column::State.ne("closed"))
+        .exec(db)
+        .await
+        .unwrap();
+    deliberation::Entity::update_many()
+        .col_expr(deliberation::Column::CreatedAt, Expr::value(long_ago))
+        .exec(db)
+        .await
+        .unwrap();
+    project::Entity::update_many()
+        .col_expr(project::Column::CreatedAt, Expr::value(mid(back(m0, 1))))
+        .col_expr(
+            project::Column::CompletedAt,
+            Expr::value(Some(mid(back(m0, 2)))),
+        )
+        .exec(db)
+        .await
+        .unwrap();
+    let year = Quarter::of(now).year;
+    joint_meeting::Entity::update_many()
+        .col_expr(
+            joint_meeting::Column::ScheduledAt,
+            Expr::value(mid(back(m0, 1))),
+        )
+        .filter(joint_meeting::Column::Year.eq(year))
+        .exec(db)
+        .await
+        .unwrap();
+    joint_meeting::Entity::update_many()
+        .col_expr(joint_meeting::Column::ScheduledAt, Expr::value(long_ago))
+        .filter(joint_meeting::Column::Year.ne(year))
+        .exec(db)
+        .await
+        .unwrap();
+    service_session::Entity::update_many()
+        .col_expr(
+            service_session::Column::EndsAt,
+            Expr::value(mid(back(m0, 1))),
+        )
+        .filter(service_session::Column::EndsAt.lt(now))
+        .exec(db)
+        .await
+        .unwrap();
+    social_org_admission::Entity::update_many()
+        .col_expr(
+            social_org_admission::Column::DecidedAt,
+            Expr::value(Some(mid(back(m0, 2)))),
+        )
+        .exec(db)
+        .await
+        .unwrap();
+    vote::Entity::update_many()
+        .col_expr(vote::Column::ClosedAt, Expr::value(Some(mid(back(m0, 3)))))
+        .exec(db)
+        .await
+        .unwrap();
+
+    let resident = person::Entity::insert(person::ActiveModel {
+        district_code: Set(Some(D.into())),
+        name: Set(RESIDENT_NAME.into()),
+        phone: Set(Some(RESIDENT_PHONE.into())),
+        id_number_cipher: Set(None),
+        id_number_digest: Set(None),
+        party_member: Set(false),
+        employer: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+    .unwrap()
+    .last_insert_id;
+    let second = chrono::Duration::seconds(1);
+    for (x, at, state) in [
+        (a, m0.start(), "submitted"),
+        (a, mid(back(m0, 1)), "submitted"),
+        (a, m0.start() - second, "handling"),
+        (a, mid(back(m0, 3)), "submitted"),
+        (a, mid(back(m0, 1)), "merged"),
+        (b, back(m0, 1).start(), "submitted"),
+        (b, mid(back(m0, 12)), "submitted"),
+        (c, mid(back(m0, 2)), "submitted"),
+    ] {
+        raised(app, t, x, at, state, resident).await;
+    }
+    for (x, at) in [
+        (a, q0.start()),
+        (a, back(q0, 1).start()),
+        (a, q0.start() - second),
+        (b, back(q0, 7).start()),
+        (c, mid(back(q0, 3))),
+        (c, back(q0, 7).start() - second),
+    ] {
+        deliberation_at(app, t, x, at).await;
+    }
+    resident
+}
+
+fn counts(v: &Value) -> Vec<u64> {
+    v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["count"].as_u64().unwrap())
+        .collect()
+}
+
+/// `n` zeros with the given counts at the given indices.
+fn series(n: usize, at: &[(usize, u64)]) -> Vec<u64> {
+    let mut v = vec![0; n];
+    for (i, c) in at {
+        v[*i] = *c;
+    }
+    v
+}
+
+#[db_test]
+async fn trends_count_each_dated_record_in_its_month_and_quarter(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    dated(&app, &t).await;
+    let m = months();
+    let q = quarters();
+    let get_trend = |who, id: i64, figure: &str, by: &str| {
+        let app = &app;
+        let path = format!("/api/v1/cockpit/{id}/trend?figure={figure}&by={by}");
+        async move {
+            let (status, v) = get(app, who, &path).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {v}");
+            v
+        }
+    };
+    // Matters raised by month: index 11 is the current month.
+    let (a, b, c) = (t.compound.compound, t.neighbour.compound, t.far.compound);
+    for (id, want) in [
+        (t.district, series(12, &[(11, 1), (10, 3), (9, 1), (8, 1)])),
+        (t.street, series(12, &[(11, 1), (10, 3), (8, 1)])),
+        (t.other_street, series(12, &[(9, 1)])),
+        (t.community, series(12, &[(11, 1), (10, 3), (8, 1)])),
+        (a, series(12, &[(11, 1), (10, 2), (8, 1)])),
+        (b, series(12, &[(10, 1)])),
+        (c, series(12, &[(9, 1)])),
+    ] {
+        let v = get_trend(p.district, id, "matters_raised", "month").await;
+        assert_eq!(counts(&v), want, "matters_raised at {id}");
+        assert_eq!(v["by"], "month");
+        let labels: Vec<String> = v["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["period"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(labels, m.iter().map(|p| p.label()).collect::<Vec<_>>());
+    }
+    // Deliberations started by quarter: index 7 is the current quarter.
+    for (id, want) in [
+        (t.district, series(8, &[(7, 1), (6, 2), (4, 1), (0, 1)])),
+        (t.street, series(8, &[(7, 1), (6, 2), (0, 1)])),
+        (t.other_street, series(8, &[(4, 1)])),
+        (a, series(8, &[(7, 1), (6, 2)])),
+        (b, series(8, &[(0, 1)])),
+    ] {
+        let v = get_trend(p.district, id, "deliberations", "quarter").await;
+        assert_eq!(counts(&v), want, "deliberations at {id}");
+        assert_eq!(
+            v["points"][0]["period"].as_str().unwrap(),
+            q[0].label().as_str()
+        );
+    }
+    // The other dated figures, by month at the district and a street.
+    let month = |back: usize, n: u64| (11 - back, n);
+    for (figure, district, street) in [
+        ("matters_solved", vec![month(2, 3)], vec![month(2, 2)]),
+        ("projects", vec![month(1, 3)], vec![month(1, 2)]),
+        ("projects_done", vec![month(2, 1)], vec![month(2, 1)]),
+        ("joint_meetings", vec![month(1, 2)], vec![month(1, 1)]),
+        ("social_sessions", vec![month(1, 2)], vec![month(1, 1)]),
+        ("person_times", vec![month(1, 8)], vec![month(1, 5)]),
+        ("social_orgs", vec![month(2, 2)], vec![month(2, 2)]),
+        ("votes_held", vec![month(3, 1)], vec![month(3, 1)]),
+    ] {
+        let v = get_trend(p.district, t.district, figure, "month").await;
+        assert_eq!(counts(&v), series(12, &district), "{figure} district");
+        let v = get_trend(p.street, t.street, figure, "month").await;
+        assert_eq!(counts(&v), series(12, &street), "{figure} street");
+    }
+    // The default is by month; quarters add up their months.
+    let v = get(
+        &app,
+        p.district,
+        &format!("/api/v1/cockpit/{}/trend?figure=matters_raised", t.district),
+    )
+    .await
+    .1;
+    assert_eq!(v["by"], "month");
+    let by_quarter = counts(&get_trend(p.district, t.district, "matters_raised", "quarter").await);
+    assert_eq!(
+        by_quarter.iter().sum::<u64>(),
+        7,
+        "every raised matter of the last 8 quarters"
+    );
+}
+
+#[db_test]
+async fn open_data_holds_the_period_counts_and_the_standing_figures_and_no_one(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    dated(&app, &t).await;
+    let m = months();
+    let q = quarters();
+    let c = app.client(p.district).await;
+    let last_month = m[10].label();
+    // JSON: the district and its two streets.
+    let (status, v) = get(
+        &app,
+        p.district,
+        &format!(
+            "/api/v1/cockpit/{}/open-data.json?period={last_month}",
+            t.district
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["period"], last_month.as_str());
+    assert_eq!(v["place"]["place_id"], t.district);
+    assert_eq!(v["place"]["kind"], "district");
+    let kids = v["children"].as_array().unwrap();
+    assert_eq!(kids.len(), 2);
+    assert_eq!(kids[0]["place"]["place_id"], t.street);
+    assert_eq!(kids[1]["place"]["place_id"], t.other_street);
+    // (figure, district, 金山街道, 仓山镇) counted in the last month.
+    for (figure, d, s, o) in [
+        ("matters_raised", 3, 3, 0),
+        ("matters_solved", 0, 0, 0),
+        ("projects", 3, 2, 1),
+        ("projects_done", 0, 0, 0),
+        ("joint_meetings", 2, 1, 1),
+        ("social_sessions", 2, 1, 1),
+        ("person_times", 8, 5, 3),
+        ("social_orgs", 0, 0, 0),
+        ("votes_held", 0, 0, 0),
+    ] {
+        assert_eq!(v["figures"][figure], d, "{figure}");
+        assert_eq!(kids[0]["figures"][figure], s, "{figure}");
+        assert_eq!(kids[1]["figures"][figure], o, "{figure}");
+    }
+    // Two months ago and the last quarter.
+    let (_, v2) = get(
+        &app,
+        p.district,
+        &format!(
+            "/api/v1/cockpit/{}/open-data.json?period={}",
+            t.district,
+            m[9].label()
+        ),
+    )
+    .await;
+    for (figure, d, s, o) in [
+        ("matters_solved", 3, 2, 1),
+        ("projects_done", 1, 1, 0),
+        ("social_orgs", 2, 2, 1),
+        ("matters_raised", 1, 0, 1),
+    ] {
+        assert_eq!(v2["figures"][figure], d, "{figure}");
+        assert_eq!(v2["children"][0]["figures"][figure], s, "{figure}");
+        assert_eq!(v2["children"][1]["figures"][figure], o, "{figure}");
+    }
+    let (_, vq) = get(
+        &app,
+        p.district,
+        &format!(
+            "/api/v1/cockpit/{}/open-data.json?period={}",
+            t.district,
+            q[6].label()
+        ),
+    )
+    .await;
+    assert_eq!(vq["period"], q[6].label().as_str());
+    assert_eq!(vq["figures"]["deliberations"], 2);
+    assert_eq!(vq["children"][0]["figures"]["deliberations"], 2);
+    assert_eq!(vq["children"][1]["figures"]["deliberations"], 0);
+    // The standing figures are the cockpit's, as numbers.
+    let (_, cockpit) = get(&app, p.district, &format!("/api/v1/cockpit/{}", t.district)).await;
+    let standing = |view: &Value| -> Vec<(String, Value)> {
+        view["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                !cockpit_rules::Key::parse(f["key"].as_str().unwrap())
+                    .unwrap()
+                    .has_trend()
+            })
+            .map(|f| (f["key"].as_str().unwrap().to_string(), f["value"].clone()))
+            .collect()
+    };
+    let num = |x: &Value| x.as_f64();
+    for (key, value) in standing(&cockpit) {
+        assert_eq!(num(&v["figures"][&key]), num(&value), "{key}");
+    }
+    for (i, child) in cockpit["children"].as_array().unwrap().iter().enumerate() {
+        for (key, value) in standing(child) {
+            assert_eq!(
+                num(&kids[i]["figures"][&key]),
+                num(&value),
+                "{key} child {i}"
+            );
+        }
+    }
+    assert_eq!(v["figures"]["party_org_coverage"].as_f64(), Some(66.6));
+    assert_eq!(v["figures"]["compounds"], 3);
+
+    // CSV: one heading row of keys, the district, then its streets.
+    let r = c
+        .get(&format!(
+            "/api/v1/cockpit/{}/open-data.csv?period={last_month}",
+            t.district
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(r.header("content-disposition").unwrap().contains(".csv"));
+    let csv_text = r.text();
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let head: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(&head[..3], ["place_id", "place_code", "place_name"]);
+    for k in cockpit_rules::Key::ALL {
+        assert!(head.iter().any(|h| h == k.as_str()), "{}", k.as_str());
+    }
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows[0][col("place_id")], t.district.to_string());
+    assert_eq!(rows[0][col("level")], *"node");
+    assert_eq!(rows[1][col("place_id")], t.street.to_string());
+    assert_eq!(rows[1][col("level")], *"child");
+    assert_eq!(rows[0][col("period")], last_month);
+    assert_eq!(rows[0][col("period_start")], format!("{}-01", last_month));
+    for (figure, want) in [
+        ("matters_raised", ["3", "3", "0"]),
+        ("person_times", ["8", "5", "3"]),
+    ] {
+        for (row, w) in rows.iter().zip(want) {
+            assert_eq!(&row[col(figure)], w, "{figure}");
+        }
+    }
+    assert_eq!(&rows[0][col("party_org_coverage")], "66.6");
+    // A community's: joint meetings are a street's, blank below one.
+    let r = c
+        .get(&format!("/api/v1/cockpit/{}/open-data.csv", t.community))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = r.text();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let h2: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let jm = h2.iter().position(|h| h == "joint_meetings").unwrap();
+    let rows2: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows2.len(), 3, "the community and its two compounds");
+    assert!(rows2.iter().all(|r| r[jm].is_empty()));
+    assert_eq!(
+        rows2[0][h2.iter().position(|h| h == "period").unwrap()],
+        m[11].label()
+    );
+
+    // No personal data: names, phones, addresses, titles, free text.
+    let json_text = serde_json::to_string(&v).unwrap();
+    let (_, community_json) = get(
+        &app,
+        p.district,
+        &format!(
+            "/api/v1/cockpit/{}/open-data.json?period={last_month}",
+            t.compound.compound
+        ),
+    )
+    .await;
+    let community_json = community_json.to_string();
+    for text in [&csv_text, &json_text, &community_json, &text] {
+        for secret in [
+            RESIDENT_NAME,
+            RESIDENT_PHONE,
+            "漏水",
+            "金山花园3号楼",
+            "林党员",
+            "楼道灯不亮",
+            "更换门禁",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(!text.contains("account"), "{text}");
+    }
+}
+
+#[db_test]
+async fn trend_and_open_data_follow_the_cockpits_scope_and_refuse_bad_input(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    let ids = nodes(&t);
+    let cases: [(&str, i64, [bool; 8]); 5] = [
+        ("district", p.district, [true; 8]),
+        ("far district", p.far_district, [false; 8]),
+        (
+            "street",
+            p.street,
+            [false, true, false, true, false, true, true, false],
+        ),
+        (
+            "secretary",
+            p.secretary,
+            [false, false, false, false, false, true, false, false],
+        ),
+        ("resident", p.resident, [false; 8]),
+    ];
+    let paths = |id: i64| {
+        [
+            format!("/api/v1/cockpit/{id}/trend?figure=matters_raised&by=quarter"),
+            format!("/api/v1/cockpit/{id}/open-data.csv?period=2026-Q1"),
+            format!("/api/v1/cockpit/{id}/open-data.json"),
+        ]
+    };
+    for (who, account, reads) in cases {
+        let c = app.client(account).await;
+        for (id, ok) in ids.iter().zip(reads) {
+            for path in paths(*id) {
+                let r = c.get(&path).await;
+                let want = if ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NOT_FOUND
+                };
+                assert_eq!(r.status, want, "{who} {path}");
+                if !ok {
+                    assert_eq!(api_error(&r).0, "not_found", "{who} {path}");
+                }
+            }
+        }
+        // Bad input outside the scope is still 404: nothing is learnt.
+        if !reads[0] {
+            let r = c
+                .get(&format!("/api/v1/cockpit/{}/trend?figure=nope", t.district))
+                .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{who}");
+        }
+    }
+    for id in ids {
+        for path in paths(id) {
+            assert_eq!(
+                app.get(&path).await.status,
+                StatusCode::UNAUTHORIZED,
+                "{path}"
+            );
+        }
+    }
+    let c = app.client(p.district).await;
+    let d = t.district;
+    // (path, words of the English message).
+    for (path, en) in [
+        (format!("/api/v1/cockpit/{d}/trend"), "Unknown figure."),
+        (
+            format!("/api/v1/cockpit/{d}/trend?figure=nope"),
+            "Unknown figure.",
+        ),
+        (
+            format!("/api/v1/cockpit/{d}/trend?figure=party_org_coverage"),
+            "no trend",
+        ),
+        (
+            format!("/api/v1/cockpit/{d}/trend?figure=matters_raised&by=week"),
+            "by month or by quarter",
+        ),
+        (
+            format!(
+                "/api/v1/cockpit/{}/trend?figure=joint_meetings",
+                t.community
+            ),
+            "not counted at this level",
+        ),
+        (
+            format!("/api/v1/cockpit/{d}/open-data.csv?period=2026-13"),
+            "YYYY-MM",
+        ),
+        (
+            format!("/api/v1/cockpit/{d}/open-data.json?period=2026-Q5"),
+            "YYYY-MM",
+        ),
+        (
+            format!("/api/v1/cockpit/{d}/open-data.json?period=last"),
+            "YYYY-MM",
+        ),
+        (
+            format!("/api/v1/cockpit/{}/open-data.json", t.compound.building),
+            "district, street, community or compound",
+        ),
+        (
+            format!(
+                "/api/v1/cockpit/{}/trend?figure=matters_raised",
+                t.compound.dwellings[0]
+            ),
+            "district, street, community or compound",
+        ),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let (_, message) = api_error(&r);
+        assert!(has_cjk(&message), "{path}: {message}");
+        let r = c.get_en(&path).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let (_, message) = api_error(&r);
+        assert!(message.contains(en), "{path}: {message}");
+    }
+    // The page refuses a bad `by` too.
+    let r = c
+        .get(&format!("/cockpit/{d}?figure=matters_raised&by=week"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[db_test]
+async fn the_page_draws_the_chosen_figures_trend_and_links_the_open_data(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    dated(&app, &t).await;
+    let c = app.client(p.district).await;
+    let r = c
+        .get(&format!("/cockpit/{}?figure=matters_raised", t.district))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("id=\"ck-trend\""), "{html}");
+    assert!(html.contains("data-trend=\""));
+    assert!(
+        html.contains("&#34;counts&#34;:[0,0,0,0,0,0,0,0,1,1,3,1]"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("/api/v1/cockpit/{}/open-data.csv", t.district)));
+    assert!(html.contains(&format!("/api/v1/cockpit/{}/open-data.json", t.district)));
+    assert!(html.contains("by=quarter"));
+    assert!(!html.contains("<script>"), "no inline script");
+    let r = c
+        .get(&format!(
+            "/cockpit/{}?figure=matters_raised&by=quarter",
+            t.district
+        ))
+        .await;
+    assert!(r.text().contains("近8个季度"));
+    // A standing figure has no trend: said, not drawn.
+    let r = c
+        .get(&format!(
+            "/cockpit/{}?figure=party_org_coverage",
+            t.district
+        ))
+        .await;
+    let html = r.text();
+    assert!(!html.contains("id=\"ck-trend\""));
+    assert!(html.contains("无趋势"));
+    // Joint meetings below a street: no trend either; the page still opens.
+    let r = c
+        .get(&format!("/cockpit/{}?figure=joint_meetings", t.community))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.text().contains("id=\"ck-trend\""));
+    // The wall keeps the chart, without the open-data link.
+    let r = c
+        .get(&format!(
+            "/cockpit/{}?figure=matters_raised&wall=1",
+            t.district
+        ))
+        .await;
+    let html = r.text();
+    assert!(html.contains("id=\"ck-trend\""));
+    assert!(!html.contains("open-data.csv"));
+    // The OpenAPI document lists the three routes.
+    let doc = app.get("/api/v1/openapi.json").await.text();
+    for path in [
+        "/cockpit/{place_id}/trend",
+        "/cockpit/{place_id}/open-data.csv",
+        "/cockpit/{place_id}/open-data.json",
+    ] {
+        assert!(doc.contains(path), "{path}");
+    }
 }
