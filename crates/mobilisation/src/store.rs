@@ -98,6 +98,14 @@ pub async fn fill(tx: &impl ConnectionTrait, id: i64, scope: &place::Model) -> R
                AND COALESCE(u.grid_id, 0) = COALESCE(x.g, 0)"
         )))
         .await?;
+    if backend == DbBackend::Postgres {
+        // The marks start the moment the notice is out, before autovacuum
+        // has seen the new rows: without fresh statistics the planner takes
+        // the households of a district for an empty table and scans it
+        // whole for every mark. ANALYZE counts this transaction's rows.
+        tx.execute_unprepared("ANALYZE mobilisation_household, mobilisation_unit")
+            .await?;
+    }
     Ok(done.rows_affected())
 }
 
