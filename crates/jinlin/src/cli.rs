@@ -360,15 +360,19 @@ fn load_config(file: Option<PathBuf>, flags: &impl Serialize) -> anyhow::Result<
 
 async fn open_database(config: &Config) -> anyhow::Result<Database> {
     let url = config.effective_database_url();
-    Database::connect(&url, config.database_max_connections)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database {}: check --database-url / JINLIN_DATABASE_URL, \
-                 or that the data directory is writable",
-                jinlin_kernel::config::redact_url(&url)
-            )
-        })
+    Database::connect_with(
+        &url,
+        config.database_max_connections,
+        std::time::Duration::from_secs(config.database_acquire_timeout_secs),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot open the database {}: check --database-url / JINLIN_DATABASE_URL, \
+             or that the data directory is writable",
+            jinlin_kernel::config::redact_url(&url)
+        )
+    })
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -19,6 +19,10 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Largest pool of database connections a node keeps open.
     pub database_max_connections: u32,
+    /// Seconds a PostgreSQL request waits for a pooled connection (or for
+    /// the server to accept a new one) before it answers 503: short, so a
+    /// database outage fails requests fast instead of piling them up.
+    pub database_acquire_timeout_secs: u64,
     /// Load the demo data set into an empty database at start.
     pub demo: bool,
     /// `pretty` for people, `json` for log collectors.
@@ -27,6 +31,13 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Requests served at once; beyond that the server answers 503 at once
+    /// (load shedding) rather than queueing until clients time out.
+    /// `/healthz` and `/metrics` are never shed. 0: no limit.
+    pub max_in_flight_requests: usize,
+    /// The server is reached over HTTPS (a TLS-terminating proxy in front):
+    /// send Strict-Transport-Security and mark every cookie `Secure`.
+    pub behind_tls: bool,
     /// Base64 of the 32-byte key that encrypts ID numbers at rest. Never
     /// stored in the database. Empty: the key file `secret.key` in the data
     /// directory, created on first start (set this on multi-node deployments).
@@ -50,10 +61,13 @@ impl Default for Config {
             data_dir: PathBuf::from("./jinlin-data"),
             database_url: None,
             database_max_connections: 16,
+            database_acquire_timeout_secs: 5,
             demo: false,
             log_format: LogFormat::Pretty,
             request_timeout_secs: 30,
             max_body_bytes: 8 * 1024 * 1024,
+            max_in_flight_requests: 512,
+            behind_tls: false,
             secret_key: None,
             notify_webhook_url: None,
         }
@@ -81,11 +95,14 @@ impl Config {
             .map_err(Box::new)
     }
 
-    const ENV_KEYS: [&'static str; 10] = [
+    const ENV_KEYS: [&'static str; 13] = [
         "listen",
         "data_dir",
         "database_url",
         "database_max_connections",
+        "database_acquire_timeout_secs",
+        "max_in_flight_requests",
+        "behind_tls",
         "demo",
         "log_format",
         "request_timeout_secs",

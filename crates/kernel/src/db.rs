@@ -30,17 +30,39 @@ pub struct Database {
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a PostgreSQL request waits for a connection by default.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Database {
     /// Connects to `postgres://…` or `sqlite://…` (creating the SQLite file
     /// and its directory when missing).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        Self::connect_with(url, max_connections, POSTGRES_ACQUIRE_TIMEOUT).await
+    }
+
+    /// As [`Database::connect`], with the time a PostgreSQL request waits
+    /// for a pooled connection. While the server is down each new connection
+    /// is refused and retried until then, so this bounds how long a request
+    /// hangs before it answers 503. SQLite waits for its write lock instead
+    /// (`SQLITE_BUSY_TIMEOUT`).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbErr> {
+        let acquire_timeout = if url.starts_with("sqlite:") {
+            SQLITE_BUSY_TIMEOUT
+        } else {
+            acquire_timeout.max(Duration::from_millis(100))
+        };
         let options = |connections: u32| {
             let mut options = ConnectOptions::new(url.to_string());
+            // sqlx tests each pooled connection before handing it out, so
+            // connections broken by a database restart are replaced.
             options
                 .max_connections(connections)
                 .min_connections(1)
-                .connect_timeout(Duration::from_secs(10))
-                .acquire_timeout(SQLITE_BUSY_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .sqlx_logging(false);
             if url.starts_with("sqlite:") {
                 options.map_sqlx_sqlite_opts(|o| {

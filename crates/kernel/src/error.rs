@@ -88,13 +88,47 @@ impl ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::error!(cause = %err, "database unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
-            }
-            other => Self::internal(other),
+        if database_unavailable(&err) {
+            tracing::error!(cause = %err, "database unavailable");
+            Self::database_unavailable()
+        } else {
+            Self::internal(err)
         }
+    }
+}
+
+impl ApiError {
+    /// 503: the database cannot be reached; try again shortly.
+    pub fn database_unavailable() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+    }
+}
+
+/// Whether `err` says the database cannot be reached (down, restarting,
+/// refusing or dropping connections, the pool timed out) rather than that
+/// the statement was wrong. Such requests answer 503, not 500.
+pub fn database_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                Sqlx::Io(_)
+                | Sqlx::Tls(_)
+                | Sqlx::Protocol(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed => true,
+                // PostgreSQL's classes 08 (connection exception) and 57P
+                // (shutting down, cannot connect now).
+                Sqlx::Database(db) => db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 

@@ -274,6 +274,12 @@ pub async fn load_principal(State(state): State<AppState>, req: Request, next: N
     let (mut parts, body) = req.into_parts();
     let principal = match authenticate(&state, &parts).await {
         Ok(p) => p.map(Arc::new),
+        // Treated as anonymous, a signed-in user would be told to sign in
+        // again (401, or the sign-in page) while the database is down.
+        Err(e) if crate::error::database_unavailable(&e) => {
+            tracing::error!(cause = %e, "database unavailable");
+            return crate::web::early_error(&parts, ApiError::database_unavailable).await;
+        }
         Err(e) => {
             tracing::warn!(error = %e, "cannot load the principal; treating the request as anonymous");
             None

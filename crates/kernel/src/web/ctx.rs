@@ -243,6 +243,27 @@ fn request_lang(parts: &Parts) -> Lang {
         .unwrap_or_default()
 }
 
+/// An error answered before the language middleware has run (the request
+/// is refused early): in the API shape under `/api`, a page elsewhere, in
+/// the language the request asks for.
+pub async fn early_error(parts: &Parts, error: fn() -> ApiError) -> Response {
+    let lang = request_lang(parts);
+    let api = is_api(parts.uri.path());
+    let mut response = i18n::scope(lang, async move {
+        if api {
+            error().into_response()
+        } else {
+            PageError::from(error()).into_response()
+        }
+    })
+    .await;
+    response.headers_mut().insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.code()),
+    );
+    response
+}
+
 fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }

@@ -5,7 +5,9 @@ mod api;
 mod ctx;
 mod notifications;
 mod observe;
+mod security;
 mod server;
+mod shed;
 mod shell;
 
 use std::sync::Arc;
@@ -26,8 +28,9 @@ use crate::crypto::Secrets;
 use crate::{Config, Database};
 
 pub use api::{ApiJson, ApiQuery};
-pub use ctx::{Ctx, PageError};
+pub use ctx::{Ctx, PageError, early_error};
 pub use observe::metrics_handle;
+pub use security::CONTENT_SECURITY_POLICY;
 pub use server::{serve, shutdown_signal};
 pub use shell::local_path;
 
@@ -100,6 +103,8 @@ pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> R
 
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
     let body_limit = state.config.max_body_bytes;
+    let in_flight = shed::InFlight::new(state.config.max_in_flight_requests);
+    let tls = security::Tls(state.config.behind_tls);
 
     Router::new()
         .merge(api_router)
@@ -124,6 +129,7 @@ pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> R
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(in_flight, shed::shed))
         .layer(axum::middleware::from_fn(observe::record_metrics))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
@@ -145,4 +151,5 @@ pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> R
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(CatchPanicLayer::custom(ctx::panic_response))
+        .layer(axum::middleware::from_fn_with_state(tls, security::headers))
 }
