@@ -1,11 +1,14 @@
 //! The append-only audit log: every write and every read of unmasked
-//! personal data, with who, when, what and from where.
+//! personal data, with who, when, what and from where. Entries are sealed
+//! into a hash chain shortly after they are written (see [`chain`]).
 
 use chrono::Utc;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 
 use crate::auth::Principal;
+
+pub mod chain;
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -23,6 +26,10 @@ pub mod entity {
         pub object_id: Option<String>,
         pub district_code: Option<String>,
         pub detail: String,
+        /// The entry's place in the hash chain; `None` until sealed.
+        pub chain_seq: Option<i64>,
+        /// Hex SHA-256 over the entry and the previous place's hash.
+        pub chain_hash: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

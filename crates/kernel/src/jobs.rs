@@ -493,23 +493,35 @@ impl JobHandlers {
     }
 }
 
-/// The kernel's own recurring job: drop old finished rows once a day.
+/// The kernel's own recurring jobs: seal new audit entries into the hash
+/// chain every minute, and drop old finished rows once a day.
 pub fn kernel_handlers() -> JobHandlers {
-    JobHandlers::new().every(
-        "jobs.prune",
-        Duration::from_secs(24 * 3600),
-        |db, _| async move {
-            let now = Utc::now();
-            prune(
-                db.conn(),
-                now - chrono::Duration::days(7),
-                now - chrono::Duration::days(30),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-        },
-    )
+    JobHandlers::new()
+        .every(
+            crate::audit::chain::SEAL_JOB,
+            crate::audit::chain::SEAL_EVERY,
+            |db, _| async move {
+                crate::audit::chain::seal(&db)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .every(
+            "jobs.prune",
+            Duration::from_secs(24 * 3600),
+            |db, _| async move {
+                let now = Utc::now();
+                prune(
+                    db.conn(),
+                    now - chrono::Duration::days(7),
+                    now - chrono::Duration::days(30),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            },
+        )
 }
 
 /// How a node's runner behaves.
