@@ -47,6 +47,61 @@ pub enum Command {
     /// the sequence numbers, and (once closed) the published tally. Exits
     /// non-zero when anything does not verify.
     VerifyVote(VerifyVoteArgs),
+    /// Check the audit log's hash chain and every owners' vote's ballot log;
+    /// print what was checked and every break (which row). Exits non-zero
+    /// when anything does not verify.
+    Verify(VerifyArgs),
+    /// Write a consistent backup of the database to FILE while the server
+    /// may keep running (SQLite: VACUUM INTO; PostgreSQL: pg_dump, custom
+    /// format). Never overwrites an existing file.
+    Backup(BackupArgs),
+    /// Replace the database with a backup made by `jinlin backup` (SQLite:
+    /// checked, then renamed into place; PostgreSQL: pg_restore in one
+    /// transaction). Stop the server first. Refuses a database that holds
+    /// data unless --force.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct VerifyArgs {
+    /// Seal the audit entries written since the last sealing pass first
+    /// (the server does so every minute).
+    #[arg(long)]
+    #[serde(skip)]
+    pub seal: bool,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct BackupArgs {
+    /// The backup file to write (it must not exist).
+    #[arg(value_name = "FILE")]
+    #[serde(skip)]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct RestoreArgs {
+    /// A file written by `jinlin backup` with the same kind of database.
+    #[arg(value_name = "FILE")]
+    #[serde(skip)]
+    pub file: PathBuf,
+
+    /// Replace a database that holds data.
+    #[arg(long)]
+    #[serde(skip)]
+    pub force: bool,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args, Serialize)]
@@ -200,6 +255,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(config.log_format);
             let db = open_database(&config).await?;
             verify_vote(&db, args.id).await
+        }
+        Command::Verify(args) => {
+            let config = load_config(cli.config, &args)?;
+            telemetry::init(config.log_format);
+            let db = open_database(&config).await?;
+            let verified = crate::verify::verify(&db, args.seal).await;
+            db.close().await.ok();
+            verified
+        }
+        Command::Backup(args) => {
+            let config = load_config(cli.config, &args)?;
+            telemetry::init(config.log_format);
+            crate::backup::backup(&config.effective_database_url(), &args.file).await?;
+            let key = match config.secret_key.as_deref().map(str::trim) {
+                Some(k) if !k.is_empty() => "secret_key in the configuration".to_string(),
+                _ => config.data_dir.join("secret.key").display().to_string(),
+            };
+            println!(
+                "not in the backup: the key that encrypts ID numbers ({key}) and uploaded \
+                 photos under {}; keep copies of them too (the key apart from the backup), \
+                 or the ID numbers in the backup cannot be read",
+                config.data_dir.display()
+            );
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let config = load_config(cli.config, &args)?;
+            telemetry::init(config.log_format);
+            crate::backup::restore(&config.effective_database_url(), &args.file, args.force).await
         }
         Command::Seed(args) => {
             let config = load_config(cli.config, &args)?;

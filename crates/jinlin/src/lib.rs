@@ -1,8 +1,10 @@
 //! The application: which capabilities make up jinlin, the command line,
 //! and the demo data set.
 
+pub mod backup;
 pub mod cli;
 pub mod demo;
+pub mod verify;
 
 use axum::Router;
 use jinlin_kernel::web::{self, AppState, Routes};
