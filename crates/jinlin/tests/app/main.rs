@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod agencies;
+mod backup;
 mod binary;
 mod calendars;
 mod client;
