@@ -26,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::board::{self, Board};
+use crate::figures;
 use crate::rules::{self, By, Key, Numbers, Period, Section};
 use crate::store;
 
@@ -66,14 +67,12 @@ fn official_role(r: Role) -> bool {
 }
 
 fn node_kind(k: Option<PlaceKind>) -> bool {
-    matches!(
-        k,
-        Some(PlaceKind::District | PlaceKind::Street | PlaceKind::Community | PlaceKind::Compound)
-    )
+    k.is_some_and(|k| k <= PlaceKind::Compound)
 }
 
 /// The places the user's cockpit opens at: their highest official grants
-/// (district before street before community before compound), as
+/// (province before city before district before street before community
+/// before compound), as
 /// `(place id, name)`.
 pub fn top_nodes(user: &Principal) -> Vec<(i64, String)> {
     let mut grants: Vec<(PlaceKind, i64, String)> = user
@@ -189,11 +188,16 @@ pub struct CockpitView {
     pub kind: PlaceKind,
     /// The quarter joint meetings are counted in, e.g. "2026Q4".
     pub quarter: String,
+    /// When the figures were computed (截至): a street's and above are
+    /// the maintained figures, refreshed by a recurring job; none for a
+    /// community's or compound's, gathered at the moment of reading.
+    pub computed_at: Option<DateTime<Utc>>,
     /// The way down from the reader's top node.
     pub trail: Vec<Crumb>,
     pub figures: Vec<FigureView>,
-    /// Streets of a district, communities of a street, compounds of a
-    /// community (none for a compound), in division order.
+    /// Cities of a province, districts of a city, streets of a district,
+    /// communities of a street, compounds of a community (none for a
+    /// compound), in division order.
     pub children: Vec<ChildView>,
 }
 
@@ -273,6 +277,7 @@ pub fn view(lang: Lang, b: &Board, trail: Vec<(i64, String)>) -> CockpitView {
         name: b.node.name.clone(),
         kind: kind_of(&b.node),
         quarter: format!("{}Q{}", b.quarter.year, b.quarter.q),
+        computed_at: b.computed_at,
         trail: trail
             .into_iter()
             .map(|(place_id, name)| Crumb { place_id, name })
@@ -334,7 +339,7 @@ async fn get_cockpit(
 ) -> Result<ApiJson<CockpitView>, ApiError> {
     let db = state.db.conn();
     let p = node(db, &user, place_id).await?;
-    let b = board::gather(db, &user, &p, Utc::now()).await?;
+    let b = figures::board(&state.db, &user, &p, Utc::now()).await?;
     let t = trail(db, &user, &p).await?;
     Ok(ApiJson(view(i18n::current(), &b, t)))
 }
@@ -354,7 +359,7 @@ async fn get_children(
     let db = state.db.conn();
     let p = node(db, &user, place_id).await?;
     let key = figure_key(q.figure.as_deref())?;
-    let b = board::gather(db, &user, &p, Utc::now()).await?;
+    let b = figures::board(&state.db, &user, &p, Utc::now()).await?;
     Ok(ApiJson(ranking(i18n::current(), &b, key)))
 }
 
@@ -376,7 +381,35 @@ pub struct TrendPoint {
     /// Its first instant (midnight in China) and the first after it.
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    pub count: u64,
+    /// A dated figure: the records counted in the period. A standing
+    /// count (teams, grids …): its value in the period's last snapshot.
+    /// None for a share or mean, and for a period without a snapshot.
+    pub count: Option<u64>,
+    /// The number as shown (a count, a percent, a mean; rounded down);
+    /// none where there is nothing to show, or no snapshot in the period
+    /// (before the first: no value, not zero).
+    pub value: Option<f64>,
+    /// e.g. "12", "83.3%", "4.2".
+    pub display: Option<String>,
+    /// For shares: "5/6".
+    pub fraction: Option<String>,
+}
+
+impl TrendPoint {
+    fn new(per: &Period, v: Option<rules::Value>) -> TrendPoint {
+        TrendPoint {
+            period: per.label(),
+            start: per.start(),
+            end: per.end(),
+            count: match v {
+                Some(rules::Value::Count(n)) => Some(n),
+                _ => None,
+            },
+            value: v.and_then(rules::Value::number),
+            display: v.and_then(rules::Value::display),
+            fraction: v.and_then(rules::Value::fraction),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -387,20 +420,25 @@ pub struct TrendView {
     pub figure: Key,
     pub label: String,
     pub by: By,
+    /// `records` for a dated figure (counted by the date of each record),
+    /// `snapshots` for a standing one (the last daily snapshot of each
+    /// period).
+    pub source: String,
     /// Oldest first; the current period last.
     pub points: Vec<TrendPoint>,
 }
 
-/// A figure with a trend: 422 for an unknown one or one without a trend.
+/// The figure of a trend: 422 for a missing or unknown one.
 pub fn trend_key(s: Option<&str>) -> Result<Key, ApiError> {
-    let key = match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => return Err(invalid_key("cockpit.error.figure")),
-        Some(s) => Key::parse(s).ok_or_else(|| invalid_key("cockpit.error.figure"))?,
-    };
-    if !key.has_trend() {
-        return Err(invalid_key("cockpit.error.no_trend"));
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Err(invalid_key("cockpit.error.figure")),
+        Some(s) => Key::parse(s).ok_or_else(|| invalid_key("cockpit.error.figure")),
     }
-    Ok(key)
+}
+
+/// Whether a node keeps daily snapshots (a community and above).
+pub fn has_snapshots(p: &place::Model) -> bool {
+    PlaceKind::parse(&p.kind).is_some_and(|k| k <= PlaceKind::Community)
 }
 
 /// `month` (the default) or `quarter`; 422 otherwise.
@@ -421,6 +459,42 @@ pub async fn trend(
     now: DateTime<Utc>,
 ) -> Result<TrendView, ApiError> {
     let periods = rules::periods(by, now);
+    let label = lang
+        .t(&format!("cockpit.figure.{}", key.as_str()))
+        .into_owned();
+    if !key.has_trend() {
+        if !has_snapshots(p) {
+            return Err(invalid_key("cockpit.error.no_snapshot_here"));
+        }
+        let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+            return Err(invalid_key("cockpit.error.by"));
+        };
+        let rows = figures::snapshots(
+            db,
+            p.id,
+            &first.days().0.to_string(),
+            &last.days().1.to_string(),
+        )
+        .await?;
+        let snaps: Vec<(chrono::NaiveDate, Numbers)> = rows
+            .into_iter()
+            .filter_map(|(d, n)| Some((d.parse().ok()?, n)))
+            .collect();
+        let shown = rules::last_in_each(&periods, &snaps);
+        return Ok(TrendView {
+            place_id: p.id,
+            name: p.name.clone(),
+            figure: key,
+            label,
+            by,
+            source: "snapshots".into(),
+            points: periods
+                .iter()
+                .zip(shown)
+                .map(|(per, n)| TrendPoint::new(per, n.and_then(|n| n.value(key))))
+                .collect(),
+        });
+    }
     let Some(counts) = store::trend(db, p, key, &periods, false, now).await? else {
         return Err(invalid_key("cockpit.error.no_trend_here"));
     };
@@ -429,18 +503,17 @@ pub async fn trend(
         place_id: p.id,
         name: p.name.clone(),
         figure: key,
-        label: lang
-            .t(&format!("cockpit.figure.{}", key.as_str()))
-            .into_owned(),
+        label,
         by,
+        source: "records".into(),
         points: periods
             .iter()
             .enumerate()
-            .map(|(i, per)| TrendPoint {
-                period: per.label(),
-                start: per.start(),
-                end: per.end(),
-                count: counts.get(i).copied().unwrap_or(0),
+            .map(|(i, per)| {
+                TrendPoint::new(
+                    per,
+                    Some(rules::Value::Count(counts.get(i).copied().unwrap_or(0))),
+                )
             })
             .collect(),
     })
@@ -544,13 +617,20 @@ fn open_value(v: Option<rules::Value>) -> serde_json::Value {
 
 /// The open data of a node for a period: aggregate figures only.
 pub async fn open_data(
-    db: &impl ConnectionTrait,
+    database: &jinlin_kernel::Database,
     user: &Principal,
     p: &place::Model,
     period: Period,
     now: DateTime<Utc>,
 ) -> Result<OpenData, ApiError> {
-    let b = board::gather(db, user, p, now).await?;
+    let db = database.conn();
+    let b = figures::board(database, user, p, now).await?;
+    // Above a district the rows are told apart by district code, not by a
+    // child's id: each child (a district, a city) is counted on its own.
+    let one_by_one = matches!(
+        PlaceKind::parse(&p.kind),
+        Some(PlaceKind::Province | PlaceKind::City)
+    );
     let standing = |n: &Numbers| -> BTreeMap<String, serde_json::Value> {
         Key::ALL
             .iter()
@@ -573,8 +653,17 @@ pub async fn open_data(
         if b.children.is_empty() {
             continue;
         }
-        let by: Option<HashMap<Option<i64>, Vec<u64>>> =
-            store::trend(db, p, key, &[period], true, now).await?;
+        let by: Option<HashMap<Option<i64>, Vec<u64>>> = if one_by_one {
+            let mut m = HashMap::new();
+            for (c, _) in &b.children {
+                if let Some(t) = store::trend(db, c, key, &[period], false, now).await? {
+                    m.insert(Some(c.id), t.values().flatten().copied().collect());
+                }
+            }
+            Some(m)
+        } else {
+            store::trend(db, p, key, &[period], true, now).await?
+        };
         for ((c, _), f) in b.children.iter().zip(child_figures.iter_mut()) {
             let v = match &by {
                 Some(m) if store::counted_at(key, c) => m
@@ -683,7 +772,7 @@ async fn get_open_data_csv(
     let p = node(db, &user, place_id).await?;
     let now = Utc::now();
     let period = open_period(q.period.as_deref(), now)?;
-    let d = open_data(db, &user, &p, period, now).await?;
+    let d = open_data(&state.db, &user, &p, period, now).await?;
     let body = open_csv(&d)?;
     let mut r = body.into_response();
     let h = r.headers_mut();
@@ -716,5 +805,5 @@ async fn get_open_data_json(
     let p = node(db, &user, place_id).await?;
     let now = Utc::now();
     let period = open_period(q.period.as_deref(), now)?;
-    Ok(ApiJson(open_data(db, &user, &p, period, now).await?))
+    Ok(ApiJson(open_data(&state.db, &user, &p, period, now).await?))
 }

@@ -27,14 +27,14 @@ pub struct Board {
     pub children: Vec<(place::Model, Numbers)>,
     /// The quarter joint meetings are counted in.
     pub quarter: Quarter,
+    /// When the figures were computed, if read from the maintained
+    /// figures; none when gathered now.
+    pub computed_at: Option<DateTime<Utc>>,
 }
 
 /// The kinds of place a cockpit shows.
 pub fn is_node(p: &place::Model) -> bool {
-    matches!(
-        PlaceKind::parse(&p.kind),
-        Some(PlaceKind::District | PlaceKind::Street | PlaceKind::Community | PlaceKind::Compound)
-    )
+    PlaceKind::parse(&p.kind).is_some_and(|k| k <= PlaceKind::Compound)
 }
 
 /// The child of `node` (of kind `kind`) a compound belongs to.
@@ -364,6 +364,7 @@ pub async fn gather(
         numbers,
         children,
         quarter,
+        computed_at: None,
     })
 }
 

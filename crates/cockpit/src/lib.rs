@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod board;
+pub mod figures;
 pub mod pages;
 pub mod rules;
 pub mod store;
@@ -16,4 +17,9 @@ pub fn routes() -> Routes {
         api: api::router(),
         pages: pages::router(),
     }
+}
+
+/// The cockpit's recurring job: the maintained figures' refresh.
+pub fn job_handlers() -> jinlin_kernel::jobs::JobHandlers {
+    figures::job_handlers()
 }

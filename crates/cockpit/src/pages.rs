@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::api::{self, FigureView};
 use crate::rules::{By, Key, Section};
-use crate::{board, store};
+use crate::{figures, store};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -88,7 +88,12 @@ struct CockpitPage {
     /// below a street).
     trend: String,
     /// The trend in a table, for those who read rather than look.
-    trend_rows: Vec<(String, u64)>,
+    trend_rows: Vec<(String, String)>,
+    /// The trend is of a standing figure, from daily snapshots.
+    from_snapshots: bool,
+    /// When the figures were computed, China time (`2026-12-02 10:30`);
+    /// empty when gathered at the moment of reading.
+    as_of: String,
     /// `month` or `quarter`.
     by: &'static str,
 }
@@ -154,9 +159,11 @@ async fn render(
     let key = api::figure_key(q.figure.as_deref())?;
     let by = api::trend_by(q.by.as_deref())?;
     let now = Utc::now();
-    let b = board::gather(db, &user, &p, now).await?;
+    let b = figures::board(&state.db, &user, &p, now).await?;
     let trail = api::trail(db, &user, &p).await?;
-    let trend = if key.has_trend() && store::counted_at(key, &p) {
+    let trend = if (key.has_trend() && store::counted_at(key, &p))
+        || (!key.has_trend() && api::has_snapshots(&p))
+    {
         Some(api::trend(db, lang, &p, key, by, now).await?)
     } else {
         None
@@ -179,11 +186,11 @@ async fn render(
             .unwrap_or(0);
         blocks[i].cards.push(card(f, key));
     }
-    let child_kind = match PlaceKind::parse(&p.kind) {
-        Some(PlaceKind::District) => "street",
-        Some(PlaceKind::Street) => "community",
-        _ => "compound",
-    };
+    let child_kind = PlaceKind::parse(&p.kind)
+        .and_then(PlaceKind::child)
+        .filter(|k| *k <= PlaceKind::Compound)
+        .unwrap_or(PlaceKind::Compound)
+        .as_str();
     let chart = serde_json::json!({
         "label": ranking.label,
         "names": ranking.children.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
@@ -242,14 +249,32 @@ async fn render(
                 serde_json::json!({
                     "label": t.label,
                     "periods": t.points.iter().map(|p| p.period.clone()).collect::<Vec<_>>(),
-                    "counts": t.points.iter().map(|p| p.count).collect::<Vec<_>>(),
+                    // Counts as integers; a share or mean as its number;
+                    // null where a period has nothing (a gap in the line).
+                    "counts": t.points.iter().map(|p| {
+                        p.count.map(serde_json::Value::from).or(p.value.map(serde_json::Value::from))
+                    }).collect::<Vec<_>>(),
                     "wall": q.wall(),
                 })
                 .to_string()
             })
             .unwrap_or_default(),
+        from_snapshots: !key.has_trend(),
+        as_of: b
+            .computed_at
+            .map(|t| {
+                t.with_timezone(&jinlin_kernel::time::china())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default(),
         trend_rows: trend
-            .map(|t| t.points.into_iter().map(|p| (p.period, p.count)).collect())
+            .map(|t| {
+                t.points
+                    .into_iter()
+                    .map(|p| (p.period, p.display.unwrap_or_else(|| "—".into())))
+                    .collect()
+            })
             .unwrap_or_default(),
         by: match by {
             By::Month => "month",

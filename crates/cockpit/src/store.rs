@@ -401,20 +401,24 @@ fn dated(key: Key) -> Option<Dated> {
 /// street's, none below one.
 pub fn counted_at(key: Key, node: &place::Model) -> bool {
     match dated(key) {
-        Some(d) if d.lies == Lies::Street => matches!(
-            PlaceKind::parse(&node.kind),
-            Some(PlaceKind::District | PlaceKind::Street)
-        ),
+        Some(d) if d.lies == Lies::Street => {
+            PlaceKind::parse(&node.kind).is_some_and(|k| k <= PlaceKind::Street)
+        }
         Some(_) => board_kind(node),
         None => false,
     }
 }
 
 fn board_kind(node: &place::Model) -> bool {
-    matches!(
-        PlaceKind::parse(&node.kind),
-        Some(PlaceKind::District | PlaceKind::Street | PlaceKind::Community | PlaceKind::Compound)
-    )
+    PlaceKind::parse(&node.kind).is_some_and(|k| k <= PlaceKind::Compound)
+}
+
+/// The districts under a city or province: `LIKE` the first digits of its
+/// code (4 or 2), which begin every district code under it.
+fn code_prefix(node: &place::Model) -> Option<String> {
+    let digits = PlaceKind::parse(&node.kind)?.code_digits()?;
+    let code = node.code.as_deref()?;
+    (code.len() >= digits).then(|| format!("{}%", &code[..digits]))
 }
 
 /// A dated figure counted in each of `periods` under the node, in one
@@ -441,11 +445,19 @@ pub async fn trend(
     }
     let backend = db.get_database_backend();
     let kind = PlaceKind::parse(&node.kind);
+    let above = matches!(kind, Some(PlaceKind::Province | PlaceKind::City));
     let node_value: Value = if kind == Some(PlaceKind::District) {
         node.district_code.clone().unwrap_or_default().into()
+    } else if above {
+        let Some(prefix) = code_prefix(node) else {
+            return Ok(None);
+        };
+        prefix.into()
     } else {
         node.id.into()
     };
+    // A city's or province's districts, by the prefix of their code.
+    let op = if above { "LIKE" } else { "=" };
     // Values in the order their placeholders appear (SQLite numbers `?`
     // by position): the buckets, the node, the span.
     let mut values: Vec<Value> = Vec::new();
@@ -475,6 +487,9 @@ pub async fn trend(
     let (from, cond, child) = match spec.lies {
         Lies::Compound => {
             let (cond, child) = match kind {
+                Some(PlaceKind::Province | PlaceKind::City) => {
+                    ("p.district_code", "p.district_code")
+                }
                 Some(PlaceKind::District) => ("p.district_code", "p.street_id"),
                 Some(PlaceKind::Street) => ("p.street_id", "p.community_id"),
                 Some(PlaceKind::Community) => ("p.community_id", "p.id"),
@@ -482,19 +497,19 @@ pub async fn trend(
             };
             (
                 format!("{} t JOIN place p ON p.id = t.compound_id", spec.table),
-                format!("{cond} = {p1}"),
+                format!("{cond} {op} {p1}"),
                 child,
             )
         }
         Lies::Street => {
-            let cond = if kind == Some(PlaceKind::District) {
+            let cond = if above || kind == Some(PlaceKind::District) {
                 "t.district_code"
             } else {
                 "t.street_id"
             };
             (
                 format!("{} t", spec.table),
-                format!("{cond} = {p1}"),
+                format!("{cond} {op} {p1}"),
                 "t.street_id",
             )
         }

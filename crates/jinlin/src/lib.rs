@@ -44,7 +44,8 @@ pub fn job_handlers(
     Ok(jinlin_kernel::jobs::kernel_handlers()
         .merge(jinlin_kernel::notify::handlers_for(config)?)
         .merge(jinlin_resident_matters::job_handlers())
-        .merge(jinlin_joint_meetings::job_handlers()))
+        .merge(jinlin_joint_meetings::job_handlers())
+        .merge(jinlin_cockpit::job_handlers()))
 }
 
 /// The whole HTTP application.

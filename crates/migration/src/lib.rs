@@ -26,6 +26,7 @@ mod m0019_mobilisation;
 mod m0020_session_cancellation;
 mod m0021_social_figures;
 mod m0022_volunteer_figures;
+mod m0023_cockpit_figures;
 mod m0024_audit_chain;
 
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_session_cancellation::Migration),
             Box::new(m0021_social_figures::Migration),
             Box::new(m0022_volunteer_figures::Migration),
+            Box::new(m0023_cockpit_figures::Migration),
             Box::new(m0024_audit_chain::Migration),
         ]
     }

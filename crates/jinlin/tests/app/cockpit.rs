@@ -1914,8 +1914,11 @@ async fn trend_and_open_data_follow_the_cockpits_scope_and_refuse_bad_input(db: 
             "Unknown figure.",
         ),
         (
-            format!("/api/v1/cockpit/{d}/trend?figure=party_org_coverage"),
-            "no trend",
+            format!(
+                "/api/v1/cockpit/{}/trend?figure=party_org_coverage",
+                t.compound.compound
+            ),
+            "kept down to communities",
         ),
         (
             format!("/api/v1/cockpit/{d}/trend?figure=matters_raised&by=week"),
@@ -1995,7 +1998,8 @@ async fn the_page_draws_the_chosen_figures_trend_and_links_the_open_data(db: Tes
         ))
         .await;
     assert!(r.text().contains("近8个季度"));
-    // A standing figure has no trend: said, not drawn.
+    // A standing figure's trend comes from the daily snapshots: none
+    // taken yet, so a line of gaps, not of zeros.
     let r = c
         .get(&format!(
             "/cockpit/{}?figure=party_org_coverage",
@@ -2003,8 +2007,24 @@ async fn the_page_draws_the_chosen_figures_trend_and_links_the_open_data(db: Tes
         ))
         .await;
     let html = r.text();
+    assert!(html.contains("id=\"ck-trend\""));
+    assert!(
+        html.contains(
+            "&#34;counts&#34;:[null,null,null,null,null,null,null,null,null,null,null,null]"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("首次快照之前的统计期无数据"));
+    // A compound keeps no snapshots: said, not drawn.
+    let r = c
+        .get(&format!(
+            "/cockpit/{}?figure=party_org_coverage",
+            t.compound.compound
+        ))
+        .await;
+    let html = r.text();
     assert!(!html.contains("id=\"ck-trend\""));
-    assert!(html.contains("无趋势"));
+    assert!(html.contains("快照只保存到社区"));
     // Joint meetings below a street: no trend either; the page still opens.
     let r = c
         .get(&format!("/cockpit/{}?figure=joint_meetings", t.community))
@@ -2030,4 +2050,361 @@ async fn the_page_draws_the_chosen_figures_trend_and_links_the_open_data(db: Tes
     ] {
         assert!(doc.contains(path), "{path}");
     }
+}
+
+// ---------------------------------------------------------------- maintained figures
+
+/// 福建省 / 福州市 above the test tree: both districts made the city's.
+/// Returns (province, city).
+async fn city_above(app: &TestApp, t: &Tree, far: i64) -> (i64, i64) {
+    use jinlin_kernel::place::entity as place;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let db = app.db.db.conn();
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    let mut parent = None;
+    for (kind, code, name) in [
+        ("province", "350000000000", "福建省"),
+        ("city", "350100000000", "福州市"),
+    ] {
+        let id = place::Entity::insert(place::ActiveModel {
+            kind: Set(kind.into()),
+            parent_id: Set(parent),
+            code: Set(Some(code.into())),
+            name: Set(name.into()),
+            initials: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        parent = Some(id);
+        ids.push(id);
+    }
+    place::Entity::update_many()
+        .col_expr(
+            place::Column::ParentId,
+            sea_orm::sea_query::Expr::value(ids[1]),
+        )
+        .filter(place::Column::Id.is_in([t.district, far]))
+        .exec(db)
+        .await
+        .unwrap();
+    (ids[0], ids[1])
+}
+
+/// The cockpit as shown, without the time it was computed.
+fn figures_of(v: &Value) -> (Value, Value) {
+    (v["figures"].clone(), v["children"].clone())
+}
+
+#[db_test]
+async fn maintained_figures_equal_the_live_ones_at_every_level_and_follow_a_change(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    records(&app, &t).await;
+    let district = jinlin_places::store::find(app.db.db.conn(), t.district)
+        .await
+        .unwrap()
+        .unwrap();
+    let far_id = {
+        use jinlin_kernel::place::entity as place;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        place::Entity::find()
+            .filter(place::Column::DistrictCode.eq("350102"))
+            .one(app.db.db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let (province, city) = city_above(&app, &t, far_id).await;
+    let city_admin = account(&app.db.db, "city", Role::DistrictAdmin, city).await;
+    let province_admin = account(&app.db.db, "province", Role::DistrictAdmin, province).await;
+    let maintained = [t.district, t.street, t.other_street];
+
+    // Before any refresh: a district's and a street's are gathered live,
+    // a city's is being computed.
+    let mut live = Vec::new();
+    for id in maintained {
+        let (s, v) = get(&app, p.district, &format!("/api/v1/cockpit/{id}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v["computed_at"].is_null());
+        live.push(figures_of(&v));
+    }
+    let (s, v) = get(&app, city_admin, &format!("/api/v1/cockpit/{city}")).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "figures_pending", "{v}");
+    assert!(has_cjk(v["error"]["message"].as_str().unwrap()), "{v}");
+
+    let now = Utc::now();
+    let report = jinlin_cockpit::figures::refresh(&app.db.db, now)
+        .await
+        .unwrap();
+    // Two districts, two streets, two communities, the city, the province.
+    assert_eq!(report.nodes, 8);
+
+    // After it: the same figures, read from the maintained rows.
+    for (id, before) in maintained.iter().zip(&live) {
+        let (s, v) = get(&app, p.district, &format!("/api/v1/cockpit/{id}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v["computed_at"].is_string(), "{v}");
+        assert_eq!(&figures_of(&v), before, "node {id}");
+    }
+    // Every stored row against a live gathering of the same node.
+    let conn = app.db.db.conn();
+    let who = jinlin_cockpit::figures::reader(&district);
+    for id in [
+        t.district,
+        far_id,
+        t.street,
+        t.other_street,
+        t.community,
+        t.other_community,
+    ] {
+        let node = jinlin_places::store::find(conn, id).await.unwrap().unwrap();
+        let who = if id == far_id {
+            jinlin_cockpit::figures::reader(&node)
+        } else {
+            who.clone()
+        };
+        let gathered = jinlin_cockpit::board::gather(conn, &who, &node, now)
+            .await
+            .unwrap();
+        let (stored, _) = jinlin_cockpit::figures::read(conn, id)
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(stored.numbers, gathered.numbers, "node {id}");
+    }
+
+    // The city: its districts added up (鼓楼区 holds nothing), each ranked
+    // with a drill-down; the province likewise with its city.
+    let (s, v) = get(&app, city_admin, &format!("/api/v1/cockpit/{city}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["kind"], "city");
+    assert_eq!(shown(&v["figures"]), expected(0));
+    let kids: Vec<i64> = v["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["place_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(kids, vec![far_id, t.district], "division order");
+    assert_eq!(shown(&v["children"][1]["figures"]), expected(0));
+    let (_, r) = get(
+        &app,
+        city_admin,
+        &format!("/api/v1/cockpit/{city}/children?figure=matters_raised"),
+    )
+    .await;
+    assert_eq!(r["children"][0]["place_id"], t.district);
+    assert_eq!(r["children"][0]["rank"], 1);
+    assert_eq!(r["children"][1]["display"], "0");
+    let (s, v) = get(&app, province_admin, &format!("/api/v1/cockpit/{province}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(shown(&v["figures"]), expected(0));
+    assert_eq!(v["children"][0]["place_id"], city);
+    // The city admin drills down to the district and reads it.
+    let (s, v) = get(&app, city_admin, &format!("/api/v1/cockpit/{}", t.district)).await;
+    assert_eq!(s, StatusCode::OK);
+    let trail: Vec<i64> = v["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["place_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(trail, vec![city, t.district]);
+    // The page says when the figures were computed.
+    let html = app
+        .client(city_admin)
+        .await
+        .get(&format!("/cockpit/{city}"))
+        .await
+        .text();
+    assert!(html.contains("数据截至"), "{html}");
+    assert!(html.contains(&format!("href=\"/cockpit/{}", t.district)));
+
+    // A new matter: the stored figures keep the refresh's count (the
+    // community, read live, has it at once) until the next refresh.
+    raised(&app, &t, t.compound.compound, Utc::now(), "submitted", 1).await;
+    let raised_at = |v: &Value| {
+        shown(&v["figures"])
+            .into_iter()
+            .find(|(k, _)| k == "matters_raised")
+            .unwrap()
+            .1
+    };
+    let (_, v) = get(&app, p.district, &format!("/api/v1/cockpit/{}", t.district)).await;
+    assert_eq!(raised_at(&v), "4");
+    let (_, v) = get(
+        &app,
+        p.district,
+        &format!("/api/v1/cockpit/{}", t.community),
+    )
+    .await;
+    assert_eq!(raised_at(&v), "4", "3 before, and the new one");
+    jinlin_cockpit::figures::refresh(&app.db.db, Utc::now())
+        .await
+        .unwrap();
+    for (who, id, n) in [
+        (p.district, t.district, "5"),
+        (p.district, t.street, "4"),
+        (city_admin, city, "5"),
+        (province_admin, province, "5"),
+    ] {
+        let (_, v) = get(&app, who, &format!("/api/v1/cockpit/{id}")).await;
+        assert_eq!(raised_at(&v), n, "node {id}");
+    }
+}
+
+#[db_test]
+async fn a_city_or_province_cockpit_opens_to_its_admins_only(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    records(&app, &t).await;
+    let far_id = {
+        use jinlin_kernel::place::entity as place;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        place::Entity::find()
+            .filter(place::Column::DistrictCode.eq("350102"))
+            .one(app.db.db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let (province, city) = city_above(&app, &t, far_id).await;
+    let city_admin = account(&app.db.db, "city", Role::DistrictAdmin, city).await;
+    jinlin_cockpit::figures::refresh(&app.db.db, Utc::now())
+        .await
+        .unwrap();
+    let paths = |id: i64| {
+        [
+            format!("/api/v1/cockpit/{id}"),
+            format!("/api/v1/cockpit/{id}/children?figure=matters_raised"),
+            format!("/api/v1/cockpit/{id}/trend?figure=matters_raised"),
+            format!("/api/v1/cockpit/{id}/trend?figure=household_reach&by=quarter"),
+            format!("/api/v1/cockpit/{id}/open-data.json"),
+            format!("/cockpit/{id}"),
+        ]
+    };
+    for path in paths(city) {
+        let r = app.client(city_admin).await.get(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        for (who, account) in [
+            ("district admin below", p.district),
+            ("far district admin", p.far_district),
+            ("street admin", p.street),
+            ("resident", p.resident),
+            ("agency admin", p.agency),
+        ] {
+            let r = app.client(account).await.get(&path).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{who} {path}");
+        }
+    }
+    // Above the city admin: the province is not theirs.
+    for path in paths(province) {
+        let r = app.client(city_admin).await.get(&path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/cockpit/{city}")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // `/cockpit` opens at the city for its admin.
+    let html = app.client(city_admin).await.get("/cockpit").await.text();
+    assert!(html.contains("福州市"), "{html}");
+    // The city's open data: each district's dated counts on its own row.
+    let (_, v) = get(
+        &app,
+        city_admin,
+        &format!("/api/v1/cockpit/{city}/open-data.json"),
+    )
+    .await;
+    assert_eq!(v["children"][1]["place"]["place_id"], t.district);
+    assert_eq!(
+        v["children"][1]["figures"]["matters_raised"],
+        v["figures"]["matters_raised"]
+    );
+    // Bad input at the city: the same 422s, in the reader's language.
+    let c = app.client(city_admin).await;
+    for path in [
+        format!("/api/v1/cockpit/{city}/children?figure=nope"),
+        format!("/api/v1/cockpit/{city}/trend?figure=matters_raised&by=week"),
+        format!("/api/v1/cockpit/{}", t.compound.building),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(has_cjk(&api_error(&r).1), "{path}");
+        assert_eq!(
+            c.get_en(&path).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+}
+
+#[db_test]
+async fn standing_figures_trend_from_the_last_snapshot_of_each_period(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    records(&app, &t).await;
+    let now = Utc::now();
+    let this = Period::of(By::Month, now);
+    // A refresh two months back (as if the job ran then), with the
+    // records as they stand: its snapshot is that month's.
+    let earlier = mid(back(this, 2));
+    jinlin_cockpit::figures::refresh(&app.db.db, earlier)
+        .await
+        .unwrap();
+    // Then a matter closed without a deadline (on time): the on-time
+    // share moves from 2/3 to 3/4.
+    raised(&app, &t, t.compound.compound, now, "closed", 1).await;
+    jinlin_cockpit::figures::refresh(&app.db.db, now)
+        .await
+        .unwrap();
+    let (s, v) = get(
+        &app,
+        p.district,
+        &format!(
+            "/api/v1/cockpit/{}/trend?figure=matters_on_time",
+            t.district
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["source"], "snapshots");
+    let shown: Vec<Value> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["display"].clone())
+        .collect();
+    let mut want = vec![Value::Null; 12];
+    want[9] = "66.6%".into();
+    want[11] = "75.0%".into();
+    assert_eq!(shown, want, "none before the first snapshot, none in a gap");
+    assert_eq!(v["points"][11]["fraction"], "3/4");
+    // By quarter: the quarter's last snapshot.
+    let (_, v) = get(
+        &app,
+        p.district,
+        &format!(
+            "/api/v1/cockpit/{}/trend?figure=volunteer_teams&by=quarter",
+            t.community
+        ),
+    )
+    .await;
+    let last = &v["points"][7];
+    assert_eq!(last["count"], 1);
+    assert_eq!(last["display"], "1");
+    assert!(v["points"][0]["count"].is_null());
+    // The dated figures keep counting records.
+    let (_, v) = get(
+        &app,
+        p.district,
+        &format!("/api/v1/cockpit/{}/trend?figure=matters_raised", t.district),
+    )
+    .await;
+    assert_eq!(v["source"], "records");
 }
