@@ -47,10 +47,16 @@ pub fn maintained(kind: Option<PlaceKind>) -> bool {
 
 pub fn job_handlers() -> JobHandlers {
     JobHandlers::new().every(KIND, EVERY, |db, _| async move {
-        refresh(&db, Utc::now())
+        let started = std::time::Instant::now();
+        let report = refresh(&db, Utc::now())
             .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            nodes = report.nodes,
+            ms = started.elapsed().as_millis() as u64,
+            "cockpit figures refreshed"
+        );
+        Ok(())
     })
 }
 
