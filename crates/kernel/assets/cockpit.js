@@ -1,6 +1,7 @@
 // The cockpit's charts. The bar chart: the node's children ranked by the chosen
 // figure, from the chart element's data-chart attribute
-// ({"label", "names", "values", "wall"}). No inline script (CSP).
+// ({"label", "names", "values", "wall"}). No inline script (CSP); tooltips are
+// drawn in the chart (richText), since HTML tooltips carry inline styles.
 (function () {
   "use strict";
   function draw() {
@@ -26,7 +27,7 @@
       backgroundColor: "transparent",
       animation: false,
       grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: "richText" },
       xAxis: { type: "value", axisLabel: { color: fg } },
       yAxis: {
         type: "category",
@@ -70,7 +71,7 @@
       backgroundColor: "transparent",
       animation: false,
       grid: { left: 8, right: 24, top: 24, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       xAxis: {
         type: "category",
         data: periods,

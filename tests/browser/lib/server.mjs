@@ -2,6 +2,7 @@
 // port with a throw-away data dir, and launch Debian's chromium through
 // playwright-core (no browser is ever downloaded).
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 
@@ -169,12 +171,53 @@ export async function launchBrowser() {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`chromium not found at ${CHROMIUM_PATH}; run scripts/browser-tests (it installs Debian's chromium)`);
   }
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
   });
+  watchContentSecurityPolicy(browser);
+  return browser;
 }
+
+/** What chromium refused under the content security policy, in every test of this file. */
+const cspViolations = [];
+const watchedContexts = new WeakSet();
+
+function watchContext(context) {
+  if (watchedContexts.has(context)) return;
+  watchedContexts.add(context);
+  context.on('console', (message) => {
+    const text = message.text();
+    if (/Content Security Policy/i.test(text)) {
+      cspViolations.push(`${message.page()?.url() ?? message.location().url}: ${text}`);
+    }
+  });
+}
+
+/**
+ * Every page of every test is watched: chromium reports each inline script,
+ * inline style or foreign resource the server's content security policy
+ * refused on the console, and the file fails if there was any.
+ */
+function watchContentSecurityPolicy(browser) {
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const context = await newContext(...args);
+    watchContext(context);
+    return context;
+  };
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (...args) => {
+    const page = await newPage(...args);
+    watchContext(page.context());
+    return page;
+  };
+}
+
+after(() => {
+  assert.deepEqual(cspViolations, [], 'pages broke the content security policy');
+});
 
 /** Save a full-page screenshot to tests/browser/artifacts/<name>.png; returns its path. */
 export async function screenshot(page, name) {
