@@ -61,7 +61,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./jinlin-data"),
             database_url: None,
             database_max_connections: 16,
-            database_acquire_timeout_secs: 5,
+            database_acquire_timeout_secs: 3,
             demo: false,
             log_format: LogFormat::Pretty,
             request_timeout_secs: 30,

@@ -31,7 +31,7 @@ pub struct Database {
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a PostgreSQL request waits for a connection by default.
-pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Database {
     /// Connects to `postgres://…` or `sqlite://…` (creating the SQLite file

@@ -236,6 +236,46 @@ impl Server {
         read_response(stream)
     }
 
+    /// As `request`, to `addr`, but `None` when the server is gone (the
+    /// connection refused or cut before a whole answer arrived).
+    pub fn try_request(
+        addr: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect(addr).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .ok()?;
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).ok()?;
+        stream.write_all(body.as_bytes()).ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let status = response.split(' ').nth(1)?.parse().ok()?;
+        // A cut-off answer has no complete body to acknowledge anything.
+        let (_, body) = response.split_once("\r\n\r\n")?;
+        if body.is_empty() {
+            return None;
+        }
+        Some((status, response))
+    }
+
+    /// Kills the server without warning (SIGKILL) and reaps it.
+    pub fn sigkill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
         self.request("GET", path, headers, "")
     }

@@ -11,6 +11,7 @@ mod binary;
 mod calendars;
 mod client;
 mod cockpit;
+mod crash;
 mod deliberation;
 mod hardening;
 mod import;
