@@ -11,6 +11,7 @@
 //! sleep and retry, and under contention spend more time asleep than
 //! writing.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jinlin_migration::{Migrator, MigratorTrait};
@@ -25,7 +26,11 @@ pub struct Database {
     conn: DatabaseConnection,
     /// SQLite's one writer; PostgreSQL writes through the pool.
     writer: Option<DatabaseConnection>,
+    /// Tells this connected database from others in the same process.
+    id: u64,
 }
+
+static CONNECTED: AtomicU64 = AtomicU64::new(0);
 
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,7 +105,11 @@ impl Database {
             )));
         }
         let conn = sea_orm::Database::connect(options(max_connections.max(1))).await?;
-        Ok(Database { conn, writer })
+        Ok(Database {
+            conn,
+            writer,
+            id: CONNECTED.fetch_add(1, Ordering::Relaxed),
+        })
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -113,6 +122,12 @@ impl Database {
             DbBackend::Sqlite => "sqlite",
             _ => "other",
         }
+    }
+
+    /// This database's number among those connected in the process (its
+    /// clones share it), for state a capability keeps per database.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The pool, for reads and single-statement writes.

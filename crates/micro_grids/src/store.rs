@@ -28,6 +28,17 @@ const HAS_PHONE: &str = "(EXISTS (SELECT 1 FROM dwelling_owner o JOIN person pe 
 pub const GRID: &str = "COALESCE((SELECT b.grid_id FROM micro_grid_building b WHERE b.building_id = p.building_id), \
      (SELECT MIN(g.id) FROM micro_grid g WHERE g.compound_id = p.compound_id AND g.whole_compound))";
 
+/// The rule of [`GRID`] as joins, for statements over many dwellings: the
+/// planner hashes the buildings' grids and the compounds' whole-compound
+/// grids once instead of looking both up for every dwelling. Put it after
+/// `FROM place p` and select [`GRID_JOINED`].
+pub const GRID_JOINS: &str = "LEFT JOIN micro_grid_building gb ON gb.building_id = p.building_id \
+     LEFT JOIN (SELECT compound_id, MIN(id) AS grid_id FROM micro_grid WHERE whole_compound \
+                GROUP BY compound_id) gw ON gw.compound_id = p.compound_id";
+
+/// The grid of dwelling `p` under [`GRID_JOINS`].
+pub const GRID_JOINED: &str = "COALESCE(gb.grid_id, gw.grid_id)";
+
 fn reach_expr() -> String {
     format!("CAST(CASE WHEN {IN_GROUP} THEN 2 WHEN {HAS_PHONE} THEN 1 ELSE 0 END AS BIGINT)")
 }

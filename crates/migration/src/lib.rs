@@ -28,6 +28,7 @@ mod m0021_social_figures;
 mod m0022_volunteer_figures;
 mod m0023_cockpit_figures;
 mod m0024_audit_chain;
+mod m0025_mobilisation_household_unchecked;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_volunteer_figures::Migration),
             Box::new(m0023_cockpit_figures::Migration),
             Box::new(m0024_audit_chain::Migration),
+            Box::new(m0025_mobilisation_household_unchecked::Migration),
         ]
     }
 }

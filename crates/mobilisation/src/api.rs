@@ -35,6 +35,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::entity::{mobilisation, mobilisation_household, mobilisation_unit};
+use crate::group::{self, Outcome};
 use crate::rules::{self, Coverage, Invalid, Method};
 use crate::store;
 
@@ -957,10 +958,28 @@ pub async fn mark_on(
     marks: &Marks,
 ) -> Result<Marked, ApiError> {
     let ids = check_marks(db.conn(), user, id, marks).await?;
-    let tx = db.write().await?;
-    let done = apply_marks(&tx, user, id, &ids, marks.method).await?;
-    tx.commit().await?;
-    Ok(done)
+    write_marks(db, user, id, ids, marks.method).await
+}
+
+/// Writes checked marks with whatever else is waiting (`group`), or on
+/// their own if that group's transaction failed.
+async fn write_marks(
+    db: &jinlin_kernel::Database,
+    user: &Principal,
+    id: i64,
+    ids: Vec<i64>,
+    method: Method,
+) -> Result<Marked, ApiError> {
+    match group::mark(db, id, ids.clone(), user.account_id, method).await {
+        Outcome::Marked { marked, already } => Ok(Marked { marked, already }),
+        Outcome::Closed => Err(conflict("mobilisation.error.closed")),
+        Outcome::Alone => {
+            let tx = db.write().await?;
+            let done = apply_marks(&tx, user, id, &ids, method).await?;
+            tx.commit().await?;
+            Ok(done)
+        }
+    }
 }
 
 /// Everything a batch of marks is refused for; gives its dwellings, sorted
@@ -1059,18 +1078,12 @@ async fn plainly_allowed(
     if targets.len() != ids.len() {
         return Ok(None);
     }
-    let others: HashSet<i64> = targets
+    // Households of other workers' grids: the reader must be an official of
+    // their compounds, whose places came with the targets.
+    let official = targets
         .iter()
         .filter(|t| t.worker_account_id != Some(user.account_id))
-        .map(|t| t.compound_id)
-        .collect();
-    if others.is_empty() {
-        return Ok(Some(ids));
-    }
-    let wanted = others.len();
-    let compounds = names_of(db, others).await?;
-    let official =
-        compounds.len() == wanted && compounds.values().all(|c| official_at(user, &c.position()));
+        .all(|t| official_at(user, &t.compound_position()));
     Ok(official.then_some(ids))
 }
 
@@ -1186,27 +1199,25 @@ async fn mark_unreached(
 
 /// The reader acknowledges the notice for their own households.
 pub async fn acknowledge_own(
-    tx: &impl ConnectionTrait,
+    db: &jinlin_kernel::Database,
     user: &Principal,
     id: i64,
 ) -> Result<Marked, ApiError> {
     let m = mobilisation::Entity::find_by_id(id)
-        .one(tx)
+        .one(db.conn())
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let rows = store::households_of(tx, id, &own_dwellings(user)).await?;
+    let rows = store::households_of(db.conn(), id, &own_dwellings(user)).await?;
     if rows.is_empty() {
         return Err(ApiError::not_found());
     }
     if m.closed_at.is_some() {
         return Err(conflict("mobilisation.error.closed"));
     }
-    let ids: Vec<i64> = rows.iter().map(|h| h.dwelling_id).collect();
-    let marked = store::mark(tx, id, &ids, user.account_id, Method::App, Utc::now()).await?;
-    Ok(Marked {
-        marked,
-        already: rows.len() as u64 - marked,
-    })
+    let mut ids: Vec<i64> = rows.iter().map(|h| h.dwelling_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    write_marks(db, user, id, ids, Method::App).await
 }
 
 #[utoipa::path(post, path = "/mobilisations/{id}/acknowledge", tag = "mobilisation",
@@ -1218,10 +1229,7 @@ async fn acknowledge(
     user: User,
     Path(id): Path<i64>,
 ) -> Result<ApiJson<Marked>, ApiError> {
-    let tx = state.db.write().await?;
-    let done = acknowledge_own(&tx, &user, id).await?;
-    tx.commit().await?;
-    Ok(ApiJson(done))
+    Ok(ApiJson(acknowledge_own(&state.db, &user, id).await?))
 }
 
 /// Closes the mobilisation: no more marks. The sender and officials of the

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod demo;
 pub mod entity;
+pub mod group;
 pub mod pages;
 pub mod rules;
 pub mod store;

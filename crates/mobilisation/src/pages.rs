@@ -264,9 +264,7 @@ async fn acknowledge(
 ) -> Result<Response, PageError> {
     let f = Fields(f);
     f.check_csrf(&user)?;
-    let tx = state.db.write().await?;
-    api::acknowledge_own(&tx, &user, id).await?;
-    tx.commit().await?;
+    api::acknowledge_own(&state.db, &user, id).await?;
     Ok(see(format!("/mobilisations/{id}")))
 }
 

@@ -1,6 +1,8 @@
 //! Pure rules of mobilisations: what may be a scope, how a household is
 //! reached, the notice's text, and coverage figures of units and levels.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use jinlin_kernel::place::PlaceKind;
 use serde::{Deserialize, Serialize};
@@ -163,12 +165,48 @@ pub fn undoable(method: Method) -> bool {
     Method::BY_WORKER.contains(&method)
 }
 
+/// A request in a group of marks written together: its mobilisation and
+/// its households.
+pub type GroupRequest<'a> = (i64, &'a [i64]);
+
+/// Which request of a group each household (mobilisation, dwelling) is
+/// written for: the first that names it. Later requests naming it find it
+/// marked already.
+pub fn first_claims(group: &[GroupRequest<'_>]) -> HashMap<(i64, i64), usize> {
+    let mut owners = HashMap::new();
+    for (i, (m, dwellings)) in group.iter().enumerate() {
+        for d in dwellings.iter() {
+            owners.entry((*m, *d)).or_insert(i);
+        }
+    }
+    owners
+}
+
+/// How many households each request of a group newly marked: those it
+/// claimed first that the write reached.
+pub fn marked_by_each(group: &[GroupRequest<'_>], reached: &HashSet<(i64, i64)>) -> Vec<u64> {
+    let owners = first_claims(group);
+    group
+        .iter()
+        .enumerate()
+        .map(|(i, (m, dwellings))| {
+            let mut mine: Vec<i64> = dwellings
+                .iter()
+                .copied()
+                .filter(|d| owners.get(&(*m, *d)) == Some(&i) && reached.contains(&(*m, *d)))
+                .collect();
+            mine.sort_unstable();
+            mine.dedup();
+            mine.len() as u64
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
     use proptest::prelude::*;
-    use std::collections::HashSet;
 
     fn at(s: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
@@ -333,6 +371,34 @@ mod tests {
             prop_assert_eq!(level.full_at.is_some(), level.is_full());
             if let Some(t) = level.full_at {
                 prop_assert!(parts.iter().all(|p| p.full_at.is_none_or(|pt| pt <= t)));
+            }
+        }
+
+        /// However single marks are grouped into one write, each household
+        /// is counted for exactly one request, the first naming it, and the
+        /// requests' counts add up to the households reached.
+        #[test]
+        fn a_group_counts_each_household_once(
+            group in proptest::collection::vec((1i64..3, proptest::collection::vec(0i64..30, 1..6)), 1..20),
+            reached_before in proptest::collection::hash_set((1i64..3, 0i64..30), 0..20),
+        ) {
+            let requests: Vec<GroupRequest<'_>> = group.iter().map(|(m, d)| (*m, d.as_slice())).collect();
+            // The write reaches what was named and not reached before.
+            let named: HashSet<(i64, i64)> = group
+                .iter()
+                .flat_map(|(m, ds)| ds.iter().map(move |d| (*m, *d)))
+                .collect();
+            let reached: HashSet<(i64, i64)> = named.difference(&reached_before).copied().collect();
+            let counts = marked_by_each(&requests, &reached);
+            prop_assert_eq!(counts.iter().sum::<u64>(), reached.len() as u64);
+            let owners = first_claims(&requests);
+            for (key, i) in &owners {
+                let first = group.iter().position(|(m, ds)| *m == key.0 && ds.contains(&key.1));
+                prop_assert_eq!(first, Some(*i));
+            }
+            for (c, (_, ds)) in counts.iter().zip(&group) {
+                let distinct: HashSet<&i64> = ds.iter().collect();
+                prop_assert!(*c <= distinct.len() as u64);
             }
         }
     }

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
-use jinlin_micro_grids::store::GRID;
+use jinlin_kernel::place::{PlaceKind, Position};
+use jinlin_micro_grids::store::{GRID_JOINED, GRID_JOINS};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -66,46 +66,70 @@ fn under(scope: &place::Model, params: &mut Params) -> Option<String> {
 /// compound for its dwellings in no grid) and a row per household; returns
 /// the number of households. Run it in the transaction that inserted the
 /// mobilisation.
+///
+/// The dwellings of the scope with their grids are found once: on
+/// PostgreSQL in one statement whose first part inserts the units and whose
+/// second joins the households to them, with memory enough to hash a
+/// district's dwellings; SQLite, which cannot insert inside `WITH`, runs
+/// the two parts as two statements.
 pub async fn fill(tx: &impl ConnectionTrait, id: i64, scope: &place::Model) -> Result<u64, DbErr> {
     let backend = tx.get_database_backend();
+    // Each part binds its values in the order it is written in.
+    let dwellings = |p: &mut Params| {
+        under(scope, p).map(|cond| {
+            format!(
+                "x AS (SELECT p.id, p.street_id, p.community_id, p.compound_id, {GRID_JOINED} AS g \
+                 FROM place p {GRID_JOINS} WHERE p.kind = 'dwelling' AND {cond})"
+            )
+        })
+    };
+    let units = |p: &mut Params| {
+        format!(
+            "INSERT INTO mobilisation_unit \
+               (mobilisation_id, street_id, community_id, compound_id, grid_id, worker_account_id, households, reached) \
+             SELECT {}, x.street_id, x.community_id, x.compound_id, x.g, g.worker_account_id, COUNT(*), 0 \
+             FROM x LEFT JOIN micro_grid g ON g.id = x.g \
+             GROUP BY x.street_id, x.community_id, x.compound_id, x.g, g.worker_account_id",
+            p.bind(id)
+        )
+    };
+    let households = |p: &mut Params, units_of: &str| {
+        format!(
+            "INSERT INTO mobilisation_household (mobilisation_id, unit_id, dwelling_id) \
+             SELECT {}, u.id, x.id FROM x JOIN {units_of} u \
+               ON u.compound_id = x.compound_id AND COALESCE(u.grid_id, 0) = COALESCE(x.g, 0)",
+            p.bind(id)
+        )
+    };
     let mut p = Params::new(backend);
-    let m = p.bind(id);
-    let Some(cond) = under(scope, &mut p) else {
+    let Some(x) = dwellings(&mut p) else {
         return Ok(0);
     };
-    tx.execute_raw(p.statement(format!(
-        "INSERT INTO mobilisation_unit \
-           (mobilisation_id, street_id, community_id, compound_id, grid_id, worker_account_id, households, reached) \
-         SELECT {m}, x.street_id, x.community_id, x.compound_id, x.g, g.worker_account_id, COUNT(*), 0 \
-         FROM (SELECT p.street_id, p.community_id, p.compound_id, {GRID} AS g \
-               FROM place p WHERE p.kind = 'dwelling' AND {cond}) x \
-         LEFT JOIN micro_grid g ON g.id = x.g \
-         GROUP BY x.street_id, x.community_id, x.compound_id, x.g, g.worker_account_id"
-    )))
-    .await?;
-
-    let mut p = Params::new(backend);
-    let m1 = p.bind(id);
-    let cond = under(scope, &mut p).unwrap_or_default();
-    let m2 = p.bind(id);
-    let done = tx
-        .execute_raw(p.statement(format!(
-            "INSERT INTO mobilisation_household (mobilisation_id, unit_id, dwelling_id) \
-             SELECT {m1}, u.id, x.id \
-             FROM (SELECT p.id, p.compound_id, {GRID} AS g \
-                   FROM place p WHERE p.kind = 'dwelling' AND {cond}) x \
-             JOIN mobilisation_unit u ON u.mobilisation_id = {m2} AND u.compound_id = x.compound_id \
-               AND COALESCE(u.grid_id, 0) = COALESCE(x.g, 0)"
-        )))
-        .await?;
-    if backend == DbBackend::Postgres {
+    let done = if backend == DbBackend::Postgres {
+        tx.execute_unprepared("SET LOCAL work_mem = '64MB'").await?;
+        let sql = format!(
+            "WITH {}, u AS ({} RETURNING id, compound_id, grid_id) {}",
+            x.replacen("x AS (", "x AS MATERIALIZED (", 1),
+            units(&mut p),
+            households(&mut p, "u")
+        );
+        let done = tx.execute_raw(p.statement(sql)).await?;
         // The marks start the moment the notice is out, before autovacuum
         // has seen the new rows: without fresh statistics the planner takes
         // the households of a district for an empty table and scans it
         // whole for every mark. ANALYZE counts this transaction's rows.
         tx.execute_unprepared("ANALYZE mobilisation_household, mobilisation_unit")
             .await?;
-    }
+        done
+    } else {
+        let sql = format!("WITH {x} {}", units(&mut p));
+        tx.execute_raw(p.statement(sql)).await?;
+        let mut p = Params::new(backend);
+        let x = dwellings(&mut p).unwrap_or_default();
+        let inserted = households(&mut p, "mobilisation_unit");
+        let sql = format!("WITH {x} {inserted} AND u.mobilisation_id = {}", p.bind(id));
+        tx.execute_raw(p.statement(sql)).await?
+    };
     Ok(done.rows_affected())
 }
 
@@ -317,10 +341,33 @@ pub struct MarkTarget {
     pub compound_id: i64,
     pub grid_id: Option<i64>,
     pub worker_account_id: Option<i64>,
+    /// Where the compound is, to tell its officials.
+    pub compound_code: Option<String>,
+    pub compound_district_code: Option<String>,
+    pub compound_street_id: Option<i64>,
+    pub compound_community_id: Option<i64>,
+    pub compound_compound_id: Option<i64>,
 }
 
-/// The households of mobilisation `id` among `dwellings` with their units,
-/// in one query: all a batch of marks is checked against.
+impl MarkTarget {
+    /// The position of the household's compound in the tree.
+    pub fn compound_position(&self) -> Position {
+        Position {
+            id: self.compound_id,
+            kind: Some(PlaceKind::Compound),
+            code: self.compound_code.clone(),
+            district_code: self.compound_district_code.clone(),
+            street_id: self.compound_street_id,
+            community_id: self.compound_community_id,
+            compound_id: self.compound_compound_id,
+            building_id: None,
+            entrance_id: None,
+        }
+    }
+}
+
+/// The households of mobilisation `id` among `dwellings` with their units
+/// and compounds, in one query: all a batch of marks is checked against.
 pub async fn mark_targets(
     db: &impl ConnectionTrait,
     id: i64,
@@ -333,8 +380,12 @@ pub async fn mark_targets(
     let m = p.bind(id);
     let list: Vec<String> = dwellings.iter().map(|d| p.bind(*d)).collect();
     MarkTarget::find_by_statement(p.statement(format!(
-        "SELECT h.dwelling_id, u.id AS unit_id, u.compound_id, u.grid_id, u.worker_account_id \
+        "SELECT h.dwelling_id, u.id AS unit_id, u.compound_id, u.grid_id, u.worker_account_id, \
+                c.code AS compound_code, c.district_code AS compound_district_code, \
+                c.street_id AS compound_street_id, c.community_id AS compound_community_id, \
+                c.compound_id AS compound_compound_id \
          FROM mobilisation_household h JOIN mobilisation_unit u ON u.id = h.unit_id \
+              JOIN place c ON c.id = u.compound_id \
          WHERE h.mobilisation_id = {m} AND h.dwelling_id IN ({})",
         list.join(", ")
     )))
@@ -377,13 +428,8 @@ pub async fn lock_households(
 
 /// Marks the households of mobilisation `id` among `dwellings` not yet
 /// reached as reached by `by` at `now`, if the mobilisation is open, and
-/// moves each unit's counter (and full time) by as many, units in id order.
-/// Returns how many were newly reached.
-///
-/// One statement finds, locks and marks: on PostgreSQL the inner select
-/// locks the rows in id order, so overlapping batches queue instead of
-/// deadlocking, and the outer condition is checked again once the lock is
-/// held; SQLite's write transaction already holds the whole database.
+/// moves each unit's counter (and full time) by as many. Returns how many
+/// were newly reached.
 pub async fn mark(
     tx: &impl ConnectionTrait,
     id: i64,
@@ -392,8 +438,43 @@ pub async fn mark(
     method: Method,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    if dwellings.is_empty() {
-        return Ok(0);
+    let claims: Vec<Claim> = dwellings
+        .iter()
+        .map(|d| Claim {
+            dwelling_id: *d,
+            by,
+            method,
+        })
+        .collect();
+    Ok(mark_all(tx, id, &claims, now).await?.len() as u64)
+}
+
+/// One household to mark, by whom and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub dwelling_id: i64,
+    pub by: i64,
+    pub method: Method,
+}
+
+/// Marks the households of mobilisation `id` claimed in `claims` (each
+/// dwelling at most once) that are not yet reached, each by its claimant,
+/// if the mobilisation is open; moves the units' counters (and full times)
+/// by as many. Returns the dwellings newly reached.
+///
+/// Two statements whatever the number of claims. On PostgreSQL the
+/// households and then the units are locked in id order, so overlapping
+/// writers queue instead of deadlocking, and the outer conditions are
+/// checked again once the locks are held; SQLite's write transaction
+/// already holds the whole database.
+pub async fn mark_all(
+    tx: &impl ConnectionTrait,
+    id: i64,
+    claims: &[Claim],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbErr> {
+    if claims.is_empty() {
+        return Ok(Vec::new());
     }
     let backend = tx.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
@@ -402,40 +483,70 @@ pub async fn mark(
         ""
     };
     let mut p = Params::new(backend);
-    let (t, b, how) = (p.bind(now), p.bind(by), p.bind(method.as_str()));
-    let m1 = p.bind(id);
-    let list: Vec<String> = dwellings.iter().map(|d| p.bind(*d)).collect();
-    let m2 = p.bind(id);
-    let units: Vec<i64> = tx
+    let rows: Vec<String> = claims
+        .iter()
+        .map(|c| {
+            format!(
+                "({}, {}, {})",
+                p.bind(c.dwelling_id),
+                p.bind(c.by),
+                p.bind(c.method.as_str())
+            )
+        })
+        .collect();
+    let (t, m1, m2) = (p.bind(now), p.bind(id), p.bind(id));
+    let marked: Vec<(i64, i64)> = tx
         .query_all_raw(p.statement(format!(
-            "UPDATE mobilisation_household SET reached_at = {t}, reached_by = {b}, method = {how} \
-             WHERE id IN (SELECT id FROM mobilisation_household \
-                          WHERE mobilisation_id = {m1} AND dwelling_id IN ({}) \
-                          ORDER BY id{lock}) \
-               AND reached_at IS NULL \
+            "WITH claim (claimed, by_account, how) AS (VALUES {}) \
+             UPDATE mobilisation_household AS h \
+             SET reached_at = {t}, reached_by = claim.by_account, method = claim.how \
+             FROM claim \
+             WHERE h.dwelling_id = claim.claimed \
+               AND h.id IN (SELECT id FROM mobilisation_household \
+                            WHERE mobilisation_id = {m1} \
+                              AND dwelling_id IN (SELECT claimed FROM claim) \
+                            ORDER BY id{lock}) \
+               AND h.reached_at IS NULL \
                AND EXISTS (SELECT 1 FROM mobilisation WHERE id = {m2} AND closed_at IS NULL) \
-             RETURNING unit_id",
-            list.join(", ")
+             RETURNING dwelling_id, unit_id",
+            rows.join(", ")
         )))
         .await?
         .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<Result<_, _>>()?;
+        .map(|r| Ok((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?)))
+        .collect::<Result<_, DbErr>>()?;
     let mut per_unit: BTreeMap<i64, i64> = BTreeMap::new();
-    for u in &units {
+    for (_, u) in &marked {
         *per_unit.entry(*u).or_default() += 1;
     }
-    for (unit, n) in per_unit {
+    if !per_unit.is_empty() {
+        if backend == DbBackend::Postgres {
+            let mut p = Params::new(backend);
+            let list: Vec<String> = per_unit.keys().map(|u| p.bind(*u)).collect();
+            tx.execute_raw(p.statement(format!(
+                "SELECT id FROM mobilisation_unit WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                list.join(", ")
+            )))
+            .await?;
+        }
         let mut p = Params::new(backend);
-        let (a, b, t, u) = (p.bind(n), p.bind(n), p.bind(now), p.bind(unit));
+        let rows: Vec<String> = per_unit
+            .iter()
+            .map(|(u, n)| format!("({}, {})", p.bind(*u), p.bind(*n)))
+            .collect();
+        let t = p.bind(now);
         tx.execute_raw(p.statement(format!(
-            "UPDATE mobilisation_unit SET reached = reached + {a}, \
-               full_at = CASE WHEN reached + {b} >= households THEN COALESCE(full_at, {t}) ELSE full_at END \
-             WHERE id = {u}"
+            "WITH moved (unit_id, n) AS (VALUES {}) \
+             UPDATE mobilisation_unit \
+             SET reached = reached + moved.n, \
+                 full_at = CASE WHEN reached + moved.n >= households \
+                           THEN COALESCE(full_at, {t}) ELSE full_at END \
+             FROM moved WHERE mobilisation_unit.id = moved.unit_id",
+            rows.join(", ")
         )))
         .await?;
     }
-    Ok(units.len() as u64)
+    Ok(marked.into_iter().map(|(d, _)| d).collect())
 }
 
 /// Takes back the mark of the locked, reached household `row`: it counts

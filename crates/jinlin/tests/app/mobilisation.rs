@@ -5,6 +5,7 @@
 
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
+use futures_util::future::join_all;
 use jinlin_kernel::audit::entity as audit_log;
 use jinlin_kernel::auth::Role;
 use jinlin_kernel::place::entity as place;
@@ -856,6 +857,87 @@ async fn overlapping_marks_at_once_count_each_household_once(db: TestDb) {
     .await;
     assert_eq!(v["percent"], "100.0%");
     let _ = f.grid_b;
+}
+
+/// A burst of one-household marks, as when a district is mobilised: many
+/// arrive while one transaction is being written and are written together,
+/// yet each is answered for itself and every household counts once.
+#[db_test]
+async fn a_burst_of_single_marks_is_written_together_and_counted_once(db: TestDb) {
+    let f = setup(db).await;
+    let (app, t, p) = (&f.app, &f.t, &f.p);
+    let m = send_to_street(&f).await;
+    let reached = format!("/api/v1/mobilisations/{m}/reached");
+    let all: Vec<i64> = t
+        .compound
+        .dwellings
+        .iter()
+        .chain(f.second.iter())
+        .copied()
+        .collect();
+    let street = app.client(p.street).await;
+    // Each household named by six requests at once, in two methods.
+    let bodies: Vec<String> = (0..6)
+        .flat_map(|round| {
+            let method = if round % 2 == 0 { "phone" } else { "door" };
+            all.iter()
+                .map(move |d| format!(r#"{{"dwelling_ids": [{d}], "method": "{method}"}}"#))
+        })
+        .collect();
+    let answers = join_all(
+        bodies
+            .iter()
+            .map(|b| street.json(Method::POST, &reached, b)),
+    )
+    .await;
+    let mut marked = 0;
+    for r in &answers {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            v["marked"].as_u64().unwrap() + v["already"].as_u64().unwrap(),
+            1,
+            "each request is answered for its own household"
+        );
+        marked += v["marked"].as_u64().unwrap();
+    }
+    assert_eq!(
+        marked,
+        all.len() as u64,
+        "each household counted for one request"
+    );
+    assert_counters_exact(app, m).await;
+    let rows = mobilisation_household::Entity::find()
+        .filter(mobilisation_household::Column::MobilisationId.eq(m))
+        .filter(mobilisation_household::Column::DwellingId.is_in(all.clone()))
+        .all(app.db.db.conn())
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|h| h.reached_at.is_some()
+        && h.reached_by == Some(p.street)
+        && matches!(h.method.as_deref(), Some("phone" | "door"))));
+
+    // Once closed, a burst is refused as a whole, each with its own 409.
+    let (s, _) = call(
+        app,
+        p.district,
+        Method::POST,
+        &format!("/api/v1/mobilisations/{m}/close"),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // (Those households are reached already: only the closing can refuse.)
+    let answers = join_all(
+        bodies
+            .iter()
+            .map(|b| street.json(Method::POST, &reached, b)),
+    )
+    .await;
+    for r in &answers {
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    }
+    assert_counters_exact(app, m).await;
 }
 
 #[db_test]

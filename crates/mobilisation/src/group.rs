@@ -1,0 +1,200 @@
+//! Group commit of marks. When a district is mobilised, thousands of
+//! households acknowledge within minutes, each request one household. Each
+//! in a transaction of its own, the commits (one writer on SQLite, a log
+//! flush each on PostgreSQL) bound the rate. Here the marks that arrive
+//! while a transaction is being written wait for the next one, and each
+//! transaction writes everything waiting in two statements per
+//! mobilisation: one writer per database in the process, so a burst of
+//! single marks costs a few transactions.
+//!
+//! Each request still gets its own answer: how many of its households it
+//! marked, how many were marked already (by anyone earlier, in this
+//! transaction or before), or that the mobilisation is closed. If a group's
+//! transaction fails, every request in it is told to write on its own, so
+//! one failure never becomes another's.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use chrono::Utc;
+use jinlin_kernel::Database;
+use sea_orm::DbErr;
+use tokio::sync::oneshot;
+
+use crate::rules::{self, GroupRequest, Method};
+use crate::store::{self, Claim};
+
+/// Households written in one transaction at most; more wait for the next.
+const GROUP_MAX: usize = 2_000;
+
+/// What became of one request's marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Newly marked by this request, and those reached before.
+    Marked { marked: u64, already: u64 },
+    /// Nothing marked: the mobilisation is closed (or gone).
+    Closed,
+    /// The group's transaction failed; write these marks on your own.
+    Alone,
+}
+
+struct Request {
+    mobilisation: i64,
+    /// Sorted, without repeats.
+    dwellings: Vec<i64>,
+    by: i64,
+    method: Method,
+    answer: oneshot::Sender<Outcome>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Request>,
+    writing: bool,
+}
+
+/// The queues of the databases connected in this process.
+static QUEUES: LazyLock<Mutex<HashMap<u64, Arc<Mutex<Queue>>>>> = LazyLock::new(Default::default);
+
+fn queue_of(db: &Database) -> Arc<Mutex<Queue>> {
+    QUEUES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(db.id())
+        .or_default()
+        .clone()
+}
+
+/// Marks `dwellings` (checked by the caller, sorted, without repeats) of
+/// mobilisation `id` reached by `by`, in the next group transaction.
+pub async fn mark(db: &Database, id: i64, dwellings: Vec<i64>, by: i64, method: Method) -> Outcome {
+    let (answer, outcome) = oneshot::channel();
+    let queue = queue_of(db);
+    let start = {
+        let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.waiting.push(Request {
+            mobilisation: id,
+            dwellings,
+            by,
+            method,
+            answer,
+        });
+        !std::mem::replace(&mut q.writing, true)
+    };
+    if start {
+        // The writer runs apart from any request, so a caller that goes
+        // away (a closed connection) never strands the others.
+        tokio::spawn(write_while_waiting(db.clone(), queue));
+    }
+    // A writer that panicked dropped the answer: write alone.
+    outcome.await.unwrap_or(Outcome::Alone)
+}
+
+/// Clears the writing flag however the writer ends, so the next request
+/// starts a new one.
+struct Writing(Arc<Mutex<Queue>>);
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if std::thread::panicking() {
+            // The waiting requests' answers drop with them: each writes alone.
+            q.waiting.clear();
+        }
+        q.writing = false;
+    }
+}
+
+async fn write_while_waiting(db: Database, queue: Arc<Mutex<Queue>>) {
+    let _writing = Writing(queue.clone());
+    loop {
+        let group = {
+            let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+            if q.waiting.is_empty() {
+                return;
+            }
+            let mut households = 0;
+            let take = q
+                .waiting
+                .iter()
+                .take_while(|r| {
+                    households += r.dwellings.len();
+                    households <= GROUP_MAX
+                })
+                .count()
+                .max(1);
+            q.waiting.drain(..take).collect::<Vec<_>>()
+        };
+        match write(&db, &group).await {
+            Ok(outcomes) => {
+                for (r, o) in group.into_iter().zip(outcomes) {
+                    let _ = r.answer.send(o);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, requests = group.len(), "group of marks failed; each writes alone");
+                for r in group {
+                    let _ = r.answer.send(Outcome::Alone);
+                }
+            }
+        }
+    }
+}
+
+/// Writes a group in one transaction; the outcomes in the group's order.
+async fn write(db: &Database, group: &[Request]) -> Result<Vec<Outcome>, DbErr> {
+    let requests: Vec<GroupRequest<'_>> = group
+        .iter()
+        .map(|r| (r.mobilisation, r.dwellings.as_slice()))
+        .collect();
+    let owners = rules::first_claims(&requests);
+    // By mobilisation in id order, so every writer locks in the same order;
+    // each household claimed by its first request.
+    let mut claims: BTreeMap<i64, Vec<Claim>> = BTreeMap::new();
+    for (i, r) in group.iter().enumerate() {
+        for d in &r.dwellings {
+            if owners.get(&(r.mobilisation, *d)) == Some(&i) {
+                claims.entry(r.mobilisation).or_default().push(Claim {
+                    dwelling_id: *d,
+                    by: r.by,
+                    method: r.method,
+                });
+            }
+        }
+    }
+    let now = Utc::now();
+    let tx = db.write().await?;
+    let mut reached: HashSet<(i64, i64)> = HashSet::new();
+    for (m, claims) in &claims {
+        for d in store::mark_all(&tx, *m, claims, now).await? {
+            reached.insert((*m, d));
+        }
+    }
+    let marked = rules::marked_by_each(&requests, &reached);
+    let mut closed: HashMap<i64, bool> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(group.len());
+    for (r, marked) in group.iter().zip(marked) {
+        // Nothing marked may mean the mobilisation was closed: read in this
+        // transaction, so no mark lands after a close has committed.
+        if marked == 0 {
+            let shut = match closed.get(&r.mobilisation) {
+                Some(c) => *c,
+                None => {
+                    let c = store::is_closed(&tx, r.mobilisation).await? != Some(false);
+                    closed.insert(r.mobilisation, c);
+                    c
+                }
+            };
+            if shut {
+                outcomes.push(Outcome::Closed);
+                continue;
+            }
+        }
+        outcomes.push(Outcome::Marked {
+            marked,
+            already: r.dwellings.len() as u64 - marked,
+        });
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
