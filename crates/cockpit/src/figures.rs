@@ -48,9 +48,7 @@ pub fn maintained(kind: Option<PlaceKind>) -> bool {
 pub fn job_handlers() -> JobHandlers {
     JobHandlers::new().every(KIND, EVERY, |db, _| async move {
         let started = std::time::Instant::now();
-        let report = refresh(&db, Utc::now())
-            .await
-            .map_err(|e| e.to_string())?;
+        let report = refresh(&db, Utc::now()).await.map_err(|e| e.to_string())?;
         tracing::info!(
             nodes = report.nodes,
             ms = started.elapsed().as_millis() as u64,
