@@ -126,13 +126,21 @@ pub async fn trail(
     user: &Principal,
     p: &place::Model,
 ) -> Result<Vec<(i64, String)>, ApiError> {
-    let mut out = Vec::new();
-    for a in jinlin_places::store::ancestors(db, p).await? {
+    // Up the parents by primary key (at most five reads): the tree's
+    // ancestor search by code prefix scans the place table at a city's
+    // millions of dwellings.
+    let mut out = vec![(p.id, p.name.clone())];
+    let mut parent = p.parent_id;
+    while let Some(id) = parent {
+        let Some(a) = jinlin_places::store::find(db, id).await? else {
+            break;
+        };
         if node_kind(PlaceKind::parse(&a.kind)) && official_at(user, &a.position()) {
-            out.push((a.id, a.name));
+            out.push((a.id, a.name.clone()));
         }
+        parent = a.parent_id;
     }
-    out.push((p.id, p.name.clone()));
+    out.reverse();
     Ok(out)
 }
 
