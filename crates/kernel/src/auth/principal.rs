@@ -84,8 +84,10 @@ impl Principal {
                     }
                     None => target.id == grant.place.id,
                 },
-                Access::Registry | Access::Personal => target.id == grant.place.id,
-                Access::Edit => false,
+                // Their dwelling's record with phones masked: a tenant does
+                // not read the owner's phone or ID number.
+                Access::Registry => target.id == grant.place.id,
+                Access::Personal | Access::Edit => false,
             },
             Role::AgencyAdmin => {
                 access == Access::Public
