@@ -25,6 +25,7 @@ mod open311;
 mod organisations;
 mod outage;
 mod people;
+mod personal_data;
 mod pilots;
 mod places;
 mod projects;
