@@ -494,14 +494,14 @@ pub async fn mark_all(
             )
         })
         .collect();
-    let (t, m1, m2) = (p.bind(now), p.bind(id), p.bind(id));
+    let (t, m0, m1, m2) = (p.bind(now), p.bind(id), p.bind(id), p.bind(id));
     let marked: Vec<(i64, i64)> = tx
         .query_all_raw(p.statement(format!(
             "WITH claim (claimed, by_account, how) AS (VALUES {}) \
              UPDATE mobilisation_household AS h \
              SET reached_at = {t}, reached_by = claim.by_account, method = claim.how \
              FROM claim \
-             WHERE h.dwelling_id = claim.claimed \
+             WHERE h.dwelling_id = claim.claimed AND h.mobilisation_id = {m0} \
                AND h.id IN (SELECT id FROM mobilisation_household \
                             WHERE mobilisation_id = {m1} \
                               AND dwelling_id IN (SELECT claimed FROM claim) \
