@@ -90,18 +90,19 @@ pub async fn mark(db: &Database, id: i64, dwellings: Vec<i64>, by: i64, method: 
     outcome.await.unwrap_or(Outcome::Alone)
 }
 
-/// Clears the writing flag however the writer ends, so the next request
-/// starts a new one.
+/// Clears the writing flag if the writer panics, so the next request
+/// starts a new one. (A writer that finds nothing waiting clears it itself,
+/// under the same lock as it looked, so no request is left waiting.)
 struct Writing(Arc<Mutex<Queue>>);
 
 impl Drop for Writing {
     fn drop(&mut self) {
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if std::thread::panicking() {
+            let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
             // The waiting requests' answers drop with them: each writes alone.
             q.waiting.clear();
+            q.writing = false;
         }
-        q.writing = false;
     }
 }
 
@@ -111,6 +112,7 @@ async fn write_while_waiting(db: Database, queue: Arc<Mutex<Queue>>) {
         let group = {
             let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
             if q.waiting.is_empty() {
+                q.writing = false;
                 return;
             }
             let mut households = 0;
