@@ -1,0 +1,192 @@
+//! Open loop (requests sent on a schedule whatever the server does, the
+//! latency counted from when each was due) and closed loop (N clients,
+//! each sending its next request when the last is answered).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::procstat::{self, Sampler, Usage};
+use crate::report::{self, ClassReport, Mix, Outcome, Rng, Samples};
+use crate::world::{Class, World};
+
+/// Requests in flight from the harness beyond which an open loop counts
+/// a due request as failed instead of sending it (the client's own limit).
+const MAX_OUTSTANDING: usize = 8_000;
+
+#[derive(Clone)]
+pub struct Load {
+    pub classes: Vec<Class>,
+    pub mix: Mix,
+}
+
+impl Load {
+    pub fn new(world: &World, weights: &[(Class, u32)]) -> anyhow::Result<Load> {
+        let usable: Vec<(Class, u32)> = weights
+            .iter()
+            .copied()
+            .filter(|(c, w)| {
+                if *w > 0 && !world.can(*c) {
+                    eprintln!("skipping {}: no account or data for it", c.name());
+                }
+                *w > 0 && world.can(*c)
+            })
+            .collect();
+        let mix = Mix::new(&usable.iter().map(|(_, w)| *w).collect::<Vec<_>>())
+            .ok_or_else(|| anyhow::anyhow!("nothing in the mix can be driven"))?;
+        Ok(Load {
+            classes: usable.into_iter().map(|(c, _)| c).collect(),
+            mix,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Shape {
+    /// Requests per second.
+    Open(f64),
+    /// Concurrent clients.
+    Closed(usize),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub shape: String,
+    pub seconds: f64,
+    pub classes: Vec<ClassReport>,
+    pub all: ClassReport,
+    pub server: Option<Usage>,
+    pub samples: Vec<procstat::Sample>,
+}
+
+type Sink = Arc<Vec<Mutex<Samples>>>;
+
+fn record(sink: &Sink, i: usize, outcome: Outcome, latency: Duration, what: String) {
+    sink[i]
+        .lock()
+        .expect("samples lock")
+        .record(outcome, latency, || what);
+}
+
+pub async fn run(
+    name: &str,
+    world: Arc<World>,
+    load: &Load,
+    shape: Shape,
+    duration: Duration,
+    pid: Option<u32>,
+    seed: u64,
+) -> Phase {
+    let sink: Sink = Arc::new(
+        load.classes
+            .iter()
+            .map(|_| Mutex::new(Samples::default()))
+            .collect(),
+    );
+    let sampler = pid.map(Sampler::start);
+    let started = Instant::now();
+    let end = started + duration;
+    match shape {
+        Shape::Closed(clients) => {
+            let mut tasks = Vec::new();
+            for c in 0..clients {
+                let (world, load, sink) = (world.clone(), load.clone(), sink.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut rng = Rng::new(seed ^ (c as u64 + 1) << 20);
+                    while Instant::now() < end {
+                        let i = load.mix.pick(&mut rng);
+                        let sent = Instant::now();
+                        let (outcome, what) = world.exec(load.classes[i], &mut rng).await;
+                        record(&sink, i, outcome, sent.elapsed(), what);
+                    }
+                }));
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+        }
+        Shape::Open(rate) => {
+            let outstanding = Arc::new(AtomicUsize::new(0));
+            let mut rng = Rng::new(seed);
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            let mut n: u32 = 0;
+            loop {
+                let due = started + interval * n;
+                if due >= end {
+                    break;
+                }
+                n += 1;
+                tokio::time::sleep_until(due.into()).await;
+                let i = load.mix.pick(&mut rng);
+                if outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
+                    record(
+                        &sink,
+                        i,
+                        Outcome::Error,
+                        Duration::ZERO,
+                        "harness: too many requests outstanding".into(),
+                    );
+                    continue;
+                }
+                outstanding.fetch_add(1, Ordering::Relaxed);
+                let (world, sink, outstanding) = (world.clone(), sink.clone(), outstanding.clone());
+                let class = load.classes[i];
+                let mut task_rng = Rng::new(rng.next_u64());
+                tokio::spawn(async move {
+                    let (outcome, what) = world.exec(class, &mut task_rng).await;
+                    // From when it was due: a late send counts against the server.
+                    record(&sink, i, outcome, due.elapsed(), what);
+                    outstanding.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            let drain = Instant::now() + Duration::from_secs(20);
+            while outstanding.load(Ordering::Relaxed) > 0 && Instant::now() < drain {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    let seconds = duration.as_secs_f64();
+    let samples = sampler.map(Sampler::finish).unwrap_or_default();
+    let mut all = Samples::default();
+    let mut classes = Vec::new();
+    let mut by_class: HashMap<usize, Samples> = HashMap::new();
+    for (i, m) in sink.iter().enumerate() {
+        by_class.insert(i, std::mem::take(&mut *m.lock().expect("samples lock")));
+    }
+    for (i, class) in load.classes.iter().enumerate() {
+        let s = by_class.remove(&i).unwrap_or_default();
+        all.merge(s.clone());
+        classes.push(report::summarise(class.name(), s, seconds));
+    }
+    Phase {
+        name: name.to_string(),
+        shape: match shape {
+            Shape::Open(r) => format!("open loop {r:.0}/s"),
+            Shape::Closed(c) => format!("closed loop {c} clients"),
+        },
+        seconds,
+        classes,
+        all: report::summarise("all", all, seconds),
+        server: procstat::usage(&samples),
+        samples,
+    }
+}
+
+pub fn print(phase: &Phase) {
+    println!(
+        "\n## {} ({}, {:.0} s)",
+        phase.name, phase.shape, phase.seconds
+    );
+    let mut rows = phase.classes.clone();
+    rows.push(phase.all.clone());
+    print!("{}", report::table(&rows));
+    if let Some(u) = phase.server {
+        println!(
+            "server: CPU mean {:.2} cores (max {:.2}); RSS start {:.0} MiB, end {:.0} MiB, max {:.0} MiB",
+            u.cpu_mean_cores, u.cpu_max_cores, u.rss_start_mib, u.rss_end_mib, u.rss_max_mib
+        );
+    }
+}
