@@ -10,8 +10,8 @@ use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 
 use crate::entity::{service_points_scheme, service_record, service_report, three_ones};
@@ -547,41 +547,41 @@ pub async fn matter_titles(
 #[derive(Debug, Clone)]
 pub struct Within {
     column: &'static str,
-    /// An SQL literal: a number, or a district code of digits only.
-    value: String,
+    /// A place id, or a district code of digits only; always bound.
+    value: Value,
 }
 
 impl Within {
     pub fn district(code: &str) -> Option<Within> {
         (!code.is_empty() && code.bytes().all(|b| b.is_ascii_digit())).then(|| Within {
             column: "district_code",
-            value: format!("'{code}'"),
+            value: code.to_string().into(),
         })
     }
 
     pub fn street(id: i64) -> Within {
         Within {
             column: "street_id",
-            value: id.to_string(),
+            value: id.into(),
         }
     }
 
     pub fn community(id: i64) -> Within {
         Within {
             column: "community_id",
-            value: id.to_string(),
+            value: id.into(),
         }
     }
 
     pub fn compound(id: i64) -> Within {
         Within {
             column: "compound_id",
-            value: id.to_string(),
+            value: id.into(),
         }
     }
 
-    fn on(&self, alias: &str) -> String {
-        format!("{alias}.{} = {}", self.column, self.value)
+    fn on(&self, alias: &str, p: &mut Params) -> String {
+        format!("{alias}.{} = {}", self.column, p.bind(self.value.clone()))
     }
 }
 
@@ -604,42 +604,43 @@ pub async fn tallies(
     group: Group,
     district_code: &str,
 ) -> Result<HashMap<i64, rules::Tally>, DbErr> {
-    let (key, join, ones_same_group) = match group {
-        Group::Whole => ("0".to_string(), String::new(), String::new()),
-        Group::By(column) => (
-            format!("t.{column}"),
-            String::new(),
-            format!(" AND o.{column} = r.g"),
-        ),
-        Group::Agencies => (
-            "m.agency_id".to_string(),
-            format!(
-                "JOIN {} m ON m.account_id = t.account_id",
-                members_sql(district_code)
-            ),
-            String::new(),
-        ),
+    let (key, ones_same_group) = match group {
+        Group::Whole => ("0".to_string(), String::new()),
+        Group::By(column) => (format!("t.{column}"), format!(" AND o.{column} = r.g")),
+        Group::Agencies => ("m.agency_id".to_string(), String::new()),
     };
-    // The grouped rows of a table, its group key as `g`.
-    let rows = |table: &str, columns: &str, extra: &str| {
-        format!(
-            "(SELECT CAST({key} AS BIGINT) AS g, {columns} FROM {table} t {join} \
-              WHERE {}{extra})",
-            within.on("t")
-        )
+    // The grouped rows of a table, its group key as `g`; `extra` adds
+    // conditions. Binds in the order the placeholders appear.
+    let rows = |p: &mut Params, table: &str, columns: &str, extra: &[(&str, &str)]| {
+        let join = match group {
+            Group::Agencies => format!(
+                "JOIN {} m ON m.account_id = t.account_id",
+                members_sql(district_code, p)
+            ),
+            _ => String::new(),
+        };
+        let mut sql = format!(
+            "(SELECT CAST({key} AS BIGINT) AS g, {columns} FROM {table} t {join} WHERE {}",
+            within.on("t", p)
+        );
+        for (column, value) in extra {
+            sql.push_str(&format!(" AND t.{column} = {}", p.bind(*value)));
+        }
+        sql.push(')');
+        sql
     };
     let backend = db.get_database_backend();
-    let run = |sql: String| db.query_all_raw(Statement::from_string(backend, sql));
+    let run = |p: Params, sql: String| db.query_all_raw(p.statement(sql));
     let mut out: HashMap<i64, rules::Tally> = HashMap::new();
 
     let confirmed = ReportState::Confirmed.as_str();
     let submitted = ReportState::Submitted.as_str();
-    for r in run(format!(
+    let mut p = Params::new(backend);
+    let sql = format!(
         "SELECT g, state, kind, COUNT(*) AS n FROM {} s GROUP BY g, state, kind",
-        rows("service_report", "t.state, t.kind", "")
-    ))
-    .await?
-    {
+        rows(&mut p, "service_report", "t.state, t.kind", &[])
+    );
+    for r in run(p, sql).await? {
         let g: i64 = r.try_get("", "g")?;
         let state: String = r.try_get("", "state")?;
         let kind: String = r.try_get("", "kind")?;
@@ -655,59 +656,67 @@ pub async fn tallies(
             t.pending_reports += n;
         }
     }
-    for r in run(format!(
+    let mut p = Params::new(backend);
+    let sql = format!(
         "SELECT g, COUNT(DISTINCT account_id) AS n FROM {} s GROUP BY g",
         rows(
+            &mut p,
             "service_report",
             "t.account_id",
-            &format!(" AND t.state = '{confirmed}'")
+            &[("state", confirmed)]
         )
-    ))
-    .await?
-    {
+    );
+    for r in run(p, sql).await? {
         out.entry(r.try_get("", "g")?).or_default().members_reported = count(r.try_get("", "n")?);
     }
     // Each member reported at home, with how many kinds of live ones they
     // hold in the place (and the group), then counted by completion.
-    let all = OneKind::ALL.len();
-    for r in run(format!(
+    let all = OneKind::ALL.len() as i64;
+    let mut p = Params::new(backend);
+    let (all_1, all_2) = (p.bind(all), p.bind(all));
+    let reported = rows(
+        &mut p,
+        "service_report",
+        "t.account_id",
+        &[
+            ("state", confirmed),
+            ("kind", ReportKind::Residence.as_str()),
+        ],
+    );
+    let sql = format!(
         "SELECT g, \
-           CAST(SUM(CASE WHEN n >= {all} THEN 1 ELSE 0 END) AS BIGINT) AS c_all, \
-           CAST(SUM(CASE WHEN n > 0 AND n < {all} THEN 1 ELSE 0 END) AS BIGINT) AS c_some, \
+           CAST(SUM(CASE WHEN n >= {all_1} THEN 1 ELSE 0 END) AS BIGINT) AS c_all, \
+           CAST(SUM(CASE WHEN n > 0 AND n < {all_2} THEN 1 ELSE 0 END) AS BIGINT) AS c_some, \
            CAST(SUM(CASE WHEN n = 0 THEN 1 ELSE 0 END) AS BIGINT) AS c_none \
          FROM (SELECT r.g, r.account_id, COUNT(DISTINCT o.kind) AS n \
-               FROM (SELECT DISTINCT g, account_id FROM {} s) r \
+               FROM (SELECT DISTINCT g, account_id FROM {reported} s) r \
                LEFT JOIN three_ones o ON o.account_id = r.account_id \
                  AND o.released_at IS NULL AND {}{ones_same_group} \
                GROUP BY r.g, r.account_id) x \
          GROUP BY g",
-        rows(
-            "service_report",
-            "t.account_id",
-            &format!(
-                " AND t.state = '{confirmed}' AND t.kind = '{}'",
-                ReportKind::Residence.as_str()
-            )
-        ),
-        within.on("o"),
-    ))
-    .await?
-    {
+        within.on("o", &mut p),
+    );
+    for r in run(p, sql).await? {
         let t = out.entry(r.try_get("", "g")?).or_default();
         t.three_ones_all = count(r.try_get("", "c_all")?);
         t.three_ones_some = count(r.try_get("", "c_some")?);
         t.three_ones_none = count(r.try_get("", "c_none")?);
     }
     let done = RecordState::Confirmed.as_str();
-    for r in run(format!(
+    let mut p = Params::new(backend);
+    let sql = format!(
         "SELECT g, state, COUNT(*) AS n, \
            CAST(COALESCE(SUM(half_hours), 0) AS BIGINT) AS half_hours, \
            CAST(COALESCE(SUM(points_x2), 0) AS BIGINT) AS points_x2 \
          FROM {} s GROUP BY g, state",
-        rows("service_record", "t.state, t.half_hours, t.points_x2", "")
-    ))
-    .await?
-    {
+        rows(
+            &mut p,
+            "service_record",
+            "t.state, t.half_hours, t.points_x2",
+            &[]
+        )
+    );
+    for r in run(p, sql).await? {
         let t = out.entry(r.try_get("", "g")?).or_default();
         let state: String = r.try_get("", "state")?;
         let n = count(r.try_get("", "n")?);
@@ -721,21 +730,22 @@ pub async fn tallies(
     }
     // Matters coordinated: distinct matters linked, plus coordination
     // records without a link.
-    for r in run(format!(
+    let mut p = Params::new(backend);
+    let sql = format!(
         "SELECT g, COUNT(DISTINCT matter_id) AS linked, \
            CAST(SUM(CASE WHEN matter_id IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS unlinked \
          FROM {} s GROUP BY g",
         rows(
+            &mut p,
             "service_record",
             "t.matter_id",
-            &format!(
-                " AND t.state = '{done}' AND t.kind = '{}'",
-                ServiceKind::MatterCoordination.as_str()
-            )
+            &[
+                ("state", done),
+                ("kind", ServiceKind::MatterCoordination.as_str()),
+            ]
         )
-    ))
-    .await?
-    {
+    );
+    for r in run(p, sql).await? {
         out.entry(r.try_get("", "g")?)
             .or_default()
             .matters_coordinated =
@@ -748,19 +758,46 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// Placeholders numbered in order of appearance: `$n` on PostgreSQL, `?` on
+/// SQLite (whose anonymous placeholders bind in the same order).
+struct Params {
+    backend: DbBackend,
+    values: Vec<Value>,
+}
+
+impl Params {
+    fn new(backend: DbBackend) -> Self {
+        Params {
+            backend,
+            values: Vec::new(),
+        }
+    }
+
+    fn bind(&mut self, v: impl Into<Value>) -> String {
+        self.values.push(v.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".into(),
+        }
+    }
+
+    fn statement(self, sql: String) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+}
+
 /// Who belongs to which of a district's agencies, as an SQL table of
 /// `(agency_id, account_id)`: accounts named, and accounts of persons
 /// named, in its `agency_member` rows.
-fn members_sql(district_code: &str) -> String {
+fn members_sql(district_code: &str, p: &mut Params) -> String {
+    let first = p.bind(district_code);
+    let second = p.bind(district_code);
     format!(
         "(SELECT agency_id, account_id FROM agency_member \
-           WHERE district_code = {code} AND account_id IS NOT NULL \
+           WHERE district_code = {first} AND account_id IS NOT NULL \
          UNION SELECT am.agency_id, ac.id AS account_id FROM agency_member am \
            JOIN account ac ON ac.person_id = am.person_id \
-           WHERE am.district_code = {code} AND am.person_id IS NOT NULL)",
-        code = Within::district(district_code)
-            .map(|w| w.value)
-            .unwrap_or_else(|| "''".into()),
+           WHERE am.district_code = {second} AND am.person_id IS NOT NULL)"
     )
 }
 
@@ -769,15 +806,12 @@ pub async fn agencies_with_members(
     db: &impl ConnectionTrait,
     district_code: &str,
 ) -> Result<HashSet<i64>, DbErr> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!(
-                "SELECT DISTINCT agency_id FROM {} m",
-                members_sql(district_code)
-            ),
-        ))
-        .await?;
+    let mut p = Params::new(db.get_database_backend());
+    let sql = format!(
+        "SELECT DISTINCT agency_id FROM {} m",
+        members_sql(district_code, &mut p)
+    );
+    let rows = db.query_all_raw(p.statement(sql)).await?;
     rows.iter().map(|r| r.try_get("", "agency_id")).collect()
 }
 

@@ -118,7 +118,11 @@ async fn backup_sqlite(
         .to_str()
         .context("the backup file's path is not valid UTF-8")?;
     db.conn()
-        .execute_unprepared(&format!("VACUUM INTO {}", sql_string(target)))
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [target.into()],
+        ))
         .await
         .with_context(|| {
             format!(
@@ -518,10 +522,6 @@ fn remove_sqlite_files(path: &Path) {
 
 fn sqlite_url(path: &Path, mode: &str) -> String {
     format!("sqlite://{}?mode={mode}", path.display())
-}
-
-fn sql_string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn quote_ident(s: &str) -> String {

@@ -16,7 +16,8 @@ use jinlin_kernel::ApiError;
 use jinlin_kernel::auth::Role;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    Statement,
 };
 
 use crate::entity::{
@@ -89,13 +90,18 @@ pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<usize, ApiError> {
     // The first community worker of each community.
     let mut workers: HashMap<i64, i64> = HashMap::new();
     for r in db
-        .query_all_raw(Statement::from_string(
+        .query_all_raw(Statement::from_sql_and_values(
             backend,
             format!(
                 "SELECT place_id, MIN(account_id) AS account_id FROM role_grant \
-                 WHERE role = '{}' GROUP BY place_id",
-                Role::CommunityWorker.as_str()
+                 WHERE role = {} GROUP BY place_id",
+                if backend == DbBackend::Postgres {
+                    "$1"
+                } else {
+                    "?"
+                }
             ),
+            [Role::CommunityWorker.as_str().into()],
         ))
         .await?
     {

@@ -169,10 +169,17 @@ pub async fn grid_dwellings(
         .map(|r| r.try_get::<i64>("", "n"))
         .transpose()?
         .unwrap_or(0) as u64;
+    let at = values.len();
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    values.extend([count(limit).into(), count(offset).into()]);
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
-            format!("SELECT * FROM ({inner}) x {filter} ORDER BY reach, id LIMIT {limit} OFFSET {offset}"),
+            format!(
+                "SELECT * FROM ({inner}) x {filter} ORDER BY reach, id LIMIT {} OFFSET {}",
+                ph(backend, at + 1),
+                ph(backend, at + 2)
+            ),
             values,
         ))
         .await?;
@@ -212,7 +219,8 @@ pub async fn compound_dwelling_grids(
         .collect()
 }
 
-/// Groups holding each of `dwellings`: (dwelling, group id, group name).
+/// Groups holding each of `dwellings` (a page: at most a few hundred, one
+/// bound value each): (dwelling, group id, group name).
 pub async fn groups_of_dwellings(
     db: &impl ConnectionTrait,
     dwellings: &[i64],
@@ -220,17 +228,21 @@ pub async fn groups_of_dwellings(
     if dwellings.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = dwellings.iter().map(|d| d.to_string()).collect();
-    // Integer ids only, so they are written into the statement directly.
+    let backend = db.get_database_backend();
+    let marks: Vec<String> = (1..=dwellings.len()).map(|i| ph(backend, i)).collect();
     let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
             format!(
                 "SELECT cm.dwelling_id, cg.id, cg.name FROM contact_group_member cm \
                  JOIN contact_group cg ON cg.id = cm.group_id \
                  WHERE cm.dwelling_id IN ({}) ORDER BY cg.id",
-                ids.join(",")
+                marks.join(",")
             ),
+            dwellings
+                .iter()
+                .map(|d| (*d).into())
+                .collect::<Vec<sea_orm::Value>>(),
         ))
         .await?;
     rows.iter()
