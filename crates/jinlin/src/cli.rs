@@ -70,6 +70,14 @@ pub struct VerifyArgs {
     #[serde(skip)]
     pub seal: bool,
 
+    /// A chain head recorded earlier (`PLACE:HASH` or `HASH`, as printed
+    /// by `jinlin verify` or `jinlin backup`): fail unless the chain still
+    /// holds it at that place, i.e. nothing up to it was cut off or
+    /// rewritten.
+    #[arg(long, value_name = "HEAD", value_parser = crate::verify::RecordedHead::parse)]
+    #[serde(skip)]
+    pub expect_head: Option<crate::verify::RecordedHead>,
+
     #[command(flatten)]
     #[serde(flatten)]
     pub database: DatabaseArgs,
@@ -260,7 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(cli.config, &args)?;
             telemetry::init(config.log_format);
             let db = open_database(&config).await?;
-            let verified = crate::verify::verify(&db, args.seal).await;
+            let verified = crate::verify::verify(&db, args.seal, args.expect_head.as_ref()).await;
             db.close().await.ok();
             verified
         }
