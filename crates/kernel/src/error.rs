@@ -102,6 +102,14 @@ impl ApiError {
     pub fn database_unavailable() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
     }
+
+    /// 400: an upload's body is not a readable `multipart/form-data` form
+    /// (no boundary, cut short, a part that does not parse). Same code as
+    /// a JSON body that does not parse; axum's own text is English only.
+    pub fn malformed_upload() -> Self {
+        let message = i18n::current().t("error.malformed_upload").into_owned();
+        Self::with_message(StatusCode::BAD_REQUEST, "malformed_body", message)
+    }
 }
 
 /// Whether `err` says the database cannot be reached (down, restarting,

@@ -503,7 +503,7 @@ async fn read_upload(state: &AppState, mut multipart: Multipart) -> Result<Uploa
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large(state).into()
         } else {
-            ApiError::with_message(StatusCode::BAD_REQUEST, "malformed_body", e.body_text()).into()
+            ApiError::malformed_upload().into()
         }
     };
     while let Some(field) = multipart.next_field().await.map_err(failed)? {
@@ -547,13 +547,7 @@ async fn upload(
     Path(id): Path<i64>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let multipart = multipart.map_err(|e| {
-        PageError::from(ApiError::with_message(
-            StatusCode::BAD_REQUEST,
-            "malformed_body",
-            e.body_text(),
-        ))
-    })?;
+    let multipart = multipart.map_err(|_| PageError::from(ApiError::malformed_upload()))?;
     let upload = read_upload(&state, multipart).await?;
     user.check_csrf(upload.csrf.as_deref())?;
     let compound = import_target(state.db.conn(), &user, id).await?;

@@ -428,14 +428,12 @@ fn objects(state: &AppState) -> FsStore {
 pub async fn read_photos(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(Vec<Upload>, HashMap<String, String>), ApiError> {
-    let bad =
-        |text: String| ApiError::with_message(StatusCode::BAD_REQUEST, "malformed_body", text);
-    let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
+    let mut multipart = multipart.map_err(|_| ApiError::malformed_upload())?;
     let failed = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             matters::invalid(rules::Invalid::new("resident_matters.error.photo_size"))
         } else {
-            bad(e.body_text())
+            ApiError::malformed_upload()
         }
     };
     let mut uploads = Vec::new();
