@@ -362,3 +362,150 @@ async fn an_entry_committed_late_is_sealed_in_the_next_pass() {
     assert!(report.ok(), "{:?}", report.breaks);
     assert_eq!((report.sealed, report.unsealed), (2, 0));
 }
+
+/// The head `jinlin verify` printed: `(place, hash)`.
+fn printed_head(said: &str) -> (i64, String) {
+    let line = said
+        .lines()
+        .find(|l| l.contains("head at place"))
+        .unwrap_or_else(|| panic!("no head in {said}"));
+    let rest = line.split("head at place ").nth(1).unwrap();
+    let (place, hash) = rest.split_once(", hash ").unwrap();
+    (place.trim().parse().unwrap(), hash.trim().to_string())
+}
+
+async fn write_entries(db: &Database, action: &str, n: i64) {
+    for i in 0..n {
+        let entry = audit::Entry::new(None, action, "place")
+            .object(i)
+            .district(Some("350104".into()))
+            .detail(serde_json::json!({"n": i, "note": "值班记录"}));
+        audit::record(db.conn(), entry).await.unwrap();
+    }
+}
+
+/// `verify --expect-head` passes while the chain still holds a head
+/// recorded earlier at its place, and fails once the log was cut off
+/// before it or rewritten from an entry before it, though the shorter or
+/// rewritten chain verifies on its own.
+#[db_test]
+async fn verify_expect_head_finds_a_cut_off_or_rewritten_log(db: TestDb) {
+    write_entries(&db.db, "test.write", 8).await;
+    let sealed = jinlin(&["verify", "--seal"], &db.url);
+    let said = out(&sealed);
+    assert!(sealed.status.success(), "{said}");
+    let (place, hash) = printed_head(&said);
+    assert_eq!(place, 8, "{said}");
+    let recorded = format!("{place}:{hash}");
+
+    // The log grows: the recorded head is still there, with or without
+    // its place, in upper-case hex too.
+    write_entries(&db.db, "test.later", 4).await;
+    for head in [recorded.clone(), hash.clone(), hash.to_uppercase()] {
+        let ok = jinlin(&["verify", "--seal", "--expect-head", &head], &db.url);
+        let said = out(&ok);
+        assert!(ok.status.success(), "{head}: {said}");
+        assert!(
+            said.contains(&format!("recorded head found at place {place}")),
+            "{said}"
+        );
+    }
+    let (now, _) = printed_head(&out(&jinlin(&["verify"], &db.url)));
+    assert_eq!(now, 12);
+
+    // A head at another place than recorded.
+    let moved = jinlin(
+        &["verify", "--expect-head", &format!("{}:{hash}", place + 1)],
+        &db.url,
+    );
+    let said = out(&moved);
+    assert!(!moved.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "was at place {} and is now at place {place}",
+            place + 1
+        )),
+        "{said}"
+    );
+
+    // Malformed heads are refused before anything is read.
+    for bad in ["abc", "0:abc", &format!("x:{hash}"), &hash[..63]] {
+        let refused = jinlin(&["verify", "--expect-head", bad], &db.url);
+        let said = out(&refused);
+        assert!(!refused.status.success(), "{bad}: {said}");
+        assert!(
+            said.contains("is not a chain hash") || said.contains("is not a chain place"),
+            "{bad}: {said}"
+        );
+    }
+
+    // Rewritten from place 5 on (entries unsealed, one changed, sealed
+    // again): the chain verifies, but the recorded head is gone.
+    exec(
+        &db.db,
+        "UPDATE audit_log SET chain_seq = NULL, chain_hash = NULL WHERE chain_seq >= 5",
+    )
+    .await;
+    exec(
+        &db.db,
+        "UPDATE audit_log SET detail = '{\"n\": 40}' WHERE chain_seq IS NULL \
+         AND action = 'test.write' AND detail LIKE '{\"n\":4,%'",
+    )
+    .await;
+    assert_eq!(chain::seal(&db.db).await.unwrap(), 8);
+    let plain = jinlin(&["verify"], &db.url);
+    assert!(plain.status.success(), "{}", out(&plain));
+    let rewritten = jinlin(&["verify", "--expect-head", &recorded], &db.url);
+    let said = out(&rewritten);
+    assert!(!rewritten.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "BREAK: the recorded head {recorded} is not in the chain"
+        )),
+        "{said}"
+    );
+
+    // Cut off before the recorded head: a shorter chain that verifies.
+    let (_, new_hash) = printed_head(&out(&plain));
+    exec(&db.db, "DELETE FROM audit_log WHERE chain_seq >= 3").await;
+    let cut = jinlin(
+        &["verify", "--expect-head", &format!("12:{new_hash}")],
+        &db.url,
+    );
+    let said = out(&cut);
+    assert!(!cut.status.success(), "{said}");
+    assert!(said.contains("chain valid"), "{said}");
+    assert!(said.contains("is not in the chain"), "{said}");
+}
+
+/// Sealing writes the hashes many rows per statement: a pass over more
+/// entries than one transaction seals, with text that needs quoting,
+/// gives the chain verify recomputes, in id order.
+#[db_test]
+async fn sealing_in_batches_gives_the_chain_verify_computes(db: TestDb) {
+    for i in 0..2_600i64 {
+        let entry = audit::Entry::new(None, "test.bulk", "place")
+            .object(i)
+            .ip((i % 3 == 0).then(|| "10.0.0.1".to_string()))
+            .detail(serde_json::json!({"n": i, "note": "引号 ' 和 \" 与 $1 ?"}));
+        audit::record(db.db.conn(), entry).await.unwrap();
+    }
+    assert_eq!(chain::seal(&db.db).await.unwrap(), 2_600);
+    assert_eq!(chain::seal(&db.db).await.unwrap(), 0);
+    let report = chain::verify(&db.db).await.unwrap();
+    assert!(report.ok(), "{:?}", report.breaks);
+    assert_eq!(
+        (report.sealed, report.unsealed, report.head_seq),
+        (2_600, 0, 2_600)
+    );
+    // In id order, one place each.
+    assert_eq!(
+        one_i64(
+            &db.db,
+            "SELECT COUNT(*) FROM audit_log a JOIN audit_log b ON b.chain_seq = a.chain_seq + 1 \
+             WHERE b.id < a.id"
+        )
+        .await,
+        0
+    );
+}

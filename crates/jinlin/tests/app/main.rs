@@ -35,5 +35,6 @@ mod resident_matters;
 mod seed;
 mod shell;
 mod social_services;
+mod uploads;
 mod venues;
 mod volunteers;
