@@ -317,7 +317,8 @@ impl ListQuery {
     fn page(&self) -> (u64, u64) {
         (
             self.limit.unwrap_or(200).clamp(1, 1000),
-            self.offset.unwrap_or(0),
+            // The databases take an i64: past it there is nothing to skip to.
+            Ord::min(self.offset.unwrap_or(0), i64::MAX as u64),
         )
     }
 }
