@@ -4,6 +4,7 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -101,4 +102,91 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
             &[("detail", &serde_detail(&rejection.body_text()))],
         ),
     )
+}
+
+/// axum's own extractors answer in English plain text: `Path` when a
+/// parameter does not parse (`/places/abc`, an id past `i64`), the body
+/// limit when a body is too large. Under `/api` every error is in the API
+/// shape and the requester's language, so such answers are rewritten.
+pub(crate) async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let plain_text = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !plain_text {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let lang = i18n::current();
+    let error = if let Some(detail) = text.strip_prefix("Invalid URL: ") {
+        ApiError::with_message(
+            status,
+            "invalid_path",
+            lang.tf("error.invalid_path", &[("detail", detail)]),
+        )
+    } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(status, "payload_too_large")
+    } else {
+        ApiError::new(status, "invalid_request")
+    };
+    error.into_response()
+}
+
+/// Completes the OpenAPI document with the answers its extractors give on
+/// every operation, which the operations' own annotations leave out: 400
+/// where a path parameter, query or body can fail to parse, and for JSON
+/// bodies 415 (not sent as JSON) and 422 (fields missing or mistyped).
+pub(crate) fn document_rejections(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let shared_parameters = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let json_body = op.request_body.as_ref().is_some_and(
+                |b| matches!(b, RefOr::T(b) if b.content.contains_key("application/json")),
+            );
+            let takes_input = shared_parameters
+                || op.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                || op.request_body.is_some();
+            let responses = &mut op.responses.responses;
+            if takes_input {
+                responses.entry("400".into()).or_insert_with(|| {
+                    error("A path parameter, the query or the body cannot be read")
+                });
+            }
+            if json_body {
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| error("The body is not sent as application/json"));
+                responses
+                    .entry("422".into())
+                    .or_insert_with(|| error("Fields are missing or of the wrong type"));
+            }
+        }
+    }
 }

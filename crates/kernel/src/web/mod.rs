@@ -94,6 +94,8 @@ pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> R
     let (api_router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api)
         .split_for_parts();
+    api::document_rejections(&mut openapi);
+    let api_router = api_router.layer(axum::middleware::map_response(api::json_rejections));
     openapi.info.version = env!("CARGO_PKG_VERSION").to_string();
     let openapi_json = Arc::new(
         openapi
