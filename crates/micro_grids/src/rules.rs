@@ -151,6 +151,7 @@ pub fn check_split(
 
 /// Reachability counts of a set of dwellings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = GridTally)]
 pub struct Tally {
     pub dwellings: u64,
     /// Dwellings that belong to a grid.

@@ -135,6 +135,7 @@ pub struct PlaceName {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OrganisationMemberView)]
 pub struct MemberView {
     pub id: i64,
     pub person_id: i64,
@@ -280,6 +281,7 @@ pub struct CoverageFigure {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OrganisationCoverageView)]
 pub struct CoverageView {
     #[serde(flatten)]
     pub place: CoverageFigure,

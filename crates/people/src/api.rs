@@ -104,6 +104,7 @@ pub struct NewResident {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PersonCreated)]
 pub struct Created {
     pub id: i64,
     pub person_id: Option<i64>,

@@ -79,6 +79,7 @@ pub struct InboxQuery {
 
 /// How many were marked read.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NotificationsMarked)]
 pub struct Marked {
     pub marked: u64,
 }
