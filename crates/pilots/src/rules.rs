@@ -38,7 +38,7 @@ fn invalid<T>(key: &'static str, item: Option<&dyn fmt::Display>) -> Result<T, I
 }
 
 macro_rules! str_enum {
-    ($(#[$m:meta])* $name:ident as $schema:ident { $($v:ident => $s:literal),* $(,)? }) => {
+    ($(#[$m:meta])* $name:ident as $schema:ident { $($v:ident => $s:tt),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
         #[schema(as = $schema)]
