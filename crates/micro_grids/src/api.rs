@@ -292,10 +292,41 @@ pub struct ContactGroupView {
     pub dwellings: u64,
 }
 
+/// A grid as a summary shows it, less the counts of members and contact
+/// groups: the detail lists them under the same names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GridHead {
+    pub id: i64,
+    pub compound_id: i64,
+    pub compound_name: String,
+    pub name: String,
+    /// Covers every building of the compound not assigned to another grid.
+    pub whole_compound: bool,
+    pub worker: Option<GridWorker>,
+    /// Buildings assigned to the grid (empty for a whole-compound grid).
+    pub buildings: Vec<NamedId>,
+    pub figures: ReachFigures,
+}
+
+impl From<GridSummary> for GridHead {
+    fn from(s: GridSummary) -> Self {
+        GridHead {
+            id: s.id,
+            compound_id: s.compound_id,
+            compound_name: s.compound_name,
+            name: s.name,
+            whole_compound: s.whole_compound,
+            worker: s.worker,
+            buildings: s.buildings,
+            figures: s.figures,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GridView {
     #[serde(flatten)]
-    pub grid: GridSummary,
+    pub grid: GridHead,
     pub members: Vec<MemberView>,
     pub contact_groups: Vec<ContactGroupView>,
     /// Whether the reader creates, splits and staffs the compound's grids.
@@ -336,6 +367,7 @@ pub struct DwellingQuery {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = GridCoverageLine)]
 pub struct CoverageLine {
     /// The child place (street, community or compound); none for grids.
     pub place_id: Option<i64>,
@@ -620,7 +652,7 @@ pub async fn grid_view(
         return Err(ApiError::not_found());
     };
     Ok(GridView {
-        grid,
+        grid: grid.into(),
         members: members_of(db, g.id).await?,
         contact_groups: groups_of(db, g.id).await?,
         can_manage: manages(user, c),
