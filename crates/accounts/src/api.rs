@@ -476,7 +476,8 @@ pub struct AuditEntryView {
     pub object_kind: String,
     pub object_id: Option<String>,
     pub district_code: Option<String>,
-    #[schema(value_type = Object)]
+    /// What the action touched; null when the entry records nothing more.
+    #[schema(value_type = Option<Object>)]
     pub detail: serde_json::Value,
 }
 

@@ -74,7 +74,9 @@ pub struct ImportOutcome {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportRefused {
     pub error: ErrorDetail,
-    pub report: Report,
+    /// Only when rows are wrong; a file that cannot be read has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Report>,
 }
 
 /// Why an import did not go through.
@@ -265,7 +267,7 @@ async fn registry_import(
                     code: e.code.to_string(),
                     message: e.message,
                 },
-                report,
+                report: Some(report),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, ApiJson(body)).into_response())
         }
