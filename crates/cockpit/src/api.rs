@@ -539,12 +539,11 @@ async fn get_trend(
     Path(place_id): Path<i64>,
     ApiQuery(q): ApiQuery<TrendQuery>,
 ) -> Result<ApiJson<TrendView>, ApiError> {
-    let db = state.db.conn();
-    let p = node(db, &user, place_id).await?;
+    let p = node(state.db.conn(), &user, place_id).await?;
     let key = trend_key(q.figure.as_deref())?;
     let by = trend_by(q.by.as_deref())?;
     Ok(ApiJson(
-        trend(db, i18n::current(), &p, key, by, Utc::now()).await?,
+        trend(state.db.reads(), i18n::current(), &p, key, by, Utc::now()).await?,
     ))
 }
 
@@ -631,7 +630,9 @@ pub async fn open_data(
     period: Period,
     now: DateTime<Utc>,
 ) -> Result<OpenData, ApiError> {
-    let db = database.conn();
+    // The figures come from the replica when one keeps up; the node was
+    // checked against the reader's access on the primary.
+    let db = database.reads();
     let b = figures::board(database, user, p, now).await?;
     // Above a district the rows are told apart by district code, not by a
     // child's id: each child (a district, a city) is counted on its own.

@@ -222,7 +222,9 @@ async fn distinct_by_district(
 /// day's snapshot, in one transaction. The boards are gathered first,
 /// outside it, so readers and writers are not held up while it reads.
 pub async fn refresh(db: &Database, now: DateTime<Utc>) -> Result<Report, ApiError> {
-    let conn = db.conn();
+    // The heaviest read of all: from the replica when one keeps up (the
+    // figures are then at most its lag limit older than `now` says).
+    let conn = db.reads();
     let mut rows: Vec<Row> = Vec::new();
     let mut by_district: HashMap<i64, (Option<String>, Numbers)> = HashMap::new();
     for d in places_of(conn, PlaceKind::District).await? {
@@ -419,7 +421,9 @@ pub async fn board(
     node: &place::Model,
     now: DateTime<Utc>,
 ) -> Result<board::Board, ApiError> {
-    let conn = db.conn();
+    // Figures only: the caller checked the node against the reader's
+    // access on the primary.
+    let conn = db.reads();
     let kind = PlaceKind::parse(&node.kind);
     if !maintained(kind) {
         return board::gather(conn, user, node, now).await;

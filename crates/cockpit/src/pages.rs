@@ -164,7 +164,7 @@ async fn render(
     let trend = if (key.has_trend() && store::counted_at(key, &p))
         || (!key.has_trend() && api::has_snapshots(&p))
     {
-        Some(api::trend(db, lang, &p, key, by, now).await?)
+        Some(api::trend(state.db.reads(), lang, &p, key, by, now).await?)
     } else {
         None
     };

@@ -23,6 +23,13 @@ pub struct Config {
     /// the server to accept a new one) before it answers 503: short, so a
     /// database outage fails requests fast instead of piling them up.
     pub database_acquire_timeout_secs: u64,
+    /// `postgres://…` of a streaming replica (a hot standby of
+    /// `database_url`) for heavy read-only reporting: the cockpit, open
+    /// data and ledger exports. Empty: everything reads the primary.
+    pub database_replica_url: Option<String>,
+    /// Seconds the replica may lag behind the primary before reporting
+    /// reads go back to the primary until it catches up.
+    pub database_replica_max_lag_secs: u64,
     /// Load the demo data set into an empty database at start.
     pub demo: bool,
     /// `pretty` for people, `json` for log collectors.
@@ -62,6 +69,8 @@ impl Default for Config {
             database_url: None,
             database_max_connections: 16,
             database_acquire_timeout_secs: 3,
+            database_replica_url: None,
+            database_replica_max_lag_secs: 30,
             demo: false,
             log_format: LogFormat::Pretty,
             request_timeout_secs: 30,
@@ -95,12 +104,14 @@ impl Config {
             .map_err(Box::new)
     }
 
-    const ENV_KEYS: [&'static str; 13] = [
+    const ENV_KEYS: [&'static str; 15] = [
         "listen",
         "data_dir",
         "database_url",
         "database_max_connections",
         "database_acquire_timeout_secs",
+        "database_replica_url",
+        "database_replica_max_lag_secs",
         "max_in_flight_requests",
         "behind_tls",
         "demo",
@@ -123,6 +134,14 @@ impl Config {
         }
     }
 
+    /// The replica's URL, when one is configured (a blank one is none).
+    pub fn replica_url(&self) -> Option<&str> {
+        self.database_replica_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+    }
+
     /// The key that protects personal data: from the configuration, or
     /// from (or newly into) the data directory's key file.
     pub fn secrets(&self) -> anyhow::Result<crate::crypto::Secrets> {
@@ -142,6 +161,7 @@ impl Config {
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = Some(redact_url(&self.effective_database_url()));
+        shown.database_replica_url = self.replica_url().map(redact_url);
         if shown.secret_key.is_some() {
             shown.secret_key = Some("***".into());
         }
@@ -235,6 +255,36 @@ mod tests {
             assert_eq!(config.log_format, LogFormat::Pretty);
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn replica_comes_from_the_environment_and_hides_its_password() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "JINLIN_DATABASE_REPLICA_URL",
+                "postgres://jinlin:s3cret@replica:5432/jinlin",
+            );
+            jail.set_env("JINLIN_DATABASE_REPLICA_MAX_LAG_SECS", "5");
+            #[derive(Serialize)]
+            struct NoFlags {}
+            let config = Config::load(None, NoFlags {}).map_err(|e| *e)?;
+            assert_eq!(
+                config.replica_url(),
+                Some("postgres://jinlin:s3cret@replica:5432/jinlin")
+            );
+            assert_eq!(config.database_replica_max_lag_secs, 5);
+            let shown = config.to_redacted_toml();
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(
+                shown.contains(
+                    "database_replica_url = \"postgres://jinlin:***@replica:5432/jinlin\""
+                ),
+                "{shown}"
+            );
+            Ok(())
+        });
+        assert_eq!(Config::default().replica_url(), None);
     }
 
     #[test]

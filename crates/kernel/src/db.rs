@@ -10,7 +10,13 @@
 //! served. Left to SQLite's busy handler, writers that find the lock taken
 //! sleep and retry, and under contention spend more time asleep than
 //! writing.
+//!
+//! A PostgreSQL database may have a streaming replica for heavy read-only
+//! reporting ([`Database::reads`]); see [`replica`].
 
+pub mod replica;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -28,6 +34,8 @@ pub struct Database {
     writer: Option<DatabaseConnection>,
     /// Tells this connected database from others in the same process.
     id: u64,
+    /// A streaming replica for reporting reads, when configured.
+    replica: Option<Arc<replica::Replica>>,
 }
 
 static CONNECTED: AtomicU64 = AtomicU64::new(0);
@@ -109,7 +117,51 @@ impl Database {
             conn,
             writer,
             id: CONNECTED.fetch_add(1, Ordering::Relaxed),
+            replica: None,
         })
+    }
+
+    /// Adds a streaming replica of this (PostgreSQL) database for
+    /// [`Database::reads`], and starts checking it. It is connected lazily:
+    /// an unreachable replica at start leaves the reads on the primary
+    /// until it answers. Reads go to it while it lags at most `max_lag`.
+    pub async fn with_replica(
+        mut self,
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        max_lag: Duration,
+    ) -> Result<Self, DbErr> {
+        if self.backend() != DbBackend::Postgres {
+            return Err(DbErr::Custom(
+                "database_replica_url needs a PostgreSQL database_url: the embedded SQLite \
+                 database has no replicas (remove database_replica_url)"
+                    .into(),
+            ));
+        }
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(DbErr::Custom(format!(
+                "unsupported replica URL {}: use postgres://… of a standby of the primary",
+                crate::config::redact_url(url)
+            )));
+        }
+        let options = |connections: u32| {
+            let mut options = ConnectOptions::new(url.to_string());
+            options
+                .max_connections(connections)
+                .min_connections(0)
+                .acquire_timeout(acquire_timeout.max(Duration::from_millis(100)))
+                .connect_lazy(true)
+                .sqlx_logging(false);
+            options
+        };
+        // Lazy: this only builds the pools.
+        let conn = sea_orm::Database::connect(options(max_connections.max(1))).await?;
+        let probe = sea_orm::Database::connect(options(1)).await?;
+        let r = Arc::new(replica::Replica::new(conn, probe, max_lag));
+        replica::watch(&r, self.conn.clone());
+        self.replica = Some(r);
+        Ok(self)
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -133,6 +185,30 @@ impl Database {
     /// The pool, for reads and single-statement writes.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The connection for heavy read-only reporting (the cockpit, open
+    /// data, ledger exports): the replica while it is reachable and within
+    /// its lag limit, else the primary. Access checks read the primary
+    /// (`conn`); only the figures come from here.
+    pub fn reads(&self) -> &DatabaseConnection {
+        match &self.replica {
+            Some(r) if r.in_use() => {
+                metrics::counter!("jinlin_database_reads_total", "served_by" => "replica")
+                    .increment(1);
+                &r.conn
+            }
+            _ => {
+                metrics::counter!("jinlin_database_reads_total", "served_by" => "primary")
+                    .increment(1);
+                &self.conn
+            }
+        }
+    }
+
+    /// The replica's state as last checked; none without a replica.
+    pub fn replica_status(&self) -> Option<replica::ReplicaStatus> {
+        self.replica.as_ref().map(|r| r.status())
     }
 
     /// Starts a write transaction (on SQLite, on the one writer connection
@@ -177,6 +253,9 @@ impl Database {
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
+        if let Some(r) = &self.replica {
+            r.close().await;
+        }
         if let Some(writer) = self.writer {
             writer.close().await?;
         }

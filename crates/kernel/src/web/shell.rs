@@ -192,6 +192,24 @@ struct DatabaseHealth {
     latency_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The streaming replica for reporting reads, when one is configured.
+    /// Its trouble degrades nothing: reads go to the primary meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replica: Option<ReplicaHealth>,
+}
+
+#[derive(Serialize)]
+struct ReplicaHealth {
+    /// `ok` (serving reporting reads), `lagging` (beyond the limit),
+    /// `unavailable`, or `starting` (not checked yet).
+    status: &'static str,
+    /// Whether reporting reads go to it now.
+    serving_reads: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lag_secs: Option<f64>,
+    max_lag_secs: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 /// How long the health check waits for the database: a prober wants its
@@ -208,6 +226,13 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
                 HEALTH_DATABASE_TIMEOUT.as_secs()
             )))
         });
+    let replica = state.db.replica_status().map(|r| ReplicaHealth {
+        status: r.state.as_str(),
+        serving_reads: r.state == crate::db::replica::ReplicaState::Ok,
+        lag_secs: r.lag.map(|l| l.as_secs_f64()),
+        max_lag_secs: r.max_lag.as_secs_f64(),
+        error: r.error,
+    });
     let (status, database) = match ping {
         Ok(latency) => (
             StatusCode::OK,
@@ -216,6 +241,7 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
                 status: "ok",
                 latency_ms: Some(latency.as_secs_f64() * 1000.0),
                 error: None,
+                replica,
             },
         ),
         Err(e) => (
@@ -225,6 +251,7 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
                 status: "unavailable",
                 latency_ms: None,
                 error: Some(e.to_string()),
+                replica,
             },
         ),
     };
