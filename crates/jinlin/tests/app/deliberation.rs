@@ -20,20 +20,20 @@ use crate::support::{TestApp, api_error};
 /// A compound set up for deliberations: two dwellings of 89.50 m² and
 /// 120.00 m², each owned by a resident with an account; a secretary, a
 /// community worker, a street admin; and people outside.
-struct Setup {
-    t: Tree,
-    app: TestApp,
-    secretary: i64,
-    worker: i64,
-    street: i64,
-    far_street: i64,
-    owner_a: i64,
-    owner_b: i64,
-    neighbour: i64,
-    committee: i64,
+pub(crate) struct Setup {
+    pub(crate) t: Tree,
+    pub(crate) app: TestApp,
+    pub(crate) secretary: i64,
+    pub(crate) worker: i64,
+    pub(crate) street: i64,
+    pub(crate) far_street: i64,
+    pub(crate) owner_a: i64,
+    pub(crate) owner_b: i64,
+    pub(crate) neighbour: i64,
+    pub(crate) committee: i64,
 }
 
-async fn register_owner(
+pub(crate) async fn register_owner(
     app: &TestApp,
     dwelling_id: i64,
     compound_id: i64,
@@ -76,7 +76,7 @@ async fn add_owner(app: &TestApp, dwelling_id: i64, compound_id: i64, person_id:
     .unwrap();
 }
 
-async fn link_person(app: &TestApp, account_id: i64, person_id: i64) {
+pub(crate) async fn link_person(app: &TestApp, account_id: i64, person_id: i64) {
     account::Entity::update_many()
         .col_expr(account::Column::PersonId, Expr::value(person_id))
         .filter(account::Column::Id.eq(account_id))
@@ -85,7 +85,7 @@ async fn link_person(app: &TestApp, account_id: i64, person_id: i64) {
         .unwrap();
 }
 
-async fn setup(db: TestDb) -> Setup {
+pub(crate) async fn setup(db: TestDb) -> Setup {
     let t = tree(&db.db).await;
     let secretary = account(
         &db.db,
@@ -133,12 +133,12 @@ async fn setup(db: TestDb) -> Setup {
     }
 }
 
-fn ok(r: &jinlin_testkit::TestResponse, status: StatusCode) -> Value {
+pub(crate) fn ok(r: &jinlin_testkit::TestResponse, status: StatusCode) -> Value {
     assert_eq!(r.status, status, "{}", r.text());
     r.json()
 }
 
-async fn propose(c: &Client<'_>, compound: i64) -> i64 {
+pub(crate) async fn propose(c: &Client<'_>, compound: i64) -> i64 {
     let r = c
         .json(
             Method::POST,
@@ -160,7 +160,7 @@ async fn act(c: &Client<'_>, matter: i64, body: Value) -> jinlin_testkit::TestRe
 
 /// Takes a matter from proposal to public review as the party organisation,
 /// with a plan on art. 278 matter `joint`.
-async fn to_public_review(s: &Setup, matter: i64, joint: Option<u8>) {
+pub(crate) async fn to_public_review(s: &Setup, matter: i64, joint: Option<u8>) {
     let sec = s.app.client(s.secretary).await;
     ok(
         &act(
@@ -194,11 +194,11 @@ async fn to_public_review(s: &Setup, matter: i64, joint: Option<u8>) {
     assert_eq!(ok(&r, StatusCode::OK)["state"], "public_review");
 }
 
-async fn open_vote(c: &Client<'_>, matter: i64) -> jinlin_testkit::TestResponse {
+pub(crate) async fn open_vote(c: &Client<'_>, matter: i64) -> jinlin_testkit::TestResponse {
     open_vote_for(c, matter, Duration::hours(24)).await
 }
 
-async fn open_vote_for(
+pub(crate) async fn open_vote_for(
     c: &Client<'_>,
     matter: i64,
     lasting: Duration,
@@ -820,7 +820,7 @@ async fn concurrent_ballots_are_all_recorded(db: TestDb) {
     );
 }
 
-async fn insert_dwelling(app: &TestApp, t: &Tree, name: &str) -> i64 {
+pub(crate) async fn insert_dwelling(app: &TestApp, t: &Tree, name: &str) -> i64 {
     use jinlin_kernel::place::entity as place;
     let now = Utc::now();
     place::Entity::insert(place::ActiveModel {
