@@ -33,6 +33,7 @@ pub fn capabilities() -> Vec<Routes> {
         jinlin_calendars::routes(),
         jinlin_ledgers::routes(),
         jinlin_cockpit::routes(),
+        jinlin_privacy::routes(),
     ]
 }
 

@@ -29,6 +29,7 @@ mod m0022_volunteer_figures;
 mod m0023_cockpit_figures;
 mod m0024_audit_chain;
 mod m0025_mobilisation_household_unchecked;
+mod m0026_person_erasure;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0023_cockpit_figures::Migration),
             Box::new(m0024_audit_chain::Migration),
             Box::new(m0025_mobilisation_household_unchecked::Migration),
+            Box::new(m0026_person_erasure::Migration),
         ]
     }
 }
