@@ -219,6 +219,11 @@ pub struct ServeArgs {
     #[serde(flatten)]
     pub database: DatabaseArgs,
 
+    /// PostgreSQL URL of a streaming replica of the database for reporting reads.
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_replica_url: Option<String>,
+
     /// Load the demo data set into an empty database and print the demo accounts.
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -244,7 +249,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(cli.config, &args)?;
             telemetry::init(config.log_format);
             let db = open_database(&config).await?;
-            let ran = db.migrate().await.context("applying migrations")?;
+            let ran = migrate(&db, &config).await?;
             println!("{ran} migration(s) applied; the schema is up to date");
             Ok(())
         }
@@ -467,10 +472,77 @@ async fn open_database(config: &Config) -> anyhow::Result<Database> {
     })
 }
 
+/// Any number to name the migration lock: the same on every node.
+const MIGRATION_LOCK: i64 = 0x6a69_6e6c_696e;
+
+/// Applies pending migrations. On PostgreSQL several nodes may start at
+/// once: each waits for an advisory lock, held on a connection of its own
+/// (so a one-connection pool still has its connection for the migrations),
+/// and the first applies the migrations while the others wait, then find
+/// nothing left to do. Without it they would run the same migration side
+/// by side and all but one fail to start. The lock ends with its
+/// connection, so a node that dies while migrating does not keep it.
+async fn migrate(db: &Database, config: &Config) -> anyhow::Result<usize> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if db.backend() != DbBackend::Postgres {
+        return db.migrate().await.context("applying migrations");
+    }
+    let url = config.effective_database_url();
+    let lock = Database::connect(&url, 1)
+        .await
+        .context("opening the database to take the migration lock")?;
+    let take = Statement::from_string(
+        DbBackend::Postgres,
+        format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"),
+    );
+    lock.conn()
+        .execute_raw(take)
+        .await
+        .context("waiting for the migration lock")?;
+    let ran = db.migrate().await.context("applying migrations");
+    let give = Statement::from_string(
+        DbBackend::Postgres,
+        format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"),
+    );
+    let _ = lock.conn().execute_raw(give).await;
+    lock.close().await.ok();
+    ran
+}
+
+/// Adds the configured streaming replica for reporting reads.
+async fn open_replica(db: Database, config: &Config) -> anyhow::Result<Database> {
+    let Some(url) = config.replica_url() else {
+        return Ok(db);
+    };
+    let db = db
+        .with_replica(
+            url,
+            config.database_max_connections,
+            std::time::Duration::from_secs(config.database_acquire_timeout_secs),
+            std::time::Duration::from_secs(config.database_replica_max_lag_secs),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot use the database replica {}: check --database-replica-url / \
+                 JINLIN_DATABASE_REPLICA_URL",
+                jinlin_kernel::config::redact_url(url)
+            )
+        })?;
+    tracing::info!(
+        replica = %jinlin_kernel::config::redact_url(url),
+        max_lag_secs = config.database_replica_max_lag_secs,
+        "reporting reads go to the replica while it keeps up"
+    );
+    Ok(db)
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     let db = open_database(&config).await?;
-    let ran = db.migrate().await.context("applying migrations")?;
+    // Migrations and writes run on the primary; only reporting reads move.
+    let db = open_replica(db, &config).await?;
+    let ran = migrate(&db, &config).await?;
     tracing::info!(
         backend = db.backend_name(),
         migrations_applied = ran,

@@ -23,6 +23,48 @@ pub struct PgCluster {
 
 impl PgCluster {
     pub fn init() -> PgCluster {
+        let cluster = PgCluster::empty();
+        let data = cluster.data().display().to_string();
+        cluster.tool(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        cluster
+    }
+
+    /// A streaming replica (hot standby) of the running `primary`, copied
+    /// with `pg_basebackup -R`; start it with [`PgCluster::start`]. The
+    /// primary's defaults serve it: `wal_level=replica`, WAL senders, and
+    /// initdb's trust lines for replication over loopback.
+    pub fn replica_of(primary: &PgCluster) -> PgCluster {
+        let cluster = PgCluster::empty();
+        let data = cluster.data().display().to_string();
+        let port = primary.port.to_string();
+        cluster.tool(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+        );
+        cluster
+    }
+
+    /// A temporary directory (owned by `postgres` when run as root) and a
+    /// free port, with no cluster in it yet.
+    fn empty() -> PgCluster {
         let dir = tempfile::tempdir().unwrap();
         let as_postgres = Command::new("id")
             .arg("-u")
@@ -41,17 +83,11 @@ impl PgCluster {
             .local_addr()
             .unwrap()
             .port();
-        let cluster = PgCluster {
+        PgCluster {
             dir,
             port,
             as_postgres,
-        };
-        let data = cluster.data().display().to_string();
-        cluster.tool(
-            "initdb",
-            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
-        );
-        cluster
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -120,7 +156,7 @@ impl Drop for PgCluster {
 }
 
 /// Polls `check` until it is true (bounded: about `attempts` × 250 ms).
-fn eventually(attempts: usize, mut check: impl FnMut() -> bool) -> bool {
+pub fn eventually(attempts: usize, mut check: impl FnMut() -> bool) -> bool {
     for _ in 0..attempts {
         if check() {
             return true;
