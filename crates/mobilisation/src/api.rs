@@ -35,7 +35,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::entity::{mobilisation, mobilisation_household, mobilisation_unit};
-use crate::group::{self, Outcome};
+use crate::group::{self, Check, Outcome};
 use crate::rules::{self, Coverage, Invalid, Method};
 use crate::store;
 
@@ -948,17 +948,40 @@ async fn unit_households(
 
 /// Marks households reached by a grid worker or an official of their
 /// compound. Households already reached count once and are reported as
-/// such; a dwelling outside the mobilisation refuses the whole batch. The
-/// checks are read before the write transaction begins, so the write lock
-/// is held only to lock, mark and count.
+/// such; a dwelling outside the mobilisation refuses the whole batch. A
+/// well-formed batch is checked in the group's transaction (`group`); one
+/// that does not plainly pass there is checked in full, read before its
+/// write transaction begins, so the write lock is held only to lock, mark
+/// and count.
 pub async fn mark_on(
     db: &jinlin_kernel::Database,
     user: &Principal,
     id: i64,
     marks: &Marks,
 ) -> Result<Marked, ApiError> {
+    if let Some(ids) = well_formed(&marks.dwelling_ids, Some(marks.method)) {
+        let check = Check::Worker(user.clone());
+        match group::mark(db, id, ids, user.account_id, marks.method, check).await {
+            Outcome::Marked { marked, already } => return Ok(Marked { marked, already }),
+            Outcome::Closed => return Err(conflict("mobilisation.error.closed")),
+            Outcome::Alone | Outcome::Unchecked | Outcome::NoneOwn => {}
+        }
+    }
     let ids = check_marks(db.conn(), user, id, marks).await?;
     write_marks(db, user, id, ids, marks.method).await
+}
+
+/// The batch's dwellings, sorted and without repeats, when it has the
+/// shape a worker's marks must have; `None` leaves the exact refusal to
+/// the full check.
+fn well_formed(dwelling_ids: &[i64], method: Option<Method>) -> Option<Vec<i64>> {
+    let mut ids = dwelling_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let shaped = !ids.is_empty()
+        && ids.len() <= rules::BATCH_MAX
+        && method.is_none_or(|m| Method::BY_WORKER.contains(&m));
+    shaped.then_some(ids)
 }
 
 /// Writes checked marks with whatever else is waiting (`group`), or on
@@ -970,10 +993,10 @@ async fn write_marks(
     ids: Vec<i64>,
     method: Method,
 ) -> Result<Marked, ApiError> {
-    match group::mark(db, id, ids.clone(), user.account_id, method).await {
+    match group::mark(db, id, ids.clone(), user.account_id, method, Check::Done).await {
         Outcome::Marked { marked, already } => Ok(Marked { marked, already }),
         Outcome::Closed => Err(conflict("mobilisation.error.closed")),
-        Outcome::Alone => {
+        Outcome::Alone | Outcome::Unchecked | Outcome::NoneOwn => {
             let tx = db.write().await?;
             let done = apply_marks(&tx, user, id, &ids, method).await?;
             tx.commit().await?;
@@ -1065,15 +1088,9 @@ async fn plainly_allowed(
     dwelling_ids: &[i64],
     method: Option<Method>,
 ) -> Result<Option<Vec<i64>>, ApiError> {
-    let mut ids = dwelling_ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty()
-        || ids.len() > rules::BATCH_MAX
-        || method.is_some_and(|m| !Method::BY_WORKER.contains(&m))
-    {
+    let Some(ids) = well_formed(dwelling_ids, method) else {
         return Ok(None);
-    }
+    };
     let targets = store::mark_targets(db, id, &ids).await?;
     if targets.len() != ids.len() {
         return Ok(None);
@@ -1197,12 +1214,24 @@ async fn mark_unreached(
     Ok(ApiJson(unmark_on(&state.db, &user, id, &input).await?))
 }
 
-/// The reader acknowledges the notice for their own households.
+/// The reader acknowledges the notice for their own households: those of
+/// their dwellings in the mobilisation, found in the group's transaction.
 pub async fn acknowledge_own(
     db: &jinlin_kernel::Database,
     user: &Principal,
     id: i64,
 ) -> Result<Marked, ApiError> {
+    let own = own_dwellings(user);
+    if own.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    match group::mark(db, id, own, user.account_id, Method::App, Check::Own).await {
+        Outcome::Marked { marked, already } => return Ok(Marked { marked, already }),
+        Outcome::Closed => return Err(conflict("mobilisation.error.closed")),
+        Outcome::NoneOwn => return Err(ApiError::not_found()),
+        Outcome::Alone | Outcome::Unchecked => {}
+    }
+    // The group's transaction failed: read and write on our own.
     let m = mobilisation::Entity::find_by_id(id)
         .one(db.conn())
         .await?
@@ -1217,7 +1246,10 @@ pub async fn acknowledge_own(
     let mut ids: Vec<i64> = rows.iter().map(|h| h.dwelling_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    write_marks(db, user, id, ids, Method::App).await
+    let tx = db.write().await?;
+    let done = apply_marks(&tx, user, id, &ids, Method::App).await?;
+    tx.commit().await?;
+    Ok(done)
 }
 
 #[utoipa::path(post, path = "/mobilisations/{id}/acknowledge", tag = "mobilisation",

@@ -12,12 +12,20 @@
 //! transaction or before), or that the mobilisation is closed. If a group's
 //! transaction fails, every request in it is told to write on its own, so
 //! one failure never becomes another's.
+//!
+//! The common checks are made in the group too: a grid worker marking their
+//! own households (or an official of the households' compounds), and a
+//! resident acknowledging for their own dwellings, are checked against the
+//! households read in the group's transaction, one query for the group
+//! instead of one per request. A request that does not plainly pass is sent
+//! back to be checked in full, which finds the exact refusal.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::Utc;
 use jinlin_kernel::Database;
+use jinlin_kernel::auth::Principal;
 use sea_orm::DbErr;
 use tokio::sync::oneshot;
 
@@ -36,6 +44,21 @@ pub enum Outcome {
     Closed,
     /// The group's transaction failed; write these marks on your own.
     Alone,
+    /// Not plainly allowed: check the request in full, then write.
+    Unchecked,
+    /// None of the reader's own dwellings is in the mobilisation.
+    NoneOwn,
+}
+
+/// What the group checks before it writes a request's marks.
+pub enum Check {
+    /// Checked by the caller.
+    Done,
+    /// Every household must be in the mobilisation and in a grid the
+    /// reader works, or in a compound the reader is an official of.
+    Worker(Principal),
+    /// The reader's own dwellings: those in the mobilisation are marked.
+    Own,
 }
 
 struct Request {
@@ -44,6 +67,7 @@ struct Request {
     dwellings: Vec<i64>,
     by: i64,
     method: Method,
+    check: Check,
     answer: oneshot::Sender<Outcome>,
 }
 
@@ -65,9 +89,16 @@ fn queue_of(db: &Database) -> Arc<Mutex<Queue>> {
         .clone()
 }
 
-/// Marks `dwellings` (checked by the caller, sorted, without repeats) of
-/// mobilisation `id` reached by `by`, in the next group transaction.
-pub async fn mark(db: &Database, id: i64, dwellings: Vec<i64>, by: i64, method: Method) -> Outcome {
+/// Marks `dwellings` (sorted, without repeats) of mobilisation `id`
+/// reached by `by`, after `check`, in the next group transaction.
+pub async fn mark(
+    db: &Database,
+    id: i64,
+    dwellings: Vec<i64>,
+    by: i64,
+    method: Method,
+    check: Check,
+) -> Outcome {
     let (answer, outcome) = oneshot::channel();
     let queue = queue_of(db);
     let start = {
@@ -77,6 +108,7 @@ pub async fn mark(db: &Database, id: i64, dwellings: Vec<i64>, by: i64, method: 
             dwellings,
             by,
             method,
+            check,
             answer,
         });
         !std::mem::replace(&mut q.writing, true)
@@ -145,16 +177,21 @@ async fn write_while_waiting(db: Database, queue: Arc<Mutex<Queue>>) {
 
 /// Writes a group in one transaction; the outcomes in the group's order.
 async fn write(db: &Database, group: &[Request]) -> Result<Vec<Outcome>, DbErr> {
+    let now = Utc::now();
+    let tx = db.write().await?;
+    // The requests' households as checked; a refused request marks none.
+    let (checked, mut refused) = check(&tx, group).await?;
     let requests: Vec<GroupRequest<'_>> = group
         .iter()
-        .map(|r| (r.mobilisation, r.dwellings.as_slice()))
+        .zip(&checked)
+        .map(|(r, d)| (r.mobilisation, d.as_slice()))
         .collect();
     let owners = rules::first_claims(&requests);
     // By mobilisation in id order, so every writer locks in the same order;
     // each household claimed by its first request.
     let mut claims: BTreeMap<i64, Vec<Claim>> = BTreeMap::new();
-    for (i, r) in group.iter().enumerate() {
-        for d in &r.dwellings {
+    for (i, (r, dwellings)) in group.iter().zip(&checked).enumerate() {
+        for d in dwellings {
             if owners.get(&(r.mobilisation, *d)) == Some(&i) {
                 claims.entry(r.mobilisation).or_default().push(Claim {
                     dwelling_id: *d,
@@ -164,8 +201,6 @@ async fn write(db: &Database, group: &[Request]) -> Result<Vec<Outcome>, DbErr> 
             }
         }
     }
-    let now = Utc::now();
-    let tx = db.write().await?;
     let mut reached: HashSet<(i64, i64)> = HashSet::new();
     for (m, claims) in &claims {
         for d in store::mark_all(&tx, *m, claims, now).await? {
@@ -175,7 +210,11 @@ async fn write(db: &Database, group: &[Request]) -> Result<Vec<Outcome>, DbErr> 
     let marked = rules::marked_by_each(&requests, &reached);
     let mut closed: HashMap<i64, bool> = HashMap::new();
     let mut outcomes = Vec::with_capacity(group.len());
-    for (r, marked) in group.iter().zip(marked) {
+    for (i, ((r, dwellings), marked)) in group.iter().zip(&checked).zip(marked).enumerate() {
+        if let Some(refusal) = refused.remove(&i) {
+            outcomes.push(refusal);
+            continue;
+        }
         // Nothing marked may mean the mobilisation was closed: read in this
         // transaction, so no mark lands after a close has committed.
         if marked == 0 {
@@ -194,9 +233,69 @@ async fn write(db: &Database, group: &[Request]) -> Result<Vec<Outcome>, DbErr> 
         }
         outcomes.push(Outcome::Marked {
             marked,
-            already: r.dwellings.len() as u64 - marked,
+            already: dwellings.len() as u64 - marked,
         });
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// The households each request of the group may mark, and the answers of
+/// those refused (by their place in the group). The households named by
+/// requests still to be checked are read in one query per mobilisation.
+async fn check(
+    tx: &impl sea_orm::ConnectionTrait,
+    group: &[Request],
+) -> Result<(Vec<Vec<i64>>, HashMap<usize, Outcome>), DbErr> {
+    let mut named: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for r in group.iter().filter(|r| !matches!(r.check, Check::Done)) {
+        named
+            .entry(r.mobilisation)
+            .or_default()
+            .extend(&r.dwellings);
+    }
+    let mut targets = HashMap::new();
+    for (m, mut dwellings) in named {
+        dwellings.sort_unstable();
+        dwellings.dedup();
+        for t in store::mark_targets(tx, m, &dwellings).await? {
+            targets.insert((m, t.dwelling_id), t);
+        }
+    }
+    let mut checked = Vec::with_capacity(group.len());
+    let mut refused = HashMap::new();
+    for (i, r) in group.iter().enumerate() {
+        let target = |d: &i64| targets.get(&(r.mobilisation, *d));
+        let (dwellings, refusal) = match &r.check {
+            Check::Done => (r.dwellings.clone(), None),
+            Check::Worker(user) => {
+                let allowed = r.dwellings.iter().all(|d| {
+                    target(d).is_some_and(|t| {
+                        t.worker_account_id == Some(user.account_id)
+                            || crate::api::official_at(user, &t.compound_position())
+                    })
+                });
+                if allowed {
+                    (r.dwellings.clone(), None)
+                } else {
+                    (Vec::new(), Some(Outcome::Unchecked))
+                }
+            }
+            Check::Own => {
+                let own: Vec<i64> = r
+                    .dwellings
+                    .iter()
+                    .copied()
+                    .filter(|d| target(d).is_some())
+                    .collect();
+                let refusal = own.is_empty().then_some(Outcome::NoneOwn);
+                (own, refusal)
+            }
+        };
+        if let Some(refusal) = refusal {
+            refused.insert(i, refusal);
+        }
+        checked.push(dwellings);
+    }
+    Ok((checked, refused))
 }

@@ -940,6 +940,67 @@ async fn a_burst_of_single_marks_is_written_together_and_counted_once(db: TestDb
     assert_counters_exact(app, m).await;
 }
 
+/// Refusals in a burst: the common checks are made in the group's
+/// transaction, and whoever does not plainly pass is checked in full and
+/// refused for themself, while the others' marks in the same group land.
+#[db_test]
+async fn refused_marks_in_a_burst_are_refused_each_for_itself(db: TestDb) {
+    let f = setup(db).await;
+    let (app, t, p) = (&f.app, &f.t, &f.p);
+    let m = send_to_street(&f).await;
+    let reached = format!("/api/v1/mobilisations/{m}/reached");
+    let ack = format!("/api/v1/mobilisations/{m}/acknowledge");
+    let mark = |d: i64| format!(r#"{{"dwelling_ids": [{d}], "method": "door"}}"#);
+    let [own, other] = [t.compound.dwellings[0], f.second[0]];
+    let street = app.client(p.street).await;
+    let resident = app.client(p.resident).await;
+    let far_resident = app.client(p.far_resident).await;
+    let secretary_n = app.client(p.secretary_n).await;
+    let far_worker = app.client(p.far_worker).await;
+    let (street_body, refused_body) = (mark(other), mark(f.second[1]));
+    let mut calls = Vec::new();
+    for _ in 0..4 {
+        calls.push((
+            StatusCode::OK,
+            street.json(Method::POST, &reached, &street_body),
+        ));
+        calls.push((StatusCode::OK, resident.json(Method::POST, &ack, "")));
+        calls.push((
+            StatusCode::NOT_FOUND,
+            far_resident.json(Method::POST, &ack, ""),
+        ));
+        calls.push((
+            StatusCode::FORBIDDEN,
+            secretary_n.json(Method::POST, &reached, &refused_body),
+        ));
+        calls.push((
+            StatusCode::NOT_FOUND,
+            far_worker.json(Method::POST, &reached, &refused_body),
+        ));
+        calls.push((
+            StatusCode::FORBIDDEN,
+            resident.json(Method::POST, &reached, &refused_body),
+        ));
+    }
+    let (expected, requests): (Vec<_>, Vec<_>) = calls.into_iter().unzip();
+    for (want, r) in expected.into_iter().zip(join_all(requests).await) {
+        assert_eq!(r.status, want, "{}", r.text());
+    }
+    let rows = mobilisation_household::Entity::find()
+        .filter(mobilisation_household::Column::MobilisationId.eq(m))
+        .filter(mobilisation_household::Column::ReachedAt.is_not_null())
+        .all(app.db.db.conn())
+        .await
+        .unwrap();
+    let mut reached_now: Vec<(i64, Option<i64>)> =
+        rows.iter().map(|h| (h.dwelling_id, h.reached_by)).collect();
+    reached_now.sort_unstable();
+    let mut want = vec![(own, Some(p.resident)), (other, Some(p.street))];
+    want.sort_unstable();
+    assert_eq!(reached_now, want, "only the allowed marks landed");
+    assert_counters_exact(app, m).await;
+}
+
 #[db_test]
 async fn pages_send_follow_live_mark_and_acknowledge(db: TestDb) {
     let f = setup(db).await;
