@@ -459,7 +459,8 @@ async fn to_public_review(sec: &Client<'_>, matter: i64) {
         json!({"action": "advance", "plan": "召开业主大会表决续聘物业", "joint_decision": 4}),
         json!({"action": "advance", "held_at": (Utc::now() - Duration::hours(2)).to_rfc3339(),
             "minutes": "四方一致同意提交业主表决。",
-            "attendees": [{"party": "compound_party_org", "name": "王书记"}]}),
+            "attendees": [{"party": "compound_party_org", "name": "王书记"},
+                {"party": "community", "name": "社区李主任"}]}),
     ] {
         ok(
             &sec.json(
@@ -527,7 +528,7 @@ async fn erasure_leaves_no_trace_of_the_person_and_the_vote_unchanged(db: TestDb
     )["id"]
         .as_i64()
         .unwrap();
-    for (client, choice) in [(&own, "for"), (&b, "against"), (&own, "for")] {
+    for (client, choice) in [(&own, "against"), (&b, "against"), (&own, "for")] {
         ok(
             &client
                 .json(
