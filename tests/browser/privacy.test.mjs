@@ -21,7 +21,8 @@ describe('personal data export and erasure', () => {
   let accounts;
 
   before(async () => {
-    server = await startServer();
+    // Erasing the demo resident would sign them out of the other files' tests.
+    server = await startServer({ ownDatabase: true });
     browser = await launchBrowser();
     accounts = demoAccounts(server.output().stdout);
   });

@@ -3,7 +3,7 @@
 // playwright-core (no browser is ever downloaded).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -69,10 +69,13 @@ function appendCapped(buf, chunk) {
 
 /**
  * Start `jinlin serve --demo` on a free loopback port with a temp data dir.
- * Resolves once GET /healthz answers 200.
+ * Resolves once GET /healthz answers 200. On PostgreSQL the test files share
+ * one database; `ownDatabase` gives a test that changes what others rely on
+ * (erasing a demo person) a database of its own, dropped when it stops.
+ * @param {{ ownDatabase?: boolean }} [options]
  * @returns {Promise<{ baseUrl: string, port: number, dataDir: string, output: () => {stdout: string, stderr: string}, stop: () => Promise<void> }>}
  */
-export async function startServer() {
+export async function startServer({ ownDatabase = false } = {}) {
   const bin = jinlinBinary();
   if (!existsSync(bin)) {
     throw new Error(
@@ -84,8 +87,18 @@ export async function startServer() {
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'jinlin-browser-'));
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--demo'];
-  if (process.env.JINLIN_BROWSER_DATABASE_URL) {
-    args.push('--database-url', process.env.JINLIN_BROWSER_DATABASE_URL);
+  const shared = process.env.JINLIN_BROWSER_DATABASE_URL;
+  let own = null;
+  const psql = (sql) => {
+    const r = spawnSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', shared, '-c', sql], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr || r.error}`);
+  };
+  if (shared && ownDatabase) {
+    own = `jinlin_browser_own_${process.pid}_${port}`;
+    psql(`CREATE DATABASE ${own}`);
+    args.push('--database-url', shared.replace(/\/[^/]*$/, `/${own}`));
+  } else if (shared) {
+    args.push('--database-url', shared);
   }
 
   const child = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -128,6 +141,7 @@ export async function startServer() {
       }
     }
     await rm(dataDir, { recursive: true, force: true });
+    if (own) psql(`DROP DATABASE IF EXISTS ${own} WITH (FORCE)`);
   }
 
   const baseUrl = `http://127.0.0.1:${port}`;
