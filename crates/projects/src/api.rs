@@ -357,6 +357,46 @@ pub struct ProjectSummary {
     pub evaluations: u64,
 }
 
+/// A project as a summary shows it, less the count of evaluations: the
+/// detail lists them under the same name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectHead {
+    pub id: i64,
+    pub title: String,
+    pub state: State,
+    pub agency_id: i64,
+    pub agency_name: String,
+    pub compound_id: i64,
+    pub compound_name: String,
+    pub need_id: i64,
+    /// The agency's function the project draws on.
+    pub function: Category,
+    pub planned_start: NaiveDate,
+    pub planned_end: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ProjectSummary> for ProjectHead {
+    fn from(s: ProjectSummary) -> Self {
+        ProjectHead {
+            id: s.id,
+            title: s.title,
+            state: s.state,
+            agency_id: s.agency_id,
+            agency_name: s.agency_name,
+            compound_id: s.compound_id,
+            compound_name: s.compound_name,
+            need_id: s.need_id,
+            function: s.function,
+            planned_start: s.planned_start,
+            planned_end: s.planned_end,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = ProjectStepView)]
 pub struct StepView {
@@ -403,7 +443,7 @@ pub struct EvaluationView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectView {
     #[serde(flatten)]
-    pub summary: ProjectSummary,
+    pub head: ProjectHead,
     pub plan: String,
     /// The agency's summary once done.
     pub completion: Option<String>,
@@ -763,10 +803,11 @@ pub async fn view(
     seen: &Seen,
 ) -> Result<ProjectView, ApiError> {
     let p = &seen.project;
-    let summary = summaries(db, vec![p.clone()])
+    let head = summaries(db, vec![p.clone()])
         .await?
         .pop()
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(ApiError::not_found)?
+        .into();
     let need_row = store::need(db, p.need_id)
         .await?
         .ok_or_else(|| ApiError::internal("a project without its need"))?;
@@ -826,7 +867,7 @@ pub async fn view(
         .filter(|a| *a != Action::Evaluate)
         .collect();
     Ok(ProjectView {
-        summary,
+        head,
         plan: p.plan.clone(),
         completion: p.summary.clone(),
         need,

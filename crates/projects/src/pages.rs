@@ -482,12 +482,12 @@ async fn show(
     let body = ProjectPage {
         lang,
         csrf: ctx.csrf(),
-        state: v.summary.state.as_str(),
-        state_label: state_label(lang, v.summary.state),
-        function: category_label(lang, v.summary.function),
+        state: v.head.state.as_str(),
+        state_label: state_label(lang, v.head.state),
+        function: category_label(lang, v.head.function),
         need_category: category_label(lang, v.need.category),
         need_withdrawn: v.need.withdrawn_at.is_some(),
-        created: day(v.summary.created_at),
+        created: day(v.head.created_at),
         started: v.started_at.map(day).unwrap_or_default(),
         completed: v.completed_at.map(day).unwrap_or_default(),
         steps,
@@ -510,7 +510,7 @@ async fn show(
         today: api::china_today(Utc::now()).to_string(),
         v: &v,
     };
-    Ok(ctx.page(&v.summary.title, body))
+    Ok(ctx.page(&v.head.title, body))
 }
 
 async fn act(
