@@ -11,6 +11,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use jinlin_kernel::auth::session::SESSION_COOKIE;
+use jinlin_kernel::web::client_addr::ClientAddr;
 use jinlin_kernel::{ApiError, i18n};
 
 use crate::rules;
@@ -38,10 +39,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Client {
+            // After trusted proxies; a router served without them (tests)
+            // has only the peer.
             ip: parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
+                .get::<ClientAddr>()
+                .map(|c| c.0.to_string())
+                .or_else(|| {
+                    parts
+                        .extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|c| c.0.ip().to_string())
+                }),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)

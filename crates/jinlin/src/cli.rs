@@ -224,6 +224,11 @@ pub struct ServeArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_replica_url: Option<String>,
 
+    /// Address or range (10.0.0.0/8) of a load balancer whose X-Forwarded-For is believed; repeatable.
+    #[arg(long = "trusted-proxy", value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
+
     /// Load the demo data set into an empty database and print the demo accounts.
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -539,6 +544,7 @@ async fn open_replica(db: Database, config: &Config) -> anyhow::Result<Database>
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
+    config.trusted_proxies().map_err(|e| anyhow::anyhow!(e))?;
     let db = open_database(&config).await?;
     // Migrations and writes run on the primary; only reporting reads move.
     let db = open_replica(db, &config).await?;

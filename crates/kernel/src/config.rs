@@ -45,6 +45,11 @@ pub struct Config {
     /// The server is reached over HTTPS (a TLS-terminating proxy in front):
     /// send Strict-Transport-Security and mark every cookie `Secure`.
     pub behind_tls: bool,
+    /// Addresses or ranges (`10.0.0.0/8`) of the load balancers in front:
+    /// from their requests the client's address is read in
+    /// `X-Forwarded-For`, for the sign-in limit, sessions and the audit log.
+    /// Empty: the peer's address, and the header is ignored.
+    pub trusted_proxies: Vec<String>,
     /// Base64 of the 32-byte key that encrypts ID numbers at rest. Never
     /// stored in the database. Empty: the key file `secret.key` in the data
     /// directory, created on first start (set this on multi-node deployments).
@@ -77,6 +82,7 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             max_in_flight_requests: 512,
             behind_tls: false,
+            trusted_proxies: Vec::new(),
             secret_key: None,
             notify_webhook_url: None,
         }
@@ -104,7 +110,7 @@ impl Config {
             .map_err(Box::new)
     }
 
-    const ENV_KEYS: [&'static str; 15] = [
+    const ENV_KEYS: [&'static str; 16] = [
         "listen",
         "data_dir",
         "database_url",
@@ -114,6 +120,7 @@ impl Config {
         "database_replica_max_lag_secs",
         "max_in_flight_requests",
         "behind_tls",
+        "trusted_proxies",
         "demo",
         "log_format",
         "request_timeout_secs",
@@ -140,6 +147,11 @@ impl Config {
             .as_deref()
             .map(str::trim)
             .filter(|u| !u.is_empty())
+    }
+
+    /// The trusted proxies, parsed; an error names the entry that is wrong.
+    pub fn trusted_proxies(&self) -> Result<crate::web::client_addr::TrustedProxies, String> {
+        crate::web::client_addr::TrustedProxies::parse(&self.trusted_proxies)
     }
 
     /// The key that protects personal data: from the configuration, or
@@ -285,6 +297,29 @@ mod tests {
             Ok(())
         });
         assert_eq!(Config::default().replica_url(), None);
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn trusted_proxies_come_from_a_file_or_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            #[derive(Serialize)]
+            struct NoFlags {}
+            jail.create_file("jinlin.toml", "trusted_proxies = [\"10.0.0.0/8\"]")?;
+            let config =
+                Config::load(Some(Path::new("jinlin.toml")), NoFlags {}).map_err(|e| *e)?;
+            assert_eq!(config.trusted_proxies, ["10.0.0.0/8"]);
+            jail.set_env("JINLIN_TRUSTED_PROXIES", "[127.0.0.1, \"::1\"]");
+            let config = Config::load(None, NoFlags {}).map_err(|e| *e)?;
+            assert_eq!(config.trusted_proxies, ["127.0.0.1", "::1"]);
+            assert!(config.trusted_proxies().is_ok());
+            Ok(())
+        });
+        let bad = Config {
+            trusted_proxies: vec!["nginx".into()],
+            ..Config::default()
+        };
+        assert!(bad.trusted_proxies().unwrap_err().contains("nginx"));
     }
 
     #[test]

@@ -419,3 +419,107 @@ fn overload_is_shed_with_503_and_recovers() {
     let (status, response) = server.get("/api/v1/meta", &[]);
     assert_eq!(status, 200, "{response}");
 }
+
+/// A sign-in attempt as "nobody" sent with `X-Forwarded-For: forwarded`.
+fn failed_sign_in(server: &Server, forwarded: &str) -> u16 {
+    let body = r#"{"username":"nobody","password":"not-the-password"}"#;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Forwarded-For", forwarded),
+    ];
+    server.request("POST", "/api/v1/session", &headers, body).0
+}
+
+/// Behind a trusted load balancer the client's address comes from
+/// `X-Forwarded-For`: the sign-in limit counts each client apart and the
+/// audit log names the client, not the balancer, nor an address the
+/// client wrote in the header itself. A server that trusts no proxy
+/// ignores the header, so forging it gains no fresh attempts.
+#[test]
+fn clients_behind_a_trusted_proxy_are_told_apart_and_forgers_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &["--demo", "--trusted-proxy", "127.0.0.1"],
+        &[("JINLIN_DEMO_SCALE", "small")],
+    );
+    for _ in 0..10 {
+        assert_eq!(failed_sign_in(&server, "198.51.100.1"), 401);
+    }
+    assert_eq!(failed_sign_in(&server, "198.51.100.1"), 429);
+    // Another client behind the same balancer still has its attempts, and
+    // a forged first hop does not move the first client's count elsewhere.
+    assert_eq!(failed_sign_in(&server, "198.51.100.2"), 401);
+    assert_eq!(failed_sign_in(&server, "203.0.113.5, 198.51.100.1"), 429);
+
+    // The district administrator signs in through the balancer.
+    let body = r#"{"username":"district","password":"jinlin-demo-2026"}"#;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Forwarded-For", "203.0.113.9, 198.51.100.3"),
+    ];
+    let (status, response) = server.request("POST", "/api/v1/session", &headers, body);
+    assert_eq!(status, 200, "{response}");
+    let cookie = response
+        .lines()
+        .filter_map(|l| {
+            l.split_once(": ")
+                .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        })
+        .map(|(_, v)| v.split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("jinlin_session="))
+        .expect("a session cookie");
+    let (status, response) = server.get(
+        "/api/v1/audit?action=auth.",
+        &[("Cookie", &cookie), ("Accept-Language", "en")],
+    );
+    assert_eq!(status, 200, "{response}");
+    let page = json_body(&response);
+    let addresses = |action: &str| -> Vec<String> {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action)
+            .map(|e| e["actor_ip"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(addresses("auth.login"), ["198.51.100.3"]);
+    let failed = addresses("auth.login_failed");
+    assert!(failed.iter().any(|a| a == "198.51.100.1"), "{failed:?}");
+    assert!(failed.iter().any(|a| a == "198.51.100.2"), "{failed:?}");
+    assert!(
+        failed.iter().all(|a| a.starts_with("198.51.100.")),
+        "neither the balancer nor a forged hop is recorded: {failed:?}"
+    );
+    drop(server);
+
+    // Trusting no proxy: the header is the client's own words.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[]);
+    for i in 0..10 {
+        assert_eq!(failed_sign_in(&server, &format!("198.51.100.{i}")), 401);
+    }
+    assert_eq!(failed_sign_in(&server, "198.51.100.99"), 429);
+}
+
+/// A trusted proxy that is not an address is refused at start, by name.
+#[test]
+fn a_malformed_trusted_proxy_stops_the_server_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trusted-proxy",
+            "nginx.local",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("nginx.local"), "{err}");
+}

@@ -2,6 +2,7 @@
 //! and the middleware every request passes through.
 
 mod api;
+pub mod client_addr;
 mod ctx;
 mod notifications;
 mod observe;
@@ -107,6 +108,8 @@ pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> R
     let body_limit = state.config.max_body_bytes;
     let in_flight = shed::InFlight::new(state.config.max_in_flight_requests);
     let tls = security::Tls(state.config.behind_tls);
+    // `serve` has refused a bad list already; a test's config may not have.
+    let trusted = state.config.trusted_proxies().unwrap_or_default();
 
     Router::new()
         .merge(api_router)
@@ -124,6 +127,10 @@ pub fn app(state: AppState, capabilities: impl IntoIterator<Item = Routes>) -> R
         .layer(axum::middleware::from_fn_with_state(
             state,
             crate::auth::load_principal,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted,
+            client_addr::resolve,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CompressionLayer::new())
