@@ -217,7 +217,7 @@ str_enum!(
 
 str_enum!(
     /// A street's standing for a quarter.
-    Compliance as JointMeetingCompliance { Held => "held", Scheduled => "scheduled", None => "none" }
+    Compliance as JointMeetingStanding { Held => "held", Scheduled => "scheduled", None => "none" }
 );
 
 impl MeetingState {

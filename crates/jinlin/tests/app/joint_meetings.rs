@@ -1401,6 +1401,14 @@ async fn the_openapi_document_lists_the_joint_meeting_routes(db: TestDb) {
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
+    // The compliance answer and a street's standing are two schemas, not
+    // one name for both.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["JointMeetingCompliance"]["type"], "object");
+    assert_eq!(
+        schemas["JointMeetingStanding"]["enum"],
+        serde_json::json!(["held", "scheduled", "none"])
+    );
 }
 
 /// The demo: every street held last quarter's meeting, most held this
