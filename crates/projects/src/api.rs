@@ -338,27 +338,16 @@ pub struct ListQuery {
     pub limit: Option<u64>,
 }
 
+/// A project as a list shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectSummary {
-    pub id: i64,
-    pub title: String,
-    pub state: State,
-    pub agency_id: i64,
-    pub agency_name: String,
-    pub compound_id: i64,
-    pub compound_name: String,
-    pub need_id: i64,
-    /// The agency's function the project draws on.
-    pub function: Category,
-    pub planned_start: NaiveDate,
-    pub planned_end: NaiveDate,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub head: ProjectHead,
     pub evaluations: u64,
 }
 
-/// A project as a summary shows it, less the count of evaluations: the
-/// detail lists them under the same name.
+/// What a project's summary and its detail both show. The detail lists the
+/// evaluations themselves where a summary counts them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectHead {
     pub id: i64,
@@ -375,26 +364,6 @@ pub struct ProjectHead {
     pub planned_end: NaiveDate,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl From<ProjectSummary> for ProjectHead {
-    fn from(s: ProjectSummary) -> Self {
-        ProjectHead {
-            id: s.id,
-            title: s.title,
-            state: s.state,
-            agency_id: s.agency_id,
-            agency_name: s.agency_name,
-            compound_id: s.compound_id,
-            compound_name: s.compound_name,
-            need_id: s.need_id,
-            function: s.function,
-            planned_start: s.planned_start,
-            planned_end: s.planned_end,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -711,23 +680,25 @@ pub async fn summaries(
     Ok(rows
         .into_iter()
         .map(|p| ProjectSummary {
-            id: p.id,
-            title: p.title,
-            state: State::parse(&p.state).unwrap_or(State::Cancelled),
-            agency_id: p.agency_id,
-            agency_name: agencies.get(&p.agency_id).cloned().unwrap_or_default(),
-            compound_id: p.compound_id,
-            compound_name: compounds
-                .get(&p.compound_id)
-                .map(|c| c.name.clone())
-                .unwrap_or_default(),
-            need_id: p.need_id,
-            function: Category::parse(&p.function).unwrap_or(Category::Other),
-            planned_start: p.planned_start,
-            planned_end: p.planned_end,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
             evaluations: counts.get(&p.id).copied().unwrap_or(0),
+            head: ProjectHead {
+                id: p.id,
+                title: p.title,
+                state: State::parse(&p.state).unwrap_or(State::Cancelled),
+                agency_id: p.agency_id,
+                agency_name: agencies.get(&p.agency_id).cloned().unwrap_or_default(),
+                compound_id: p.compound_id,
+                compound_name: compounds
+                    .get(&p.compound_id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+                need_id: p.need_id,
+                function: Category::parse(&p.function).unwrap_or(Category::Other),
+                planned_start: p.planned_start,
+                planned_end: p.planned_end,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            },
         })
         .collect())
 }
@@ -807,7 +778,7 @@ pub async fn view(
         .await?
         .pop()
         .ok_or_else(ApiError::not_found)?
-        .into();
+        .head;
     let need_row = store::need(db, p.need_id)
         .await?
         .ok_or_else(|| ApiError::internal("a project without its need"))?;
@@ -1678,6 +1649,22 @@ pub async fn figures_for(
         children: lines,
         agencies: agency_lines(db, &rows).await?,
     })
+}
+
+/// Project figures of a place and of each compound under it (by compound
+/// id), from one read of the place's projects: a community's cockpit
+/// shows its compounds.
+pub async fn figures_by_compound(
+    db: &impl ConnectionTrait,
+    p: &place::Model,
+) -> Result<(FigureLine, HashMap<i64, FigureLine>), ApiError> {
+    let rows = store::facts(db, store::under(p)).await?;
+    let whole = rules::tally(rows.iter().map(|(_, f)| f));
+    let compounds = tally_by(&rows, |x| Some(x.compound_id))
+        .into_iter()
+        .map(|(id, t)| (id, line(id, "", PlaceKind::Compound.as_str(), &t)))
+        .collect();
+    Ok((line(p.id, &p.name, &p.kind, &whole), compounds))
 }
 
 /// An agency's figures.

@@ -98,17 +98,22 @@ struct Card {
 
 fn cards(lang: Lang, rows: Vec<ProjectSummary>) -> Vec<Card> {
     rows.into_iter()
-        .map(|p| Card {
-            id: p.id,
-            title: p.title,
-            agency: p.agency_name,
-            compound_id: p.compound_id,
-            compound: p.compound_name,
-            state: p.state.as_str(),
-            state_label: state_label(lang, p.state),
-            dates: format!("{} — {}", p.planned_start, p.planned_end),
-            evaluations: p.evaluations,
-        })
+        .map(
+            |ProjectSummary {
+                 head: p,
+                 evaluations,
+             }| Card {
+                id: p.id,
+                title: p.title,
+                agency: p.agency_name,
+                compound_id: p.compound_id,
+                compound: p.compound_name,
+                state: p.state.as_str(),
+                state_label: state_label(lang, p.state),
+                dates: format!("{} — {}", p.planned_start, p.planned_end),
+                evaluations,
+            },
+        )
         .collect()
 }
 
