@@ -6,12 +6,13 @@ use std::collections::{HashMap, HashSet};
 use jinlin_agencies::entity::{agency, agency_account, agency_member, agency_pairing};
 use jinlin_kernel::auth::entity::{account, role_grant};
 use jinlin_kernel::auth::{Principal, Role};
+use jinlin_kernel::db::Params;
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value,
 };
 
 use crate::entity::{service_points_scheme, service_record, service_report, three_ones};
@@ -756,34 +757,6 @@ pub async fn tallies(
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
-}
-
-/// Placeholders numbered in order of appearance: `$n` on PostgreSQL, `?` on
-/// SQLite (whose anonymous placeholders bind in the same order).
-struct Params {
-    backend: DbBackend,
-    values: Vec<Value>,
-}
-
-impl Params {
-    fn new(backend: DbBackend) -> Self {
-        Params {
-            backend,
-            values: Vec::new(),
-        }
-    }
-
-    fn bind(&mut self, v: impl Into<Value>) -> String {
-        self.values.push(v.into());
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => "?".into(),
-        }
-    }
-
-    fn statement(self, sql: String) -> Statement {
-        Statement::from_sql_and_values(self.backend, sql, self.values)
-    }
 }
 
 /// Who belongs to which of a district's agencies, as an SQL table of

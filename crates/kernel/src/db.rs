@@ -17,7 +17,7 @@
 pub mod replica;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use jinlin_migration::{Migrator, MigratorTrait};
@@ -26,6 +26,47 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
+
+/// The bound values of a hand-written statement, with placeholders
+/// numbered in order of appearance: `$n` on PostgreSQL, `?` on SQLite
+/// (whose anonymous placeholders bind in the same order).
+pub struct Params {
+    backend: DbBackend,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Params {
+    pub fn new(backend: DbBackend) -> Self {
+        Params {
+            backend,
+            values: Vec::new(),
+        }
+    }
+
+    /// Binds `v` and returns its placeholder.
+    pub fn bind(&mut self, v: impl Into<sea_orm::Value>) -> String {
+        self.values.push(v.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".into(),
+        }
+    }
+
+    pub fn statement(self, sql: String) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+}
+
+/// Every statement is logged with its time at debug level (target
+/// `sqlx::query`: `RUST_LOG=info,sqlx::query=debug` shows which of a
+/// request's statements take the time); a statement over a second is
+/// logged at warn, which the default filter shows.
+fn statement_logging(options: &mut ConnectOptions) {
+    options
+        .sqlx_logging(true)
+        .sqlx_logging_level(log::LevelFilter::Debug)
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, Duration::from_secs(1));
+}
 
 #[derive(Clone, Debug)]
 pub struct Database {
@@ -36,9 +77,36 @@ pub struct Database {
     id: u64,
     /// A streaming replica for reporting reads, when configured.
     replica: Option<Arc<replica::Replica>>,
+    /// Callers waiting in `write` for their transaction to begin.
+    waiting_writers: Arc<AtomicUsize>,
 }
 
 static CONNECTED: AtomicU64 = AtomicU64::new(0);
+
+/// How many callers may wait at once for a write transaction. Under
+/// overload a queue without bound makes every write wait for all those
+/// before it (on SQLite, seconds, until the busy timeout) and then fail;
+/// past this many the write is refused at once (`is_write_queue_full`,
+/// answered 503 `overloaded` with Retry-After), and the ones admitted are
+/// served in the usual few milliseconds each.
+pub const MAX_WAITING_WRITERS: usize = 64;
+
+const WRITE_QUEUE_FULL: &str = "the write queue is full";
+
+/// Whether `err` is a write refused because `MAX_WAITING_WRITERS` were
+/// already waiting.
+pub fn is_write_queue_full(err: &DbErr) -> bool {
+    matches!(err, DbErr::Custom(m) if m == WRITE_QUEUE_FULL)
+}
+
+/// A place in the write queue, given up when dropped.
+struct WaitingWriter<'a>(&'a AtomicUsize);
+
+impl Drop for WaitingWriter<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,8 +143,8 @@ impl Database {
             options
                 .max_connections(connections)
                 .min_connections(1)
-                .acquire_timeout(acquire_timeout)
-                .sqlx_logging(false);
+                .acquire_timeout(acquire_timeout);
+            statement_logging(&mut options);
             if url.starts_with("sqlite:") {
                 options.map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
@@ -118,6 +186,7 @@ impl Database {
             writer,
             id: CONNECTED.fetch_add(1, Ordering::Relaxed),
             replica: None,
+            waiting_writers: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -151,8 +220,8 @@ impl Database {
                 .max_connections(connections)
                 .min_connections(0)
                 .acquire_timeout(acquire_timeout.max(Duration::from_millis(100)))
-                .connect_lazy(true)
-                .sqlx_logging(false);
+                .connect_lazy(true);
+            statement_logging(&mut options);
             options
         };
         // Lazy: this only builds the pools.
@@ -214,7 +283,13 @@ impl Database {
     /// Starts a write transaction (on SQLite, on the one writer connection
     /// with the write lock taken up front). Every write that spans rows goes
     /// through one of these.
+    /// Refused at once while `MAX_WAITING_WRITERS` others wait.
     pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
+        if self.waiting_writers.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING_WRITERS {
+            self.waiting_writers.fetch_sub(1, Ordering::AcqRel);
+            return Err(DbErr::Custom(WRITE_QUEUE_FULL.into()));
+        }
+        let _waiting = WaitingWriter(&self.waiting_writers);
         self.writer
             .as_ref()
             .unwrap_or(&self.conn)
@@ -282,5 +357,37 @@ mod tests {
             Some("./data/jinlin.sqlite".into())
         );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+
+    /// While one write holds SQLite's writer, `MAX_WAITING_WRITERS` more
+    /// wait their turn and the next is refused at once; when the first
+    /// commits, every waiting one gets its transaction.
+    #[tokio::test]
+    async fn writers_past_the_queue_limit_are_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("q.sqlite").display()
+        );
+        let db = Database::connect(&url, 4).await.unwrap();
+        let first = db.write().await.unwrap();
+        let waiting: Vec<_> = (0..MAX_WAITING_WRITERS)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move { db.write().await?.commit().await })
+            })
+            .collect();
+        while db.waiting_writers.load(Ordering::Acquire) < MAX_WAITING_WRITERS {
+            tokio::task::yield_now().await;
+        }
+        // Refused while the first still holds the writer: it did not wait.
+        let refused = db.write().await.unwrap_err();
+        assert!(is_write_queue_full(&refused), "{refused}");
+        first.commit().await.unwrap();
+        for w in waiting {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(db.waiting_writers.load(Ordering::Acquire), 0);
+        db.write().await.unwrap().commit().await.unwrap();
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use jinlin_kernel::db::Params;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::place::{PlaceKind, Position};
 use jinlin_micro_grids::store::{GRID_JOINED, GRID_JOINS};
@@ -13,39 +14,11 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Statement, Value,
+    QueryOrder, QuerySelect,
 };
 
 use crate::entity::{mobilisation, mobilisation_household, mobilisation_unit};
 use crate::rules::{Coverage, Method};
-
-/// Placeholders numbered in order of appearance: `$n` on PostgreSQL, `?` on
-/// SQLite (whose anonymous placeholders bind in the same order).
-struct Params {
-    backend: DbBackend,
-    values: Vec<Value>,
-}
-
-impl Params {
-    fn new(backend: DbBackend) -> Self {
-        Params {
-            backend,
-            values: Vec::new(),
-        }
-    }
-
-    fn bind(&mut self, v: impl Into<Value>) -> String {
-        self.values.push(v.into());
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => "?".into(),
-        }
-    }
-
-    fn statement(self, sql: String) -> Statement {
-        Statement::from_sql_and_values(self.backend, sql, self.values)
-    }
-}
 
 /// The condition on dwelling `p` of being under `scope`, or `None` for a
 /// kind that cannot be a scope.
