@@ -13,11 +13,11 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use jinlin_kernel::ApiError;
-use jinlin_kernel::auth::{Access, Principal, Role, User};
+use jinlin_kernel::auth::{Principal, Role, User};
 use jinlin_kernel::error::ErrorBody;
 use jinlin_kernel::i18n::{self, Lang};
+use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
-use jinlin_kernel::place::{PlaceKind, Position};
 use jinlin_kernel::web::{ApiJson, ApiQuery, AppState};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
@@ -44,20 +44,6 @@ fn invalid_key(key: &str) -> ApiError {
 }
 
 // ---------------------------------------------------------------- scope
-
-/// Officials of a place: admins and community workers over it, and the
-/// party secretary of its compound (the rule of
-/// `jinlin_mobilisation::api::official_at`).
-pub fn official_at(user: &Principal, pos: &Position) -> bool {
-    user.roles_for(Access::Edit, pos).iter().any(|r| {
-        matches!(
-            r,
-            Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker
-        )
-    }) || user
-        .roles_for(Access::Personal, pos)
-        .contains(&Role::CompoundSecretary)
-}
 
 fn official_role(r: Role) -> bool {
     matches!(
@@ -102,7 +88,7 @@ pub async fn node(
     id: i64,
 ) -> Result<place::Model, ApiError> {
     let p = match jinlin_places::store::find(db, id).await? {
-        Some(p) if official_at(user, &p.position()) => p,
+        Some(p) if user.is_official_at(&p.position()) => p,
         _ => return Err(ApiError::not_found()),
     };
     if !board::is_node(&p) {
@@ -135,7 +121,7 @@ pub async fn trail(
         let Some(a) = jinlin_places::store::find(db, id).await? else {
             break;
         };
-        if node_kind(PlaceKind::parse(&a.kind)) && official_at(user, &a.position()) {
+        if node_kind(PlaceKind::parse(&a.kind)) && user.is_official_at(&a.position()) {
             out.push((a.id, a.name.clone()));
         }
         parent = a.parent_id;

@@ -191,16 +191,19 @@ pub async fn gather(
     }
 
     // Party-building projects by state.
-    let projects = jinlin_projects::api::figures_for(db, node).await?;
-    at(&mut counts, None).projects = projects_of(&projects.place);
     if matches!(kind, PlaceKind::District | PlaceKind::Street) {
+        let projects = jinlin_projects::api::figures_for(db, node).await?;
+        at(&mut counts, None).projects = projects_of(&projects.place);
         for l in &projects.children {
             at(&mut counts, Some(l.id)).projects = projects_of(l);
         }
     } else {
+        let (place, by_compound) = jinlin_projects::api::figures_by_compound(db, node).await?;
+        at(&mut counts, None).projects = projects_of(&place);
         for c in &children {
-            let f = jinlin_projects::api::figures_for(db, c).await?;
-            at(&mut counts, Some(c.id)).projects = projects_of(&f.place);
+            if let Some(l) = by_compound.get(&c.id) {
+                at(&mut counts, Some(c.id)).projects = projects_of(l);
+            }
         }
     }
 
@@ -235,9 +238,9 @@ pub async fn gather(
     }
 
     // In-service party members.
-    let in_service = jinlin_in_service::api::figures_of(db, node).await?;
-    for (k, f) in std::iter::once((None, &in_service.place))
-        .chain(in_service.children.iter().map(|f| (f.place_id, f)))
+    let (in_service, in_service_children) = jinlin_in_service::api::place_figures(db, node).await?;
+    for (k, f) in std::iter::once((None, &in_service))
+        .chain(in_service_children.iter().map(|f| (f.place_id, f)))
     {
         if k.is_some() && !counts.contains_key(&k) {
             continue;

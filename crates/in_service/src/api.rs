@@ -1568,9 +1568,12 @@ fn place_within(p: &place::Model) -> Option<store::Within> {
     }
 }
 
-/// A place's figures with its children and the district's agencies, each
-/// counted by the database.
-pub async fn figures_of(db: &impl ConnectionTrait, p: &place::Model) -> Result<Figures, ApiError> {
+/// The figures of a place and of each of its children, without the
+/// agencies' lines (district-wide queries a cockpit does not show).
+pub async fn place_figures(
+    db: &impl ConnectionTrait,
+    p: &place::Model,
+) -> Result<(Figure, Vec<Figure>), ApiError> {
     let Some(within) = place_within(p) else {
         return Err(invalid_key("in_service.error.figures_place"));
     };
@@ -1596,6 +1599,15 @@ pub async fn figures_of(db: &impl ConnectionTrait, p: &place::Model) -> Result<F
         .iter()
         .map(|child| Figure::of_place(child, tallies.remove(&child.id).unwrap_or_default()))
         .collect();
+    Ok((Figure::of_place(p, whole), children))
+}
+
+/// A place's figures with its children and the district's agencies, each
+/// counted by the database.
+pub async fn figures_of(db: &impl ConnectionTrait, p: &place::Model) -> Result<Figures, ApiError> {
+    let (place, children) = place_figures(db, p).await?;
+    let code = p.district_code.clone().unwrap_or_default();
+    let within = place_within(p).ok_or_else(|| invalid_key("in_service.error.figures_place"))?;
     let with_members = store::agencies_with_members(db, &code).await?;
     let mut by_agency = if with_members.is_empty() {
         HashMap::new()
@@ -1618,7 +1630,7 @@ pub async fn figures_of(db: &impl ConnectionTrait, p: &place::Model) -> Result<F
         }
     }
     Ok(Figures {
-        place: Figure::of_place(p, whole),
+        place,
         children,
         agencies,
     })

@@ -2,7 +2,7 @@
 //! with the message in the requester's language.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::DbErr;
 use serde::Serialize;
@@ -88,7 +88,10 @@ impl ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        if database_unavailable(&err) {
+        if crate::db::is_write_queue_full(&err) {
+            metrics::counter!("http_requests_shed_total").increment(1);
+            Self::overloaded()
+        } else if database_unavailable(&err) {
             tracing::error!(cause = %err, "database unavailable");
             Self::database_unavailable()
         } else {
@@ -98,6 +101,12 @@ impl From<DbErr> for ApiError {
 }
 
 impl ApiError {
+    /// 503: the server is busy (too many requests, or writes, at once);
+    /// sent with `Retry-After`.
+    pub fn overloaded() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded")
+    }
+
     /// 503: the database cannot be reached; try again shortly.
     pub fn database_unavailable() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
@@ -148,7 +157,8 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let retry = (self.code == "overloaded").then_some([(header::RETRY_AFTER, "1")]);
+        (self.status, retry, Json(body)).into_response()
     }
 }
 

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use jinlin_kernel::ApiError;
 use jinlin_kernel::audit::{self, Entry};
 use jinlin_kernel::auth::entity::account;
-use jinlin_kernel::auth::{Access, Principal, Role, User};
+use jinlin_kernel::auth::{Principal, Role, User};
 use jinlin_kernel::error::ErrorBody;
 use jinlin_kernel::i18n;
 use jinlin_kernel::notify::{self, Message};
@@ -78,19 +78,6 @@ const OFFICIALS: [Role; 4] = [
     Role::CompoundSecretary,
 ];
 
-/// Officials of a place: admins and community workers above it, and the
-/// party secretary of its compound.
-pub fn official_at(user: &Principal, pos: &Position) -> bool {
-    user.roles_for(Access::Edit, pos).iter().any(|r| {
-        matches!(
-            r,
-            Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker
-        )
-    }) || user
-        .roles_for(Access::Personal, pos)
-        .contains(&Role::CompoundSecretary)
-}
-
 /// Dwellings where the user lives (resident and party member grants).
 pub fn own_dwellings(user: &Principal) -> Vec<i64> {
     let mut ids: Vec<i64> = user
@@ -127,7 +114,7 @@ impl Seen {
             return false;
         }
         self.over_scope
-            || official_at(user, &pos)
+            || user.is_official_at(&pos)
             || self.worker_units.iter().any(|u| u.compound_id == node.id)
     }
 
@@ -166,7 +153,7 @@ async fn seen_of(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let spos = scope.position();
-    let over_scope = official_at(user, &spos);
+    let over_scope = user.is_official_at(&spos);
     let anchors_inside: Vec<Position> = if over_scope {
         Vec::new()
     } else {
@@ -235,7 +222,8 @@ async fn works(
     unit: &mobilisation_unit::Model,
     compound: &place::Model,
 ) -> Result<bool, ApiError> {
-    if unit.worker_account_id == Some(user.account_id) || official_at(user, &compound.position()) {
+    if unit.worker_account_id == Some(user.account_id) || user.is_official_at(&compound.position())
+    {
         return Ok(true);
     }
     // The grid's worker now, if it changed hands since the notice went out.
@@ -496,7 +484,7 @@ pub async fn open(
     if !rules::scope_allowed(PlaceKind::parse(&scope.kind)) {
         return Err(invalid_key("mobilisation.error.scope"));
     }
-    if !official_at(user, &pos) {
+    if !user.is_official_at(&pos) {
         return Err(ApiError::forbidden());
     }
     let title = rules::check_text(&input.title, rules::TITLE_MAX).map_err(invalid)?;
@@ -632,7 +620,7 @@ pub async fn visible(
             continue;
         };
         let spos = scope.position();
-        let official = official_at(user, &spos)
+        let official = user.is_official_at(&spos)
             || user
                 .grants
                 .iter()
@@ -1100,7 +1088,7 @@ async fn plainly_allowed(
     let official = targets
         .iter()
         .filter(|t| t.worker_account_id != Some(user.account_id))
-        .all(|t| official_at(user, &t.compound_position()));
+        .all(|t| user.is_official_at(&t.compound_position()));
     Ok(official.then_some(ids))
 }
 

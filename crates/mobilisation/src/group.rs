@@ -272,7 +272,7 @@ async fn check(
                 let allowed = r.dwellings.iter().all(|d| {
                     target(d).is_some_and(|t| {
                         t.worker_account_id == Some(user.account_id)
-                            || crate::api::official_at(user, &t.compound_position())
+                            || user.is_official_at(&t.compound_position())
                     })
                 });
                 if allowed {

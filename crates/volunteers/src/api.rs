@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use jinlin_kernel::ApiError;
 use jinlin_kernel::audit::{self, Entry};
 use jinlin_kernel::auth::entity::account;
-use jinlin_kernel::auth::{Access, Principal, Role, User};
+use jinlin_kernel::auth::{Access, Principal, User};
 use jinlin_kernel::error::ErrorBody;
 use jinlin_kernel::i18n;
 use jinlin_kernel::place::PlaceKind;
@@ -75,20 +75,6 @@ fn forbidden(key: &str) -> ApiError {
 
 // ---------------------------------------------------------------- scope
 
-/// Officials of a place: admins and community workers above it, and the
-/// party secretary of its compound.
-pub fn official_at(user: &Principal, p: &place::Model) -> bool {
-    let pos = p.position();
-    user.roles_for(Access::Edit, &pos).iter().any(|r| {
-        matches!(
-            r,
-            Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker
-        )
-    }) || user
-        .roles_for(Access::Personal, &pos)
-        .contains(&Role::CompoundSecretary)
-}
-
 /// A team as one reader meets it.
 pub struct TeamAccess {
     pub team: volunteer_team::Model,
@@ -117,7 +103,7 @@ pub async fn team_access(
     if member.is_none() && !user.sees(&place.position()) {
         return Err(ApiError::not_found());
     }
-    let official = official_at(user, &place);
+    let official = user.is_official_at(&place.position());
     let manages = official || team.leader_account_id == Some(user.account_id);
     Ok(TeamAccess {
         team,
@@ -536,7 +522,7 @@ pub async fn create(
     if p.kind != PlaceKind::Compound.as_str() && p.kind != PlaceKind::Community.as_str() {
         return Err(invalid_key("volunteers.error.place_kind"));
     }
-    if !official_at(user, &p) {
+    if !user.is_official_at(&p.position()) {
         return Err(ApiError::forbidden());
     }
     let name = rules::check_text(&input.name, 128).map_err(invalid)?;

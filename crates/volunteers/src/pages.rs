@@ -690,7 +690,7 @@ async fn place_teams(
         .collect();
     let can_create = (p.kind == PlaceKind::Compound.as_str()
         || p.kind == PlaceKind::Community.as_str())
-        && api::official_at(&user, &p);
+        && user.is_official_at(&p.position());
     let title = format!("{} · {}", p.name, lang.t("volunteers.teams"));
     let body = PlacePage {
         lang,

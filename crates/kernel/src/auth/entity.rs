@@ -43,7 +43,20 @@ pub mod role_grant {
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "crate::place::entity::Entity",
+            from = "Column::PlaceId",
+            to = "crate::place::entity::Column::Id"
+        )]
+        Place,
+    }
+
+    impl Related<crate::place::entity::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Place.def()
+        }
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }

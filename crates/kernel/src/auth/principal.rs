@@ -63,6 +63,20 @@ impl Principal {
         roles
     }
 
+    /// An official of the place: an admin or community worker over it, or
+    /// the party secretary of its compound (who may act for it: cockpits,
+    /// mobilisations, volunteer teams).
+    pub fn is_official_at(&self, pos: &Position) -> bool {
+        self.roles_for(Access::Edit, pos).iter().any(|r| {
+            matches!(
+                r,
+                Role::DistrictAdmin | Role::StreetAdmin | Role::CommunityWorker
+            )
+        }) || self
+            .roles_for(Access::Personal, pos)
+            .contains(&Role::CompoundSecretary)
+    }
+
     /// The one scope question: may this principal have `access` to `target`?
     pub fn can(&self, access: Access, target: &Position) -> bool {
         !self.roles_for(access, target).is_empty()
@@ -194,28 +208,21 @@ pub async fn load(
     if account.disabled {
         return Ok(None);
     }
-    let grants = role_grant::Entity::find()
+    // Every request loads its principal: the grants and their places in
+    // one joined query.
+    let grants: Vec<Grant> = role_grant::Entity::find()
         .filter(role_grant::Column::AccountId.eq(account_id))
+        .find_also_related(place::Entity)
         .all(db)
-        .await?;
-    let place_ids: Vec<i64> = grants.iter().map(|g| g.place_id).collect();
-    let places = if place_ids.is_empty() {
-        Vec::new()
-    } else {
-        place::Entity::find()
-            .filter(place::Column::Id.is_in(place_ids))
-            .all(db)
-            .await?
-    };
-    let grants: Vec<Grant> = grants
+        .await?
         .into_iter()
-        .filter_map(|g| {
+        .filter_map(|(g, place)| {
             let role = Role::parse(&g.role)?;
-            let place = places.iter().find(|p| p.id == g.place_id)?;
+            let place = place?;
             Some(Grant {
                 role,
                 place: place.position(),
-                place_name: place.name.clone(),
+                place_name: place.name,
             })
         })
         .collect();

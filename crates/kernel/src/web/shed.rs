@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tokio::sync::Semaphore;
@@ -32,10 +32,6 @@ fn exempt(path: &str) -> bool {
     path == "/healthz" || path == "/metrics" || path.starts_with("/assets/")
 }
 
-fn overloaded() -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded")
-}
-
 pub async fn shed(State(limit): State<InFlight>, req: Request, next: Next) -> Response {
     let Some(semaphore) = limit.0 else {
         return next.run(req).await;
@@ -48,7 +44,7 @@ pub async fn shed(State(limit): State<InFlight>, req: Request, next: Next) -> Re
         Err(_) => {
             metrics::counter!("http_requests_shed_total").increment(1);
             let (parts, _) = req.into_parts();
-            let mut response = super::ctx::early_error(&parts, overloaded).await;
+            let mut response = super::ctx::early_error(&parts, ApiError::overloaded).await;
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
