@@ -89,7 +89,6 @@ impl ApiError {
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
         if crate::db::is_write_queue_full(&err) {
-            metrics::counter!("http_requests_shed_total").increment(1);
             Self::overloaded()
         } else if database_unavailable(&err) {
             tracing::error!(cause = %err, "database unavailable");
@@ -102,8 +101,9 @@ impl From<DbErr> for ApiError {
 
 impl ApiError {
     /// 503: the server is busy (too many requests, or writes, at once);
-    /// sent with `Retry-After`.
+    /// sent with `Retry-After`, and counted in `http_requests_shed_total`.
     pub fn overloaded() -> Self {
+        metrics::counter!("http_requests_shed_total").increment(1);
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded")
     }
 

@@ -84,7 +84,7 @@ pub async fn coverage(
             format!("p.community_id = {p1}"),
             node.id.into(),
         ),
-        Some(PlaceKind::Compound) => (GRID, format!("p.compound_id = {p1}"), node.id.into()),
+        Some(PlaceKind::Compound) => (GRID_JOINED, format!("p.compound_id = {p1}"), node.id.into()),
         _ => return Ok(Vec::new()),
     };
     let sql = format!(
@@ -93,9 +93,9 @@ pub async fn coverage(
            CAST(SUM(CASE WHEN reach = 2 THEN 1 ELSE 0 END) AS BIGINT) AS by_group, \
            CAST(SUM(CASE WHEN reach = 1 THEN 1 ELSE 0 END) AS BIGINT) AS by_phone \
          FROM (SELECT {key} AS k, \
-                 CASE WHEN {GRID} IS NULL THEN 0 ELSE 1 END AS gridded, \
+                 CASE WHEN {GRID_JOINED} IS NULL THEN 0 ELSE 1 END AS gridded, \
                  {reach} AS reach \
-               FROM place p WHERE p.kind = 'dwelling' AND {cond}) x \
+               FROM place p {GRID_JOINS} WHERE p.kind = 'dwelling' AND {cond}) x \
          GROUP BY k",
         reach = reach_expr(),
     );

@@ -952,6 +952,7 @@ pub async fn mark_on(
         match group::mark(db, id, ids, user.account_id, marks.method, check).await {
             Outcome::Marked { marked, already } => return Ok(Marked { marked, already }),
             Outcome::Closed => return Err(conflict("mobilisation.error.closed")),
+            Outcome::Overloaded => return Err(ApiError::overloaded()),
             Outcome::Alone | Outcome::Unchecked | Outcome::NoneOwn => {}
         }
     }
@@ -984,6 +985,7 @@ async fn write_marks(
     match group::mark(db, id, ids.clone(), user.account_id, method, Check::Done).await {
         Outcome::Marked { marked, already } => Ok(Marked { marked, already }),
         Outcome::Closed => Err(conflict("mobilisation.error.closed")),
+        Outcome::Overloaded => Err(ApiError::overloaded()),
         Outcome::Alone | Outcome::Unchecked | Outcome::NoneOwn => {
             let tx = db.write().await?;
             let done = apply_marks(&tx, user, id, &ids, method).await?;
@@ -1217,6 +1219,7 @@ pub async fn acknowledge_own(
         Outcome::Marked { marked, already } => return Ok(Marked { marked, already }),
         Outcome::Closed => return Err(conflict("mobilisation.error.closed")),
         Outcome::NoneOwn => return Err(ApiError::not_found()),
+        Outcome::Overloaded => return Err(ApiError::overloaded()),
         Outcome::Alone | Outcome::Unchecked => {}
     }
     // The group's transaction failed: read and write on our own.

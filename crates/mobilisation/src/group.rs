@@ -35,6 +35,12 @@ use crate::store::{self, Claim};
 /// Households written in one transaction at most; more wait for the next.
 const GROUP_MAX: usize = 2_000;
 
+/// Households that may wait for a group at once. Past this a request is
+/// refused at once (503 overloaded) instead of joining a queue that grows
+/// faster than groups are written: the ones that wait then wait for at
+/// most a few groups.
+pub const WAITING_MAX: usize = 4 * GROUP_MAX;
+
 /// What became of one request's marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -48,6 +54,8 @@ pub enum Outcome {
     Unchecked,
     /// None of the reader's own dwellings is in the mobilisation.
     NoneOwn,
+    /// `WAITING_MAX` households were already waiting: nothing written.
+    Overloaded,
 }
 
 /// What the group checks before it writes a request's marks.
@@ -74,6 +82,8 @@ struct Request {
 #[derive(Default)]
 struct Queue {
     waiting: Vec<Request>,
+    /// The households of the waiting requests.
+    households: usize,
     writing: bool,
 }
 
@@ -103,6 +113,11 @@ pub async fn mark(
     let queue = queue_of(db);
     let start = {
         let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.households += dwellings.len();
+        if q.households > WAITING_MAX && !q.waiting.is_empty() {
+            q.households -= dwellings.len();
+            return Outcome::Overloaded;
+        }
         q.waiting.push(Request {
             mobilisation: id,
             dwellings,
@@ -133,6 +148,7 @@ impl Drop for Writing {
             let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
             // The waiting requests' answers drop with them: each writes alone.
             q.waiting.clear();
+            q.households = 0;
             q.writing = false;
         }
     }
@@ -157,12 +173,21 @@ async fn write_while_waiting(db: Database, queue: Arc<Mutex<Queue>>) {
                 })
                 .count()
                 .max(1);
-            q.waiting.drain(..take).collect::<Vec<_>>()
+            let group = q.waiting.drain(..take).collect::<Vec<_>>();
+            q.households -= group.iter().map(|r| r.dwellings.len()).sum::<usize>();
+            group
         };
         match write(&db, &group).await {
             Ok(outcomes) => {
                 for (r, o) in group.into_iter().zip(outcomes) {
                     let _ = r.answer.send(o);
+                }
+            }
+            // Refused for load: each request alone would only be refused
+            // again, after reads of its own.
+            Err(e) if jinlin_kernel::db::is_write_queue_full(&e) => {
+                for r in group {
+                    let _ = r.answer.send(Outcome::Overloaded);
                 }
             }
             Err(e) => {

@@ -86,6 +86,10 @@ impl Open311Error {
 
     pub fn db(format: Format) -> impl FnOnce(sea_orm::DbErr) -> Self {
         move |err| {
+            if jinlin_kernel::db::is_write_queue_full(&err) {
+                metrics::counter!("http_requests_shed_total").increment(1);
+                return Self::keyed(format, StatusCode::SERVICE_UNAVAILABLE, "overloaded");
+            }
             tracing::error!(cause = %err, "Open311 database error");
             match err {
                 sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {

@@ -1277,3 +1277,84 @@ async fn the_openapi_document_lists_the_mobilisation_routes(db: TestDb) {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
 }
+
+/// Marks past what the group commit lets wait (`WAITING_MAX` households)
+/// are refused at once with 503 overloaded and Retry-After, while the
+/// group's transaction is held up; once it goes on, those that waited are
+/// answered, and nothing was marked for a refused request.
+#[db_test]
+async fn marks_beyond_the_waiting_limit_are_refused_at_once(db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let f = setup(db).await;
+    let (app, p) = (&f.app, &f.p);
+    let m = send_to_street(&f).await;
+    let reached = format!("/api/v1/mobilisations/{m}/reached");
+    let street = app.client(p.street).await;
+    // Hold the group up: SQLite's one writer, or PostgreSQL's households.
+    let hold = app.db.db.write().await.unwrap();
+    if hold.get_database_backend() == sea_orm::DbBackend::Postgres {
+        hold.execute_unprepared("LOCK TABLE mobilisation_household IN ACCESS EXCLUSIVE MODE")
+            .await
+            .unwrap();
+    }
+    let batch = jinlin_mobilisation::rules::BATCH_MAX as i64;
+    let requests = 2 * jinlin_mobilisation::group::WAITING_MAX as i64 / batch + 4;
+    // Dwellings no mobilisation has: whatever waits is refused in the end
+    // by the full check (422), so no household is written.
+    let bodies: Vec<String> = (0..requests)
+        .map(|i| {
+            let ids: Vec<String> = (0..batch)
+                .map(|k| (90_000_000 + i * 10_000 + k).to_string())
+                .collect();
+            format!(
+                r#"{{"dwelling_ids": [{}], "method": "door"}}"#,
+                ids.join(",")
+            )
+        })
+        .collect();
+    let refused = AtomicUsize::new(0);
+    let calls = join_all(bodies.iter().map(|b| {
+        let (street, reached, refused) = (&street, &reached, &refused);
+        async move {
+            let r = street.json(Method::POST, reached, b).await;
+            if r.status == StatusCode::SERVICE_UNAVAILABLE {
+                refused.fetch_add(1, Ordering::SeqCst);
+            }
+            r
+        }
+    }));
+    let release = async {
+        // Until the first refusal (or, on a machine far too slow, a while).
+        for _ in 0..3000 {
+            if refused.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        hold.commit().await.unwrap();
+    };
+    let (answers, ()) = tokio::join!(calls, release);
+    assert!(
+        refused.load(Ordering::SeqCst) > 0,
+        "some marks were refused"
+    );
+    for r in &answers {
+        match r.status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(api_error(r).0, "overloaded");
+                assert_eq!(r.headers["retry-after"], "1");
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => {}
+            other => panic!("{other}: {}", r.text()),
+        }
+    }
+    let marked = mobilisation_household::Entity::find()
+        .filter(mobilisation_household::Column::MobilisationId.eq(m))
+        .filter(mobilisation_household::Column::ReachedAt.is_not_null())
+        .count(app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(marked, 0);
+    assert_counters_exact(app, m).await;
+}

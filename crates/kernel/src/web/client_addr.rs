@@ -29,8 +29,10 @@ impl TrustedProxies {
             .iter()
             .map(|e| {
                 let e = e.as_ref().trim();
+                // Peers are compared in canonical form (an IPv4-mapped
+                // address as IPv4), so single addresses are stored so too.
                 e.parse::<IpNet>()
-                    .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
+                    .or_else(|_| e.parse::<IpAddr>().map(|ip| IpNet::from(ip.to_canonical())))
                     .map_err(|_| {
                         format!("trusted_proxies: {e:?} is neither an address nor a range like 10.0.0.0/8")
                     })
@@ -169,6 +171,9 @@ mod tests {
     #[test]
     fn mapped_addresses_match_their_ipv4_ranges() {
         let c = client_addr(ip("::ffff:10.0.0.1"), &["198.51.100.7"], &lb());
+        assert_eq!(c, ip("198.51.100.7"));
+        let mapped = TrustedProxies::parse(&["::ffff:192.0.2.1"]).unwrap();
+        let c = client_addr(ip("192.0.2.1"), &["198.51.100.7"], &mapped);
         assert_eq!(c, ip("198.51.100.7"));
     }
 

@@ -42,7 +42,6 @@ pub async fn shed(State(limit): State<InFlight>, req: Request, next: Next) -> Re
     match semaphore.try_acquire_owned() {
         Ok(_permit) => next.run(req).await,
         Err(_) => {
-            metrics::counter!("http_requests_shed_total").increment(1);
             let (parts, _) = req.into_parts();
             let mut response = super::ctx::early_error(&parts, ApiError::overloaded).await;
             response
