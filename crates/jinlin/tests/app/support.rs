@@ -11,11 +11,22 @@ use jinlin_testkit::{TestDb, TestResponse};
 pub struct TestApp {
     pub router: Router,
     pub db: TestDb,
+    /// The uploads' directory of an app made by `new`, removed with it.
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl TestApp {
+    /// The default configuration, with uploads in a directory of the
+    /// app's own (not `./jinlin-data` in the source tree).
     pub fn new(db: TestDb) -> TestApp {
-        Self::with_config(db, Config::default())
+        let dir = tempfile::tempdir().expect("a temporary data directory");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let mut app = Self::with_config(db, config);
+        app._data_dir = Some(dir);
+        app
     }
 
     pub fn with_config(db: TestDb, config: Config) -> TestApp {
@@ -23,6 +34,7 @@ impl TestApp {
         TestApp {
             router: jinlin::app(state),
             db,
+            _data_dir: None,
         }
     }
 
