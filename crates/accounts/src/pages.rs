@@ -60,6 +60,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
                 Err(PageError {
                     status,
                     message: i18n::current().t("accounts.error.form").into_owned(),
+                    retry_after: None,
                 })
             }
         }

@@ -88,7 +88,7 @@ impl ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        if crate::db::is_write_queue_full(&err) {
+        if crate::db::is_overloaded(&err) {
             Self::overloaded()
         } else if database_unavailable(&err) {
             tracing::error!(cause = %err, "database unavailable");
@@ -105,6 +105,12 @@ impl ApiError {
     pub fn overloaded() -> Self {
         metrics::counter!("http_requests_shed_total").increment(1);
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded")
+    }
+
+    /// The `Retry-After` an answer carries: a second, for a server that shed
+    /// the request (API answers and pages alike).
+    pub fn retry_after(&self) -> Option<&'static str> {
+        (self.code == "overloaded").then_some("1")
     }
 
     /// 503: the database cannot be reached; try again shortly.
@@ -151,13 +157,13 @@ pub fn database_unavailable(err: &DbErr) -> bool {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry = self.retry_after().map(|secs| [(header::RETRY_AFTER, secs)]);
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 message: self.message,
             },
         };
-        let retry = (self.code == "overloaded").then_some([(header::RETRY_AFTER, "1")]);
         (self.status, retry, Json(body)).into_response()
     }
 }

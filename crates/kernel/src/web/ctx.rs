@@ -161,6 +161,8 @@ struct ErrorBodyPage<'a> {
 pub struct PageError {
     pub status: StatusCode,
     pub message: String,
+    /// `Retry-After`, when the server shed the request.
+    pub retry_after: Option<&'static str>,
 }
 
 impl PageError {
@@ -177,6 +179,7 @@ impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         PageError {
             status: e.status,
+            retry_after: e.retry_after(),
             message: e.message,
         }
     }
@@ -201,11 +204,17 @@ impl IntoResponse for PageError {
             lang,
             message: &self.message,
         };
-        match body.render() {
+        let mut response = match body.render() {
             Ok(_) => ctx.page_with_status(self.status, &lang.t("error.page_title"), body),
             // The error page itself failed: say so plainly rather than loop.
             Err(_) => (self.status, self.message).into_response(),
+        };
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(secs));
         }
+        response
     }
 }
 
@@ -293,4 +302,25 @@ pub fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
         .or_else(|| cause.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     ApiError::internal(format_args!("handler panicked: {detail}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page for a request the server shed (a full write queue) tells the
+    /// browser when to try again, as the API answer does; other errors do not.
+    #[test]
+    fn a_shed_page_carries_retry_after() {
+        let shed = PageError::from(ApiError::overloaded()).into_response();
+        assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(shed.headers()[header::RETRY_AFTER], "1");
+
+        let missing = PageError::not_found().into_response();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert!(!missing.headers().contains_key(header::RETRY_AFTER));
+
+        let away = PageError::from(ApiError::database_unavailable()).into_response();
+        assert!(!away.headers().contains_key(header::RETRY_AFTER));
+    }
 }
