@@ -86,17 +86,35 @@ static CONNECTED: AtomicU64 = AtomicU64::new(0);
 /// How many callers may wait at once for a write transaction. Under
 /// overload a queue without bound makes every write wait for all those
 /// before it (on SQLite, seconds, until the busy timeout) and then fail;
-/// past this many the write is refused at once (`is_write_queue_full`,
+/// past this many the write is refused at once (`is_overloaded`,
 /// answered 503 `overloaded` with Retry-After), and the ones admitted are
 /// served in the usual few milliseconds each.
 pub const MAX_WAITING_WRITERS: usize = 64;
 
-const WRITE_QUEUE_FULL: &str = "the write queue is full";
+/// How long a write waits for its turn: on SQLite for the one writer, on
+/// PostgreSQL for any lock it needs (a vote's row, say, which every ballot
+/// in that vote takes). A write that would wait longer is refused as
+/// overloaded, so under overload writes fail fast instead of every one
+/// waiting for all those queued before it. Unloaded, a write waits
+/// milliseconds.
+pub const WRITE_WAIT: Duration = Duration::from_secs(2);
 
-/// Whether `err` is a write refused because `MAX_WAITING_WRITERS` were
-/// already waiting.
-pub fn is_write_queue_full(err: &DbErr) -> bool {
-    matches!(err, DbErr::Custom(m) if m == WRITE_QUEUE_FULL)
+const WRITE_QUEUE_FULL: &str = "the write queue is full";
+const WRITE_WAITED_TOO_LONG: &str = "the write waited too long for its turn";
+
+/// Whether `err` is a write refused for load: `MAX_WAITING_WRITERS` were
+/// already waiting, or it waited `WRITE_WAIT` for the SQLite writer or for
+/// a PostgreSQL lock (SQLSTATE 55P03, lock_not_available, which
+/// `lock_timeout` raises). Answered 503 `overloaded` with Retry-After.
+pub fn is_overloaded(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Custom(m) => m == WRITE_QUEUE_FULL || m == WRITE_WAITED_TOO_LONG,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
+        }
+        _ => false,
+    }
 }
 
 /// A place in the write queue, given up when dropped.
@@ -173,7 +191,10 @@ impl Database {
                     "{url} names no file: give the SQLite database a file path"
                 )));
             }
-            writer = Some(sea_orm::Database::connect(options(1)).await?);
+            // Waiting for the writer is waiting for one's turn to write.
+            let mut writer_options = options(1);
+            writer_options.acquire_timeout(WRITE_WAIT);
+            writer = Some(sea_orm::Database::connect(writer_options).await?);
         } else if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
             return Err(DbErr::Custom(format!(
                 "unsupported database URL {}: use postgres://… or leave it empty for the embedded SQLite file",
@@ -283,21 +304,35 @@ impl Database {
     /// Starts a write transaction (on SQLite, on the one writer connection
     /// with the write lock taken up front). Every write that spans rows goes
     /// through one of these.
-    /// Refused at once while `MAX_WAITING_WRITERS` others wait.
+    /// Refused at once while `MAX_WAITING_WRITERS` others wait, and after
+    /// `WRITE_WAIT` for the SQLite writer; on PostgreSQL its statements wait
+    /// at most `WRITE_WAIT` for a lock (see [`is_overloaded`]).
     pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
         if self.waiting_writers.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING_WRITERS {
             self.waiting_writers.fetch_sub(1, Ordering::AcqRel);
             return Err(DbErr::Custom(WRITE_QUEUE_FULL.into()));
         }
         let _waiting = WaitingWriter(&self.waiting_writers);
-        self.writer
-            .as_ref()
-            .unwrap_or(&self.conn)
+        let Some(writer) = &self.writer else {
+            let tx = self.conn.begin().await?;
+            let wait = WRITE_WAIT.as_millis();
+            tx.execute_unprepared(&format!("SET LOCAL lock_timeout = {wait}"))
+                .await?;
+            return Ok(tx);
+        };
+        writer
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
             })
             .await
+            .map_err(|e| match e {
+                // The writer's pool times out at `WRITE_WAIT`.
+                DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => {
+                    DbErr::Custom(WRITE_WAITED_TOO_LONG.into())
+                }
+                e => e,
+            })
     }
 
     /// Applies every pending migration; returns how many ran.
@@ -382,12 +417,37 @@ mod tests {
         }
         // Refused while the first still holds the writer: it did not wait.
         let refused = db.write().await.unwrap_err();
-        assert!(is_write_queue_full(&refused), "{refused}");
+        assert!(is_overloaded(&refused), "{refused}");
         first.commit().await.unwrap();
         for w in waiting {
             w.await.unwrap().unwrap();
         }
         assert_eq!(db.waiting_writers.load(Ordering::Acquire), 0);
         db.write().await.unwrap().commit().await.unwrap();
+    }
+    /// A writer that waits `WRITE_WAIT` for SQLite's writer gives up as
+    /// overloaded and leaves the queue; the holder's write is unharmed.
+    #[tokio::test]
+    async fn a_writer_that_waits_too_long_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("w.sqlite").display()
+        );
+        let db = Database::connect(&url, 4).await.unwrap();
+        let first = db.write().await.unwrap();
+        first
+            .execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        let refused = db.write().await.unwrap_err();
+        assert!(is_overloaded(&refused), "{refused}");
+        assert_eq!(db.waiting_writers.load(Ordering::Acquire), 0);
+        first.commit().await.unwrap();
+        let next = db.write().await.unwrap();
+        next.execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        next.commit().await.unwrap();
     }
 }

@@ -22,10 +22,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Instant;
 
 use chrono::Utc;
 use jinlin_kernel::Database;
 use jinlin_kernel::auth::Principal;
+use jinlin_kernel::db::WRITE_WAIT;
 use sea_orm::DbErr;
 use tokio::sync::oneshot;
 
@@ -38,7 +40,8 @@ const GROUP_MAX: usize = 2_000;
 /// Households that may wait for a group at once. Past this a request is
 /// refused at once (503 overloaded) instead of joining a queue that grows
 /// faster than groups are written: the ones that wait then wait for at
-/// most a few groups.
+/// most a few groups. A request still waiting after `WRITE_WAIT` is
+/// refused too, when the next group is drawn.
 pub const WAITING_MAX: usize = 4 * GROUP_MAX;
 
 /// What became of one request's marks.
@@ -54,7 +57,8 @@ pub enum Outcome {
     Unchecked,
     /// None of the reader's own dwellings is in the mobilisation.
     NoneOwn,
-    /// `WAITING_MAX` households were already waiting: nothing written.
+    /// `WAITING_MAX` households were already waiting, or this request
+    /// waited `WRITE_WAIT` for its group: nothing written.
     Overloaded,
 }
 
@@ -77,6 +81,7 @@ struct Request {
     method: Method,
     check: Check,
     answer: oneshot::Sender<Outcome>,
+    arrived: Instant,
 }
 
 #[derive(Default)]
@@ -125,6 +130,7 @@ pub async fn mark(
             method,
             check,
             answer,
+            arrived: Instant::now(),
         });
         !std::mem::replace(&mut q.writing, true)
     };
@@ -159,6 +165,18 @@ async fn write_while_waiting(db: Database, queue: Arc<Mutex<Queue>>) {
     loop {
         let group = {
             let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+            // Those that waited their time for a group are refused rather
+            // than written late: under overload the queue then holds what
+            // can be written in time, not everything that came.
+            let now = Instant::now();
+            let late: Vec<Request> = q
+                .waiting
+                .extract_if(.., |r| now.duration_since(r.arrived) >= WRITE_WAIT)
+                .collect();
+            for r in late {
+                q.households -= r.dwellings.len();
+                let _ = r.answer.send(Outcome::Overloaded);
+            }
             if q.waiting.is_empty() {
                 q.writing = false;
                 return;
@@ -185,7 +203,7 @@ async fn write_while_waiting(db: Database, queue: Arc<Mutex<Queue>>) {
             }
             // Refused for load: each request alone would only be refused
             // again, after reads of its own.
-            Err(e) if jinlin_kernel::db::is_write_queue_full(&e) => {
+            Err(e) if jinlin_kernel::db::is_overloaded(&e) => {
                 for r in group {
                     let _ = r.answer.send(Outcome::Overloaded);
                 }

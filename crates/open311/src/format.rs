@@ -86,7 +86,7 @@ impl Open311Error {
 
     pub fn db(format: Format) -> impl FnOnce(sea_orm::DbErr) -> Self {
         move |err| {
-            if jinlin_kernel::db::is_write_queue_full(&err) {
+            if jinlin_kernel::db::is_overloaded(&err) {
                 metrics::counter!("http_requests_shed_total").increment(1);
                 return Self::keyed(format, StatusCode::SERVICE_UNAVAILABLE, "overloaded");
             }

@@ -329,22 +329,30 @@ fn sign_in(server: &Server, username: &str) -> (String, String) {
 }
 
 /// One write as `session`: `None` once the server is gone or the answer
-/// was cut off (only a whole answer acknowledges anything).
+/// was cut off (only a whole answer acknowledges anything). A write the
+/// server shed for load (503 overloaded: nothing stored) is sent again, as
+/// its Retry-After asks.
 fn post(addr: &str, session: &(String, String), path: &str, body: &str) -> Option<(u16, Value)> {
-    let (status, response) = Server::try_request(
-        addr,
-        "POST",
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("cookie", &session.0),
-            ("x-csrf-token", &session.1),
-        ],
-        body,
-    )?;
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let value = serde_json::from_str::<Value>(body).ok()?;
-    Some((status, value))
+    loop {
+        let (status, response) = Server::try_request(
+            addr,
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("cookie", &session.0),
+                ("x-csrf-token", &session.1),
+            ],
+            body,
+        )?;
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let value = serde_json::from_str::<Value>(body).ok()?;
+        if status == 503 && value["error"]["code"] == "overloaded" {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        return Some((status, value));
+    }
 }
 
 fn query(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {

@@ -820,6 +820,59 @@ async fn concurrent_ballots_are_all_recorded(db: TestDb) {
     );
 }
 
+/// A ballot that would wait past `WRITE_WAIT` for its turn (SQLite's one
+/// writer, or the vote's row on PostgreSQL, held here by another
+/// transaction) is refused as overloaded with Retry-After, and nothing of
+/// it is stored; once the way is clear the same
+/// ballot is taken.
+#[db_test]
+async fn a_ballot_that_waits_too_long_is_refused_and_stores_nothing(db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    let s = setup(db).await;
+    let a = s.app.client(s.owner_a).await;
+    let sec = s.app.client(s.secretary).await;
+    let matter = propose(&a, s.t.compound.compound).await;
+    to_public_review(&s, matter, Some(4)).await;
+    let vote_id = ok(&open_vote(&sec, matter).await, StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+
+    let hold = s.app.db.db.write().await.unwrap();
+    if hold.get_database_backend() == sea_orm::DbBackend::Postgres {
+        vote::Entity::update_many()
+            .col_expr(
+                vote::Column::BallotCount,
+                Expr::col(vote::Column::BallotCount),
+            )
+            .filter(vote::Column::Id.eq(vote_id))
+            .exec(&hold)
+            .await
+            .unwrap();
+    }
+    let refused = cast(&a, vote_id, json!({"choice": "for"})).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text()
+    );
+    assert_eq!(api_error(&refused).0, "overloaded");
+    assert_eq!(refused.headers["retry-after"], "1");
+    hold.rollback().await.unwrap();
+    assert_eq!(ballots(&s.app, vote_id).await, 0);
+
+    ok(
+        &cast(&a, vote_id, json!({"choice": "for"})).await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(ballots(&s.app, vote_id).await, 1);
+    let verified = ok(
+        &sec.get(&format!("/api/v1/votes/{vote_id}/verify")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(verified["chain_valid"], true, "{verified}");
+}
+
 pub(crate) async fn insert_dwelling(app: &TestApp, t: &Tree, name: &str) -> i64 {
     use jinlin_kernel::place::entity as place;
     let now = Utc::now();

@@ -147,6 +147,9 @@ pub async fn seal(db: &Database) -> Result<u64, DbErr> {
     loop {
         let tx = db.write().await?;
         if backend == DbBackend::Postgres {
+            // Sealers on other nodes hold this for a batch: wait them out
+            // rather than give up at the write's usual lock wait.
+            tx.execute_unprepared("SET LOCAL lock_timeout = 0").await?;
             tx.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT pg_advisory_xact_lock($1)",
