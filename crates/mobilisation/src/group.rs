@@ -35,7 +35,7 @@ use crate::rules::{self, GroupRequest, Method};
 use crate::store::{self, Claim};
 
 /// Households written in one transaction at most; more wait for the next.
-const GROUP_MAX: usize = 2_000;
+const GROUP_MAX: usize = 500;
 
 /// Households that may wait for a group at once. Past this a request is
 /// refused at once (503 overloaded) instead of joining a queue that grows
