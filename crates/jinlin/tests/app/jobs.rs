@@ -617,10 +617,14 @@ async fn the_runner_loop_schedules_recurring_work_once_and_counts_jobs(db: TestD
     let task = runner(&db.db, "node-live", handlers(), Duration::from_secs(60)).spawn();
     let mut failed = false;
     for _ in 0..500 {
+        // The runner counts the failure just after it stores it: wait for both.
         if all_jobs(&db.db)
             .await
             .iter()
             .any(|j| j.kind == "broken" && j.failed_at.is_some())
+            && metrics
+                .render()
+                .contains(r#"jinlin_jobs_failed_total{kind="broken"} 1"#)
         {
             failed = true;
             break;
