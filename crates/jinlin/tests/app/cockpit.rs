@@ -2408,3 +2408,28 @@ async fn standing_figures_trend_from_the_last_snapshot_of_each_period(db: TestDb
     .await;
     assert_eq!(v["source"], "records");
 }
+
+/// On PostgreSQL the server's sessions run without JIT compilation, which
+/// cost the cockpit's counts more than it saved (`kernel::db::no_jit`).
+#[db_test]
+async fn postgres_sessions_run_without_jit(db: TestDb) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if !db.is_postgres() {
+        return;
+    }
+    for conn in [db.db.conn(), db.db.reads()] {
+        let row = conn
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, "SHOW jit"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<String>("", "jit").unwrap(), "off");
+    }
+    let tx = db.db.write().await.unwrap();
+    let row = tx
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SHOW jit"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<String>("", "jit").unwrap(), "off");
+}
