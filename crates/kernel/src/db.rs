@@ -439,6 +439,7 @@ mod tests {
         assert_eq!(db.waiting_writers.load(Ordering::Acquire), 0);
         db.write().await.unwrap().commit().await.unwrap();
     }
+
     /// A writer that waits `WRITE_WAIT` for SQLite's writer gives up as
     /// overloaded and leaves the queue; the holder's write is unharmed.
     #[tokio::test]
