@@ -2414,22 +2414,15 @@ async fn standing_figures_trend_from_the_last_snapshot_of_each_period(db: TestDb
 #[db_test]
 async fn postgres_sessions_run_without_jit(db: TestDb) {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    async fn jit(conn: &impl ConnectionTrait) -> String {
+        let show = Statement::from_string(DbBackend::Postgres, "SHOW jit");
+        let row = conn.query_one_raw(show).await.unwrap().unwrap();
+        row.try_get::<String>("", "jit").unwrap()
+    }
     if !db.is_postgres() {
         return;
     }
-    for conn in [db.db.conn(), db.db.reads()] {
-        let row = conn
-            .query_one_raw(Statement::from_string(DbBackend::Postgres, "SHOW jit"))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(row.try_get::<String>("", "jit").unwrap(), "off");
-    }
-    let tx = db.db.write().await.unwrap();
-    let row = tx
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SHOW jit"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.try_get::<String>("", "jit").unwrap(), "off");
+    assert_eq!(jit(db.db.conn()).await, "off");
+    assert_eq!(jit(db.db.reads()).await, "off");
+    assert_eq!(jit(&db.db.write().await.unwrap()).await, "off");
 }
