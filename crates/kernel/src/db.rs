@@ -408,17 +408,23 @@ mod tests {
         assert_eq!(sqlite_file("sqlite::memory:"), None);
     }
 
+    /// A SQLite database in a directory of its own, kept while the test runs.
+    async fn sqlite_db() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.sqlite").display()
+        );
+        let db = Database::connect(&url, 4).await.unwrap();
+        (dir, db)
+    }
+
     /// While one write holds SQLite's writer, `MAX_WAITING_WRITERS` more
     /// wait their turn and the next is refused at once; when the first
     /// commits, every waiting one gets its transaction.
     #[tokio::test]
     async fn writers_past_the_queue_limit_are_refused_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("q.sqlite").display()
-        );
-        let db = Database::connect(&url, 4).await.unwrap();
+        let (_dir, db) = sqlite_db().await;
         let first = db.write().await.unwrap();
         let waiting: Vec<_> = (0..MAX_WAITING_WRITERS)
             .map(|_| {
@@ -444,12 +450,7 @@ mod tests {
     /// overloaded and leaves the queue; the holder's write is unharmed.
     #[tokio::test]
     async fn a_writer_that_waits_too_long_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("w.sqlite").display()
-        );
-        let db = Database::connect(&url, 4).await.unwrap();
+        let (_dir, db) = sqlite_db().await;
         let first = db.write().await.unwrap();
         first
             .execute_unprepared("CREATE TABLE t (x INTEGER)")
