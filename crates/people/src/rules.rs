@@ -221,8 +221,11 @@ impl Phone {
         let (area, number) = match national.split_once('-') {
             Some((area, number)) => (Some(area), number),
             None if national.starts_with('0') => {
-                let split = area_code_len(&national);
-                (Some(&national[..split]), &national[split..])
+                // Too short for its own area code ("01") is no number at all.
+                let (area, number) = national
+                    .split_at_checked(area_code_len(&national))
+                    .ok_or(PhoneError::Format)?;
+                (Some(area), number)
             }
             None => (None, national.as_str()),
         };
@@ -470,6 +473,10 @@ mod tests {
             "+85213812341234",
             "1-3812341234",
             "1381-234-1234",
+            "0",   // shorter than any area code
+            "01",  // shorter than its own area code
+            "059", // an area code alone
+            "+86 1",
         ] {
             assert_eq!(Phone::parse(input), Err(PhoneError::Format), "{input:?}");
         }
@@ -524,6 +531,13 @@ mod tests {
             bytes[position] = new;
             let changed = String::from_utf8(bytes).unwrap();
             prop_assert!(parse_id(&changed).is_err(), "{} -> {}", valid, changed);
+        }
+
+        #[test]
+        fn any_phone_text_parses_or_is_refused(input in "[0-9+ -]{0,16}") {
+            if let Ok(phone) = Phone::parse(&input) {
+                prop_assert_eq!(Phone::parse(phone.as_str()), Ok(phone));
+            }
         }
 
         #[test]

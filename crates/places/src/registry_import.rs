@@ -1655,6 +1655,15 @@ mod tests {
             "person.error.phone_format",
             &[],
         );
+        // Found by the registry_import fuzz target: a phone shorter than
+        // its own area code.
+        expect_error(
+            &format!("{HEAD}1,1,101,10,,,林美华,01\n"),
+            2,
+            "phone",
+            "person.error.phone_format",
+            &[],
+        );
         expect_error(
             &format!("{HEAD}1,1,101,10,,,林美华,,350104198001011231x\n"),
             2,
