@@ -9,16 +9,17 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryResult};
 
-use super::entity::{account, api_token, role_grant};
+use super::entity::api_token;
 use super::role::{Access, Role};
-use super::session::{self, SESSION_COOKIE};
+use super::session::{self, Freshness, SESSION_COOKIE};
 use super::token::hash_token;
+use crate::db::Params;
 use crate::error::ApiError;
 use crate::i18n::Lang;
-use crate::place::{Position, entity as place};
+use crate::place::{PlaceKind, Position, entity as place};
 use crate::web::AppState;
 
 /// A role held at a place.
@@ -142,58 +143,88 @@ impl Principal {
     }
 }
 
-/// Loads the principal of a request, if it carries valid credentials.
+/// The account and its grants with their places, selected after the
+/// credential's own columns; `a` is the account, `g` a grant, `p` its place.
+/// One row per grant, one row with empty grant columns for an account
+/// without grants.
+const ACCOUNT_AND_GRANTS: &str = "a.id AS account_id, a.username, a.display_name, \
+    a.person_id, a.language, a.disabled, g.role, p.id AS place_id, p.kind AS place_kind, \
+    p.code AS place_code, p.name AS place_name, p.district_code AS place_district_code, \
+    p.street_id, p.community_id, p.compound_id, p.building_id, p.entrance_id";
+const GRANTS_JOINED: &str = "LEFT JOIN role_grant g ON g.account_id = a.id \
+    LEFT JOIN place p ON p.id = g.place_id";
+
+/// Loads the principal of a request, if it carries valid credentials. The
+/// credential, its account and the account's grants are one statement:
+/// every signed-in request pays it before its own.
 async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principal>, DbErr> {
     let db = state.db.conn();
+    let mut params = Params::new(db.get_database_backend());
     let bearer = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let (account_id, via) = if let Some(token) = bearer {
-        let found = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(hash_token(token)))
-            .filter(api_token::Column::RevokedAt.is_null())
-            .one(db)
-            .await?;
-        let Some(found) = found else { return Ok(None) };
-        let now = Utc::now();
-        if found
-            .last_used_at
-            .is_none_or(|t| t + session::TOUCH_EVERY <= now)
-        {
+    let now = Utc::now();
+    if let Some(token) = bearer {
+        let sql = format!(
+            "SELECT t.id AS token_id, t.can_write, t.last_used_at, {ACCOUNT_AND_GRANTS} \
+             FROM api_token t JOIN account a ON a.id = t.account_id {GRANTS_JOINED} \
+             WHERE t.token_hash = {} AND t.revoked_at IS NULL ORDER BY g.id",
+            params.bind(hash_token(token))
+        );
+        let rows = db.query_all_raw(params.statement(sql)).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let last_used: Option<DateTime<Utc>> = first.try_get("", "last_used_at")?;
+        if last_used.is_none_or(|t| t + session::TOUCH_EVERY <= now) {
             api_token::Entity::update_many()
                 .col_expr(
                     api_token::Column::LastUsedAt,
                     sea_orm::sea_query::Expr::value(now),
                 )
-                .filter(api_token::Column::Id.eq(found.id))
+                .filter(api_token::Column::Id.eq(first.try_get::<i64>("", "token_id")?))
                 .exec(db)
                 .await?;
         }
-        (
-            found.account_id,
-            AuthVia::Token {
-                can_write: found.can_write,
-            },
-        )
-    } else {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let Some(cookie) = jar.get(SESSION_COOKIE) else {
-            return Ok(None);
+        let via = AuthVia::Token {
+            can_write: first.try_get("", "can_write")?,
         };
-        let Some(found) = session::find(db, cookie.value()).await? else {
-            return Ok(None);
-        };
-        (
-            found.account_id,
-            AuthVia::Session {
-                csrf_token: found.csrf_token,
-            },
-        )
+        return principal_of(db, &rows, via).await;
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        return Ok(None);
     };
-    load(db, account_id, via).await
+    let id = hash_token(cookie.value());
+    let sql = format!(
+        "SELECT s.csrf_token, s.expires_at, s.last_seen_at, {ACCOUNT_AND_GRANTS} \
+         FROM session s JOIN account a ON a.id = s.account_id {GRANTS_JOINED} \
+         WHERE s.id = {} ORDER BY g.id",
+        params.bind(id.clone())
+    );
+    let rows = db.query_all_raw(params.statement(sql)).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    match session::freshness(
+        first.try_get("", "expires_at")?,
+        first.try_get("", "last_seen_at")?,
+        now,
+    ) {
+        Freshness::Ended => {
+            session::remove(db, &id).await?;
+            return Ok(None);
+        }
+        Freshness::Live { touch: true } => session::touch(db, &id, now).await?,
+        Freshness::Live { touch: false } => {}
+    }
+    let via = AuthVia::Session {
+        csrf_token: first.try_get("", "csrf_token")?,
+    };
+    principal_of(db, &rows, via).await
 }
 
 /// Builds the principal of an account (None if it is disabled or gone).
@@ -202,38 +233,63 @@ pub async fn load(
     account_id: i64,
     via: AuthVia,
 ) -> Result<Option<Principal>, DbErr> {
-    let Some(account) = account::Entity::find_by_id(account_id).one(db).await? else {
+    let mut params = Params::new(db.get_database_backend());
+    let sql = format!(
+        "SELECT {ACCOUNT_AND_GRANTS} FROM account a {GRANTS_JOINED} \
+         WHERE a.id = {} ORDER BY g.id",
+        params.bind(account_id)
+    );
+    let rows = db.query_all_raw(params.statement(sql)).await?;
+    principal_of(db, &rows, via).await
+}
+
+/// The principal of rows selected with [`ACCOUNT_AND_GRANTS`] (None if
+/// there are none or the account is disabled).
+async fn principal_of(
+    db: &impl ConnectionTrait,
+    rows: &[QueryResult],
+    via: AuthVia,
+) -> Result<Option<Principal>, DbErr> {
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    if account.disabled {
+    if first.try_get::<bool>("", "disabled")? {
         return Ok(None);
     }
-    // Every request loads its principal: the grants and their places in
-    // one joined query.
-    let grants: Vec<Grant> = role_grant::Entity::find()
-        .filter(role_grant::Column::AccountId.eq(account_id))
-        .find_also_related(place::Entity)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|(g, place)| {
-            let role = Role::parse(&g.role)?;
-            let place = place?;
-            Some(Grant {
-                role,
-                place: place.position(),
-                place_name: place.name,
-            })
-        })
-        .collect();
+    let mut grants = Vec::with_capacity(rows.len());
+    for row in rows {
+        let role: Option<String> = row.try_get("", "role")?;
+        let place_id: Option<i64> = row.try_get("", "place_id")?;
+        let (Some(role), Some(id)) = (role.as_deref().and_then(Role::parse), place_id) else {
+            continue;
+        };
+        let kind: String = row.try_get("", "place_kind")?;
+        grants.push(Grant {
+            role,
+            place: Position {
+                id,
+                kind: PlaceKind::parse(&kind),
+                code: row.try_get("", "place_code")?,
+                district_code: row.try_get("", "place_district_code")?,
+                street_id: row.try_get("", "street_id")?,
+                community_id: row.try_get("", "community_id")?,
+                compound_id: row.try_get("", "compound_id")?,
+                building_id: row.try_get("", "building_id")?,
+                entrance_id: row.try_get("", "entrance_id")?,
+            },
+            place_name: row.try_get("", "place_name")?,
+        });
+    }
+    let account_id: i64 = first.try_get("", "account_id")?;
+    let language: Option<String> = first.try_get("", "language")?;
     Ok(Some(Principal {
-        account_id: account.id,
-        username: account.username,
-        display_name: account.display_name,
-        person_id: account.person_id,
-        language: account.language.as_deref().and_then(Lang::from_tag),
+        account_id,
+        username: first.try_get("", "username")?,
+        display_name: first.try_get("", "display_name")?,
+        person_id: first.try_get("", "person_id")?,
+        language: language.as_deref().and_then(Lang::from_tag),
         paired_compounds: if grants.iter().any(|g| g.role == Role::AgencyAdmin) {
-            paired_compounds(db, account.id).await?
+            paired_compounds(db, account_id).await?
         } else {
             Vec::new()
         },

@@ -1,7 +1,7 @@
 //! Sessions kept in the database, so any node can serve any request. The
 //! browser holds a random token; the table holds its SHA-256.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::entity::session;
@@ -46,30 +46,48 @@ pub async fn create(
     Ok(NewSession { token, csrf_token })
 }
 
-/// The live session for a cookie token, if any (expired ones are removed).
-pub async fn find(db: &impl ConnectionTrait, token: &str) -> Result<Option<session::Model>, DbErr> {
-    let Some(found) = session::Entity::find_by_id(hash_token(token))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let now = Utc::now();
-    if found.expires_at <= now || found.last_seen_at + SESSION_IDLE <= now {
-        session::Entity::delete_by_id(found.id).exec(db).await?;
-        return Ok(None);
+/// What a session's clock says at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Past its lifetime or idle too long: remove it.
+    Ended,
+    /// Live; `touch` when `last_seen_at` is due for a refresh.
+    Live { touch: bool },
+}
+
+pub fn freshness(
+    expires_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Freshness {
+    if expires_at <= now || last_seen_at + SESSION_IDLE <= now {
+        Freshness::Ended
+    } else {
+        Freshness::Live {
+            touch: last_seen_at + TOUCH_EVERY <= now,
+        }
     }
-    if found.last_seen_at + TOUCH_EVERY <= now {
-        session::Entity::update_many()
-            .col_expr(
-                session::Column::LastSeenAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(session::Column::Id.eq(found.id.clone()))
-            .exec(db)
-            .await?;
-    }
-    Ok(Some(found))
+}
+
+/// Removes an ended session, by the hash of its token.
+pub async fn remove(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    session::Entity::delete_by_id(id.to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records that a live session was used at `now`, by the hash of its token.
+pub async fn touch(db: &impl ConnectionTrait, id: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::LastSeenAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Ends the session of a cookie token.
@@ -93,4 +111,49 @@ pub async fn delete_others(
         query = query.filter(session::Column::Id.ne(hash_token(keep)));
     }
     Ok(query.exec(db).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Once ended, a session stays ended; while live it is within both
+        /// limits.
+        #[test]
+        fn an_ended_session_never_comes_back(
+            lifetime_left in -600i64..600,
+            seen_ago in 0i64..(13 * 60),
+            later in 0i64..600,
+        ) {
+            let now = Utc::now();
+            let expires = now + Duration::minutes(lifetime_left);
+            let seen = now - Duration::minutes(seen_ago);
+            let then = now + Duration::minutes(later);
+            if freshness(expires, seen, now) == Freshness::Ended {
+                prop_assert_eq!(freshness(expires, seen, then), Freshness::Ended);
+            }
+            if let Freshness::Live { touch } = freshness(expires, seen, now) {
+                prop_assert!(now < expires && now - seen < SESSION_IDLE);
+                prop_assert_eq!(touch, now - seen >= TOUCH_EVERY);
+            }
+        }
+    }
+
+    #[test]
+    fn session_boundaries() {
+        let now = Utc::now();
+        let live = now + Duration::hours(1);
+        assert_eq!(freshness(now, now, now), Freshness::Ended);
+        assert_eq!(freshness(live, now - SESSION_IDLE, now), Freshness::Ended);
+        assert_eq!(
+            freshness(live, now - TOUCH_EVERY, now),
+            Freshness::Live { touch: true }
+        );
+        assert_eq!(
+            freshness(live, now - Duration::minutes(4), now),
+            Freshness::Live { touch: false }
+        );
+    }
 }
