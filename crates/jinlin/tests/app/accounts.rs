@@ -423,6 +423,67 @@ async fn signing_out_ends_the_session(db: TestDb) {
     assert_eq!(count_actions(&app, "auth.logout").await, 2);
 }
 
+/// Moves every session of the test's database: `last_seen_at` and
+/// `expires_at` set to now plus the given offsets.
+async fn age_sessions(app: &TestApp, seen: Duration, expires: Duration) {
+    use jinlin_kernel::auth::entity::session as session_row;
+    let now = Utc::now();
+    session_row::Entity::update_many()
+        .col_expr(session_row::Column::LastSeenAt, Expr::value(now + seen))
+        .col_expr(session_row::Column::ExpiresAt, Expr::value(now + expires))
+        .exec(app.db.db.conn())
+        .await
+        .unwrap();
+}
+
+async fn session_rows(app: &TestApp) -> Vec<jinlin_kernel::auth::entity::session::Model> {
+    jinlin_kernel::auth::entity::session::Entity::find()
+        .all(app.db.db.conn())
+        .await
+        .unwrap()
+}
+
+async fn me(app: &TestApp, session: &Session) -> TestResponse {
+    call(app, session, Method::GET, "/api/v1/session", None, false).await
+}
+
+#[db_test]
+async fn idle_or_expired_sessions_and_disabled_accounts_sign_nobody_in(db: TestDb) {
+    let t = tree(&db.db).await;
+    account(&db.db, "worker", Role::CommunityWorker, t.community).await;
+    let app = TestApp::new(db);
+
+    // Seen six minutes ago: still signed in, and the visit is recorded.
+    let session = signed_in(&app, "worker").await;
+    age_sessions(&app, Duration::minutes(-6), Duration::days(1)).await;
+    let before = session_rows(&app).await[0].last_seen_at;
+    let live = me(&app, &session).await;
+    assert_eq!(live.status, StatusCode::OK);
+    assert_eq!(live.json()["account"]["roles"][0]["place_id"], t.community);
+    assert!(session_rows(&app).await[0].last_seen_at > before);
+
+    // Idle for 12 hours: signed out, the session removed.
+    age_sessions(&app, Duration::hours(-12), Duration::days(1)).await;
+    assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
+    assert!(session_rows(&app).await.is_empty());
+
+    // Past its lifetime, however active: likewise.
+    let session = signed_in(&app, "worker").await;
+    age_sessions(&app, Duration::zero(), Duration::seconds(-1)).await;
+    assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
+    assert!(session_rows(&app).await.is_empty());
+
+    // A disabled account's live session signs nobody in.
+    let session = signed_in(&app, "worker").await;
+    account_row::Entity::update_many()
+        .col_expr(account_row::Column::Disabled, Expr::value(true))
+        .filter(account_row::Column::Username.eq("worker"))
+        .exec(app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
+}
+
 #[db_test]
 async fn writes_need_the_csrf_token(db: TestDb) {
     let t = tree(&db.db).await;
