@@ -55,6 +55,7 @@ pub enum Freshness {
     Live { touch: bool },
 }
 
+/// Whether a session with these times is still live at `now`.
 pub fn freshness(
     expires_at: DateTime<Utc>,
     last_seen_at: DateTime<Utc>,
