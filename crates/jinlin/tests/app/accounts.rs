@@ -473,8 +473,21 @@ async fn idle_or_expired_sessions_and_disabled_accounts_sign_nobody_in(db: TestD
     assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
     assert!(session_rows(&app).await.is_empty());
 
-    // A disabled account's live session signs nobody in.
+    // A disabled account's live session and API token sign nobody in.
     let session = signed_in(&app, "worker").await;
+    let created = call(
+        &app,
+        &session,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(r#"{"name": "report", "can_write": false}"#),
+        true,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let token = created.json()["token"].as_str().unwrap().to_string();
+    let by_token = || with_token(&app, &token, Method::GET, "/api/v1/session", None);
+    assert_eq!(by_token().await.status, StatusCode::OK);
     account_row::Entity::update_many()
         .col_expr(account_row::Column::Disabled, Expr::value(true))
         .filter(account_row::Column::Username.eq("worker"))
@@ -482,6 +495,7 @@ async fn idle_or_expired_sessions_and_disabled_accounts_sign_nobody_in(db: TestD
         .await
         .unwrap();
     assert_eq!(me(&app, &session).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(by_token().await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[db_test]
