@@ -11,7 +11,8 @@ use jinlin_kernel::place::{PlaceKind, entity as place};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -730,10 +731,49 @@ pub async fn list(
     if let Some(s) = state {
         q = q.filter(matter::Column::State.eq(s.as_str()));
     }
-    let paginator = q.order_by_desc(matter::Column::Id).paginate(db, per_page);
+    let q = q.order_by_desc(matter::Column::Id);
+    if kind == PlaceKind::Compound {
+        return compound_page(db, q, page, per_page).await;
+    }
+    let paginator = q.paginate(db, per_page);
     let total = paginator.num_items().await?;
     let items = paginator.fetch_page(page.saturating_sub(1)).await?;
     Ok((items, total))
+}
+
+/// A matter of a board's page with the number of matters on the board.
+#[derive(FromQueryResult)]
+struct Counted {
+    #[sea_orm(nested)]
+    matter: matter::Model,
+    board_total: i64,
+}
+
+/// A compound's page and its count in one statement: a compound's board is
+/// small, so counting it alongside the page (`COUNT(*) OVER ()`) costs less
+/// than a second statement. Above a compound the count stays separate,
+/// read from an index alone, where the window would read every row.
+async fn compound_page(
+    db: &impl ConnectionTrait,
+    q: sea_orm::Select<matter::Entity>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<matter::Model>, u64), ApiError> {
+    let rows = q
+        .clone()
+        .expr_as(Expr::cust("COUNT(*) OVER ()"), "board_total")
+        .offset(page.saturating_sub(1) * per_page)
+        .limit(per_page)
+        .into_model::<Counted>()
+        .all(db)
+        .await?;
+    let total = match rows.first() {
+        Some(r) => r.board_total.max(0) as u64,
+        // Past the last page: the window saw no row, so count apart.
+        None if page > 1 => q.count(db).await?,
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|r| r.matter).collect(), total))
 }
 
 /// A step of a matter's history.

@@ -226,21 +226,16 @@ async fn category_codes(db: &impl ConnectionTrait) -> Result<HashMap<i64, String
         .collect())
 }
 
-fn summary_of(
-    m: &matter::Model,
-    codes: &HashMap<i64, String>,
-    names: &HashMap<i64, String>,
-    now: DateTime<Utc>,
-) -> Summary {
+fn summary_of(m: &matter::Model, category: &str, compound_name: &str, now: DateTime<Utc>) -> Summary {
     Summary {
         id: m.id,
         title: m.title.clone(),
-        category: codes.get(&m.category_id).cloned().unwrap_or_default(),
+        category: category.to_string(),
         urgency: Urgency::parse(&m.urgency).unwrap_or(Urgency::Normal),
         state: MatterState::parse(&m.state).unwrap_or(MatterState::Intake),
         public: m.public,
         compound_id: m.compound_id,
-        compound_name: names.get(&m.compound_id).cloned().unwrap_or_default(),
+        compound_name: compound_name.to_string(),
         holder_kind: HandlerKind::parse(&m.holder_kind).unwrap_or(HandlerKind::Community),
         // Rows from before agencies were named by kind carry the admin's
         // name: never shown.
@@ -256,18 +251,19 @@ fn summary_of(
     }
 }
 
-/// Summaries of matters, with names loaded in one pass.
-pub async fn summaries(
-    db: &impl ConnectionTrait,
-    found: &[matter::Model],
-    now: DateTime<Utc>,
-) -> Result<Vec<Summary>, DbErr> {
-    let codes = category_codes(db).await?;
-    let names = names(db, found.iter().map(|m| m.compound_id).collect()).await?;
-    Ok(found
+/// Summaries of listed matters (read with their names, one statement).
+pub fn summaries(found: &[store::Listed], now: DateTime<Utc>) -> Vec<Summary> {
+    found
         .iter()
-        .map(|m| summary_of(m, &codes, &names, now))
-        .collect())
+        .map(|l| {
+            summary_of(
+                &l.matter,
+                l.category_code.as_deref().unwrap_or_default(),
+                l.compound_name.as_deref().unwrap_or_default(),
+                now,
+            )
+        })
+        .collect()
 }
 
 fn event_view(e: event::Model) -> EventView {
@@ -324,7 +320,12 @@ pub async fn matter_view(
     // (often the reporter's home).
     let place_id = if seen.full { m.place_id } else { m.compound_id };
     Ok(MatterView {
-        summary: summary_of(m, &codes, &names, now),
+        summary: summary_of(
+            m,
+            codes.get(&m.category_id).map_or("", String::as_str),
+            names.get(&m.compound_id).map_or("", String::as_str),
+            now,
+        ),
         description: m.description.clone(),
         place_id,
         place_name: names.get(&place_id).cloned().unwrap_or_default(),
@@ -417,7 +418,7 @@ pub async fn queue_for(
         limit: q.limit.unwrap_or(100),
     };
     let found = store::queue(db, matters::scope_condition(user), &filter).await?;
-    Ok(summaries(db, &found, now).await?)
+    Ok(summaries(&found, now))
 }
 
 fn objects(state: &AppState) -> FsStore {
@@ -596,7 +597,7 @@ async fn mine(
 ) -> Result<ApiJson<Vec<Summary>>, ApiError> {
     let db = state.db.conn();
     let found = store::reported_by(db, user.account_id, 200).await?;
-    Ok(ApiJson(summaries(db, &found, Utc::now()).await?))
+    Ok(ApiJson(summaries(&found, Utc::now())))
 }
 
 /// One matter with its full timeline, photos and credits.

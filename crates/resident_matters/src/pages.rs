@@ -115,7 +115,7 @@ async fn mine(ctx: Ctx, user: User, State(state): State<AppState>) -> Result<Res
     let lang = ctx.lang;
     let db = state.db.conn();
     let found = store::reported_by(db, user.account_id, 200).await?;
-    let summaries = api::summaries(db, &found, Utc::now()).await?;
+    let summaries = api::summaries(&found, Utc::now());
     let cats = category_names(db, lang).await?;
     let body = MinePage {
         lang,

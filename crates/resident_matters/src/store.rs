@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
+    FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, Select, SelectModel, Selector,
 };
 
 use crate::entity::{category, credit, event, matter, photo, reporter};
@@ -46,6 +46,38 @@ pub async fn find_category(
 }
 
 // ---------------------------------------------------------------- matters
+
+/// A matter as a list shows it: with its category's code and its
+/// compound's name, read in the same statement as the matter.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Listed {
+    #[sea_orm(nested)]
+    pub matter: matter::Model,
+    pub category_code: Option<String>,
+    pub compound_name: Option<String>,
+}
+
+/// `q` with the category's code and the compound's name joined in.
+fn listed(q: Select<matter::Entity>) -> Selector<SelectModel<Listed>> {
+    use jinlin_kernel::place::entity as place;
+    q.join(
+        JoinType::LeftJoin,
+        matter::Entity::belongs_to(category::Entity)
+            .from(matter::Column::CategoryId)
+            .to(category::Column::Id)
+            .into(),
+    )
+    .join(
+        JoinType::LeftJoin,
+        matter::Entity::belongs_to(place::Entity)
+            .from(matter::Column::CompoundId)
+            .to(place::Column::Id)
+            .into(),
+    )
+    .column_as(category::Column::Code, "category_code")
+    .column_as(place::Column::Name, "compound_name")
+    .into_model::<Listed>()
+}
 
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<matter::Model>, DbErr> {
     matter::Entity::find_by_id(id).one(db).await
@@ -432,7 +464,7 @@ pub async fn queue(
     db: &impl ConnectionTrait,
     scope: Condition,
     f: &QueueFilter,
-) -> Result<Vec<matter::Model>, DbErr> {
+) -> Result<Vec<Listed>, DbErr> {
     use jinlin_kernel::place::PlaceKind;
     let mut q = matter::Entity::find().filter(scope);
     if let Some(s) = f.state {
@@ -461,10 +493,12 @@ pub async fn queue(
             .filter(matter::Column::DueAt.lte(now))
             .order_by_asc(matter::Column::DueAt);
     }
-    q.order_by_desc(matter::Column::Id)
-        .limit(f.limit.clamp(1, 500))
-        .all(db)
-        .await
+    listed(
+        q.order_by_desc(matter::Column::Id)
+            .limit(f.limit.clamp(1, 500)),
+    )
+    .all(db)
+    .await
 }
 
 /// The overdue queue of one street: matters whose clock runs and whose
@@ -509,23 +543,25 @@ pub async fn reported_by(
     db: &impl ConnectionTrait,
     account_id: i64,
     limit: u64,
-) -> Result<Vec<matter::Model>, DbErr> {
+) -> Result<Vec<Listed>, DbErr> {
     let followed = Query::select()
         .column(reporter::Column::MatterId)
         .from(reporter::Entity)
         .and_where(reporter::Column::AccountId.eq(account_id))
         .to_owned();
-    matter::Entity::find()
-        .filter(
-            Condition::any()
-                .add(matter::Column::ReporterAccountId.eq(account_id))
-                .add(matter::Column::Id.in_subquery(followed)),
-        )
-        .order_by_desc(matter::Column::CreatedAt)
-        .order_by_desc(matter::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    listed(
+        matter::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(matter::Column::ReporterAccountId.eq(account_id))
+                    .add(matter::Column::Id.in_subquery(followed)),
+            )
+            .order_by_desc(matter::Column::CreatedAt)
+            .order_by_desc(matter::Column::Id)
+            .limit(limit),
+    )
+    .all(db)
+    .await
 }
 
 /// Matters whose clock runs and that need a warning or an escalation at

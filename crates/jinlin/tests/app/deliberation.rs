@@ -229,6 +229,57 @@ async fn ballots(app: &TestApp, vote_id: i64) -> u64 {
         .unwrap()
 }
 
+/// A compound's board counts its matters with its page; pages past the
+/// end still say how many there are, and the community's list agrees.
+#[db_test]
+async fn a_boards_pages_say_how_many_matters_there_are(db: TestDb) {
+    let s = setup(db).await;
+    let c = s.t.compound.compound;
+    let a = s.app.client(s.owner_a).await;
+    let first = propose(&a, c).await;
+    // 51 more matters like the first, written directly: proposing is
+    // limited per owner.
+    let model = matter::Entity::find_by_id(first)
+        .one(s.app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..51 {
+        let mut copy: matter::ActiveModel = model.clone().into();
+        copy.id = sea_orm::ActiveValue::NotSet;
+        matter::Entity::insert(copy)
+            .exec(s.app.db.db.conn())
+            .await
+            .unwrap();
+    }
+    let board = |place: i64, page: u64| {
+        let a = &a;
+        async move {
+            ok(
+                &a.get(&format!("/api/v1/places/{place}/matters?page={page}"))
+                    .await,
+                StatusCode::OK,
+            )
+        }
+    };
+    for (page, shown) in [(1, 50), (2, 2), (3, 0)] {
+        let b = board(c, page).await;
+        assert_eq!(b["total"], 52, "page {page}");
+        assert_eq!(b["items"].as_array().unwrap().len(), shown, "page {page}");
+    }
+    let b = board(c, 2).await;
+    assert_eq!(b["items"][1]["id"], first, "newest first: the first is last");
+    let worker = s.app.client(s.worker).await;
+    let listed = ok(
+        &worker
+            .get(&format!("/api/v1/places/{}/matters?page=2", s.t.community))
+            .await,
+        StatusCode::OK,
+    );
+    assert_eq!(listed["total"], 52);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+}
+
 #[db_test]
 async fn a_matter_goes_from_proposal_to_a_published_vote_result(db: TestDb) {
     let s = setup(db).await;
