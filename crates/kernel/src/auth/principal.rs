@@ -180,14 +180,7 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
         };
         let last_used: Option<DateTime<Utc>> = first.try_get("", "last_used_at")?;
         if last_used.is_none_or(|t| t + session::TOUCH_EVERY <= now) {
-            api_token::Entity::update_many()
-                .col_expr(
-                    api_token::Column::LastUsedAt,
-                    sea_orm::sea_query::Expr::value(now),
-                )
-                .filter(api_token::Column::Id.eq(first.try_get::<i64>("", "token_id")?))
-                .exec(db)
-                .await?;
+            touch_later(state, Touch::Token(first.try_get("", "token_id")?), now);
         }
         let via = AuthVia::Token {
             can_write: first.try_get("", "can_write")?,
@@ -218,13 +211,70 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
             session::remove(db, &id).await?;
             return Ok(None);
         }
-        Freshness::Live { touch: true } => session::touch(db, &id, now).await?,
+        Freshness::Live { touch: true } => touch_later(state, Touch::Session(id), now),
         Freshness::Live { touch: false } => {}
     }
     let via = AuthVia::Session {
         csrf_token: first.try_get("", "csrf_token")?,
     };
     principal_of(db, &rows, via).await
+}
+
+/// A credential whose use is due to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Touch {
+    /// A session, by the hash of its token.
+    Session(String),
+    /// An API token, by id.
+    Token(i64),
+}
+
+/// Touches under way, so that a burst of one credential's requests writes
+/// once.
+static TOUCHING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Touch>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Records a credential's use without holding up its request: the write
+/// goes through the write queue in the background. A request must not wait
+/// for it: when every session signed in together comes due at once, on
+/// SQLite the touches would queue for the one writer behind the writes and
+/// stall the reads that carry them. A touch refused under load is dropped;
+/// the next request is due again, and a session is idle only after hours.
+fn touch_later(state: &AppState, what: Touch, now: DateTime<Utc>) {
+    let Ok(mut touching) = TOUCHING.lock() else {
+        return;
+    };
+    if !touching.insert(what.clone()) {
+        return;
+    }
+    drop(touching);
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let written = async {
+            let tx = db.write().await?;
+            match &what {
+                Touch::Session(id) => session::touch(&tx, id, now).await?,
+                Touch::Token(id) => {
+                    api_token::Entity::update_many()
+                        .col_expr(
+                            api_token::Column::LastUsedAt,
+                            sea_orm::sea_query::Expr::value(now),
+                        )
+                        .filter(api_token::Column::Id.eq(*id))
+                        .exec(&tx)
+                        .await?;
+                }
+            }
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = written {
+            tracing::debug!(%error, "a credential's use was not recorded; the next request retries");
+        }
+        if let Ok(mut touching) = TOUCHING.lock() {
+            touching.remove(&what);
+        }
+    });
 }
 
 /// Builds the principal of an account (None if it is disabled or gone).
