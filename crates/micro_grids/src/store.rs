@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use jinlin_kernel::db::Params;
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use sea_orm::{
@@ -28,15 +29,41 @@ const HAS_PHONE: &str = "(EXISTS (SELECT 1 FROM dwelling_owner o JOIN person pe 
 pub const GRID: &str = "COALESCE((SELECT b.grid_id FROM micro_grid_building b WHERE b.building_id = p.building_id), \
      (SELECT MIN(g.id) FROM micro_grid g WHERE g.compound_id = p.compound_id AND g.whole_compound))";
 
-/// The rule of [`GRID`] as joins, for statements over many dwellings: the
-/// planner hashes the buildings' grids and the compounds' whole-compound
-/// grids once instead of looking both up for every dwelling. Put it after
-/// `FROM place p` and select [`GRID_JOINED`].
-pub const GRID_JOINS: &str = "LEFT JOIN micro_grid_building gb ON gb.building_id = p.building_id \
-     LEFT JOIN (SELECT compound_id, MIN(id) AS grid_id FROM micro_grid WHERE whole_compound \
-                GROUP BY compound_id) gw ON gw.compound_id = p.compound_id";
+/// The rule of [`GRID`] as joins, for statements over the many dwellings
+/// under one place: the planner hashes the buildings' grids and the
+/// compounds' whole-compound grids once instead of looking both up for every
+/// dwelling. `column` is a scope column `place` and `micro_grid` share
+/// (`district_code`, `street_id`, `community_id` or `compound_id`) and
+/// `placeholder` its bound value: the whole-compound grids are gathered under
+/// that place only (unscoped, a community's count gathered a city's grids
+/// each time). Put it after `FROM place p`, filter `p.{column}` to the same
+/// value and select [`GRID_JOINED`].
+pub fn grid_joins_under(column: &str, placeholder: &str) -> String {
+    format!(
+        "LEFT JOIN micro_grid_building gb ON gb.building_id = p.building_id \
+         LEFT JOIN (SELECT compound_id, MIN(id) AS grid_id FROM micro_grid \
+                    WHERE whole_compound AND {column} = {placeholder} \
+                    GROUP BY compound_id) gw ON gw.compound_id = p.compound_id"
+    )
+}
 
-/// The grid of dwelling `p` under [`GRID_JOINS`].
+/// The scope column of `place` and `micro_grid` for the dwellings under
+/// `node` and the value it must have; none for kinds without dwellings under
+/// them in one district.
+pub fn scope_column(node: &place::Model) -> Option<(&'static str, Value)> {
+    Some(match PlaceKind::parse(&node.kind)? {
+        PlaceKind::District => (
+            "district_code",
+            node.district_code.clone().unwrap_or_default().into(),
+        ),
+        PlaceKind::Street => ("street_id", node.id.into()),
+        PlaceKind::Community => ("community_id", node.id.into()),
+        PlaceKind::Compound => ("compound_id", node.id.into()),
+        _ => return None,
+    })
+}
+
+/// The grid of dwelling `p` under [`grid_joins_under`].
 pub const GRID_JOINED: &str = "COALESCE(gb.grid_id, gw.grid_id)";
 
 fn reach_expr() -> String {
@@ -66,27 +93,17 @@ pub async fn coverage(
     db: &impl ConnectionTrait,
     node: &place::Model,
 ) -> Result<Vec<(Option<i64>, Tally)>, DbErr> {
-    let backend = db.get_database_backend();
-    let p1 = ph(backend, 1);
-    let (key, cond, value): (&str, String, Value) = match PlaceKind::parse(&node.kind) {
-        Some(PlaceKind::District) => (
-            "p.street_id",
-            format!("p.district_code = {p1}"),
-            node.district_code.clone().unwrap_or_default().into(),
-        ),
-        Some(PlaceKind::Street) => (
-            "p.community_id",
-            format!("p.street_id = {p1}"),
-            node.id.into(),
-        ),
-        Some(PlaceKind::Community) => (
-            "p.compound_id",
-            format!("p.community_id = {p1}"),
-            node.id.into(),
-        ),
-        Some(PlaceKind::Compound) => (GRID_JOINED, format!("p.compound_id = {p1}"), node.id.into()),
-        _ => return Ok(Vec::new()),
+    let Some((column, value)) = scope_column(node) else {
+        return Ok(Vec::new());
     };
+    let key = match PlaceKind::parse(&node.kind) {
+        Some(PlaceKind::District) => "p.street_id",
+        Some(PlaceKind::Street) => "p.community_id",
+        Some(PlaceKind::Community) => "p.compound_id",
+        _ => GRID_JOINED,
+    };
+    let mut params = Params::new(db.get_database_backend());
+    let joins = grid_joins_under(column, &params.bind(value.clone()));
     let sql = format!(
         "SELECT k, CAST(COUNT(*) AS BIGINT) AS n, \
            CAST(SUM(gridded) AS BIGINT) AS gridded, \
@@ -95,13 +112,12 @@ pub async fn coverage(
          FROM (SELECT {key} AS k, \
                  CASE WHEN {GRID_JOINED} IS NULL THEN 0 ELSE 1 END AS gridded, \
                  {reach} AS reach \
-               FROM place p {GRID_JOINS} WHERE p.kind = 'dwelling' AND {cond}) x \
+               FROM place p {joins} WHERE p.kind = 'dwelling' AND p.{column} = {}) x \
          GROUP BY k",
+        params.bind(value),
         reach = reach_expr(),
     );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, [value]))
-        .await?;
+    let rows = db.query_all_raw(params.statement(sql)).await?;
     rows.iter()
         .map(|r| {
             let n = |c: &str| -> Result<u64, DbErr> {

@@ -30,6 +30,7 @@ mod m0023_cockpit_figures;
 mod m0024_audit_chain;
 mod m0025_mobilisation_household_unchecked;
 mod m0026_person_erasure;
+mod m0027_in_service_by_community;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0024_audit_chain::Migration),
             Box::new(m0025_mobilisation_household_unchecked::Migration),
             Box::new(m0026_person_erasure::Migration),
+            Box::new(m0027_in_service_by_community::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use jinlin_kernel::db::Params;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::place::{PlaceKind, Position};
-use jinlin_micro_grids::store::{GRID_JOINED, GRID_JOINS};
+use jinlin_micro_grids::store::{GRID_JOINED, grid_joins_under, scope_column};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -20,20 +20,6 @@ use sea_orm::{
 use crate::entity::{mobilisation, mobilisation_household, mobilisation_unit};
 use crate::rules::{Coverage, Method};
 
-/// The condition on dwelling `p` of being under `scope`, or `None` for a
-/// kind that cannot be a scope.
-fn under(scope: &place::Model, params: &mut Params) -> Option<String> {
-    Some(match PlaceKind::parse(&scope.kind)? {
-        PlaceKind::District => format!(
-            "p.district_code = {}",
-            params.bind(scope.district_code.clone().unwrap_or_default())
-        ),
-        PlaceKind::Street => format!("p.street_id = {}", params.bind(scope.id)),
-        PlaceKind::Community => format!("p.community_id = {}", params.bind(scope.id)),
-        PlaceKind::Compound => format!("p.compound_id = {}", params.bind(scope.id)),
-        _ => return None,
-    })
-}
 
 /// Fills mobilisation `id` with a unit per grid of the scope (and per
 /// compound for its dwellings in no grid) and a row per household; returns
@@ -49,10 +35,12 @@ pub async fn fill(tx: &impl ConnectionTrait, id: i64, scope: &place::Model) -> R
     let backend = tx.get_database_backend();
     // Each part binds its values in the order it is written in.
     let dwellings = |p: &mut Params| {
-        under(scope, p).map(|cond| {
+        scope_column(scope).map(|(column, value)| {
+            let joins = grid_joins_under(column, &p.bind(value.clone()));
             format!(
                 "x AS (SELECT p.id, p.street_id, p.community_id, p.compound_id, {GRID_JOINED} AS g \
-                 FROM place p {GRID_JOINS} WHERE p.kind = 'dwelling' AND {cond})"
+                 FROM place p {joins} WHERE p.kind = 'dwelling' AND p.{column} = {})",
+                p.bind(value)
             )
         })
     };
