@@ -20,12 +20,16 @@ const DEMO_FACT: &str = "demo_loaded";
 /// The district the demo shows.
 pub const DEMO_DISTRICT: &str = "350104";
 
+/// The city around it: the reach of the demo at city scale.
+pub const DEMO_CITY: &str = "3501";
+
 /// The generator's seed for the demo.
 pub const DEMO_SEED: u64 = 1;
 
 /// `small` makes the demo 3 compounds of a dozen dwellings per community
 /// instead of the district at full size (for quick starts of a debug build,
-/// as the binary and browser tests do).
+/// as the binary and browser tests do); `city` seeds all of Fuzhou (3501,
+/// about 3 million dwellings) around the district, for load at city scale.
 pub const SCALE_VAR: &str = "JINLIN_DEMO_SCALE";
 
 /// The Fuzhou extract of `data/divisions`, compiled in.
@@ -80,17 +84,37 @@ pub struct DemoAccount {
 pub fn demo_scale() -> anyhow::Result<Scale> {
     match std::env::var(SCALE_VAR) {
         Err(_) => Ok(Scale::District),
-        Ok(value) => match value.trim() {
-            "" | "district" => Ok(Scale::District),
-            "small" => Ok(Scale::Small),
-            other => anyhow::bail!("{SCALE_VAR}={other}: expected small or district"),
-        },
+        Ok(value) => parse_scale(&value),
+    }
+}
+
+fn parse_scale(value: &str) -> anyhow::Result<Scale> {
+    match value.trim() {
+        "" | "district" => Ok(Scale::District),
+        "small" => Ok(Scale::Small),
+        "city" => Ok(Scale::City),
+        other => anyhow::bail!("{SCALE_VAR}={other}: expected small, district or city"),
+    }
+}
+
+/// The division the demo fills at `scale`: the city at city scale, else
+/// the district.
+fn reach(scale: &Scale) -> &'static str {
+    match scale {
+        Scale::City => DEMO_CITY,
+        _ => DEMO_DISTRICT,
     }
 }
 
 /// Imports the compiled-in division codes of the demo district (and its
 /// ancestors); importing again changes nothing.
 pub async fn import_divisions(db: &Database) -> anyhow::Result<()> {
+    import_divisions_within(db, DEMO_DISTRICT).await
+}
+
+/// Imports the compiled-in division codes under `within` (and its
+/// ancestors).
+async fn import_divisions_within(db: &Database, within: &str) -> anyhow::Result<()> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     for (level, name, bytes) in DIVISIONS {
@@ -106,7 +130,7 @@ pub async fn import_divisions(db: &Database) -> anyhow::Result<()> {
     if let Some(problem) = problems.first() {
         anyhow::bail!("the compiled-in division codes are invalid: {problem}");
     }
-    let plan = divisions::plan(&files, Some(DEMO_DISTRICT));
+    let plan = divisions::plan(&files, Some(within));
     divisions::write_plan(db, &plan, |_| {}).await?;
     Ok(())
 }
@@ -135,16 +159,25 @@ pub async fn load_once_at(
     if instance::get(db.conn(), SEEDED_FACT).await?.is_some() {
         return Ok(DemoReport::default());
     }
-    import_divisions(db)
+    let within = reach(&scale);
+    import_divisions_within(db, within)
         .await
-        .context("importing the division codes of the demo district")?;
+        .with_context(|| format!("importing the division codes of {within}"))?;
+    // The activity (organisations, matters, votes, ...) is the district's
+    // alone at every scale; at city scale the registry is the whole city's.
     let options = Options {
         scale,
         seed: DEMO_SEED,
-        within: Some(DEMO_DISTRICT.to_string()),
+        within: Some(within.to_string()),
         extra_fact: Some((DEMO_FACT.to_string(), String::new())),
     };
-    let report = jinlin_seed::seed(db, secrets, &options, |_| {}).await?;
+    // A line per phase: at city scale the seed takes minutes.
+    let progress = |p: jinlin_seed::Progress| {
+        if p.done == p.total {
+            tracing::info!(phase = %p.phase, rows = p.total, "demo: phase loaded");
+        }
+    };
+    let report = jinlin_seed::seed(db, secrets, &options, progress).await?;
     let tx = db.write().await?;
     jinlin_organisations::seed_demo(&tx, DEMO_DISTRICT)
         .await
@@ -217,4 +250,20 @@ fn parse_accounts(value: &str) -> Vec<DemoAccount> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_are_named_and_a_wrong_name_says_what_is_expected() {
+        assert_eq!(parse_scale("").unwrap(), Scale::District);
+        assert_eq!(parse_scale(" small ").unwrap(), Scale::Small);
+        assert_eq!(parse_scale("city").unwrap(), Scale::City);
+        assert_eq!(reach(&Scale::City), "3501");
+        assert_eq!(reach(&Scale::District), DEMO_DISTRICT);
+        let err = parse_scale("nation").unwrap_err().to_string();
+        assert!(err.contains("small, district or city"), "{err}");
+    }
 }

@@ -2,6 +2,7 @@
 //! roles and places (the demo's usernames follow the tree), and the
 //! requests each class of user makes through the JSON API.
 
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -125,6 +126,8 @@ struct Deliberation {
 pub struct Secretary {
     pub account: Account,
     pub compound: i64,
+    /// The compound's district: its mobilisation is the one marked.
+    pub district_code: String,
     pub dwellings: Vec<i64>,
     page: AtomicUsize,
     deliberation: Mutex<Deliberation>,
@@ -150,7 +153,8 @@ pub struct World {
     pub secretaries: Vec<Secretary>,
     pub officials: Vec<Official>,
     pub voters: Vec<Voter>,
-    pub mobilisation: Option<i64>,
+    /// The open mobilisation of each district with secretaries, by code.
+    pub mobilisations: HashMap<String, i64>,
     pub places: Vec<i64>,
     pub raised: AtomicU64,
 }
@@ -261,7 +265,8 @@ pub struct Sizes {
 
 impl World {
     /// Finds the accounts, signs them in, and opens a district-wide
-    /// mobilisation for the secretaries to mark (when `ack` is wanted).
+    /// mobilisation in each secretary's district for them to mark (when
+    /// `ack` is wanted).
     pub async fn build(
         db: &Database,
         base: &str,
@@ -292,9 +297,18 @@ impl World {
             .into_iter()
             .map(|r| r.try_get_by_index::<i64>(0))
             .collect::<Result<Vec<_>, _>>()?;
+            let district_code = rows(
+                db,
+                &format!("SELECT district_code FROM place WHERE id = {compound}"),
+            )
+            .await?
+            .first()
+            .context("a secretary's compound")?
+            .try_get_by_index::<String>(0)?;
             secretaries.push(Secretary {
                 account: sign_in(base, &username, ip()).await?,
                 compound,
+                district_code,
                 dwellings,
                 page: AtomicUsize::new(0),
                 deliberation: Mutex::new(Deliberation::default()),
@@ -350,12 +364,20 @@ impl World {
             secretaries,
             officials,
             voters,
-            mobilisation: None,
+            mobilisations: HashMap::new(),
             places,
             raised: AtomicU64::new(0),
         };
         if open_mobilisation {
-            world.mobilisation = Some(world.open_mobilisation(db).await?);
+            let codes: BTreeSet<String> = world
+                .secretaries
+                .iter()
+                .map(|s| s.district_code.clone())
+                .collect();
+            for (i, code) in codes.into_iter().enumerate() {
+                let id = world.open_mobilisation(db, &code, 60_000 + i).await?;
+                world.mobilisations.insert(code, id);
+            }
         }
         // The voters may not be in the electorate: keep those whose ballot counts.
         let mut usable = Vec::new();
@@ -374,12 +396,26 @@ impl World {
         Ok(world)
     }
 
-    async fn open_mobilisation(&self, db: &Database) -> anyhow::Result<i64> {
-        let (username, district, _) = grants(db, "district_admin", 1)
-            .await?
-            .pop()
-            .context("no district admin")?;
-        let admin = sign_in(&self.base, &username, 60_000).await?;
+    /// Opens a mobilisation over the district `code` as its admin.
+    async fn open_mobilisation(&self, db: &Database, code: &str, ip: usize) -> anyhow::Result<i64> {
+        let admin = rows(
+            db,
+            &format!(
+                "SELECT a.username, g.place_id FROM role_grant g \
+                 JOIN account a ON a.id = g.account_id JOIN place p ON p.id = g.place_id \
+                 WHERE g.role = 'district_admin' AND p.kind = 'district' \
+                 AND p.district_code = '{code}' AND NOT a.disabled ORDER BY a.id LIMIT 1"
+            ),
+        )
+        .await?;
+        let row = admin
+            .first()
+            .with_context(|| format!("no admin of district {code}"))?;
+        let (username, district) = (
+            row.try_get_by_index::<String>(0)?,
+            row.try_get_by_index::<i64>(1)?,
+        );
+        let admin = sign_in(&self.base, &username, ip).await?;
         let resp = self
             .client
             .post(format!("{}/api/v1/mobilisations", self.base))
@@ -398,7 +434,7 @@ impl World {
         match body["id"].as_i64() {
             Some(id) if status.is_success() => {
                 eprintln!(
-                    "opened mobilisation {id} of {} households",
+                    "opened mobilisation {id} of {} households in {code}",
                     body["households"]
                 );
                 Ok(id)
@@ -407,15 +443,17 @@ impl World {
         }
     }
 
+    /// Whether `s` has households to mark in an open mobilisation.
+    fn marks(&self, s: &Secretary) -> bool {
+        !s.dwellings.is_empty() && self.mobilisations.contains_key(&s.district_code)
+    }
+
     /// Which classes this world can drive (a class with no accounts cannot).
     pub fn can(&self, class: Class) -> bool {
         match class {
             Class::Board | Class::Mine | Class::Raise => !self.residents.is_empty(),
             Class::Cockpit => !self.officials.is_empty(),
-            Class::Ack => {
-                self.mobilisation.is_some()
-                    && self.secretaries.iter().any(|s| !s.dwellings.is_empty())
-            }
+            Class::Ack => self.secretaries.iter().any(|s| self.marks(s)),
             Class::Deliberate => !self.secretaries.is_empty(),
             Class::Vote => !self.voters.is_empty(),
             Class::FloorText => self.floor_base.is_some(),
@@ -473,13 +511,10 @@ impl World {
                 .0
             }
             Class::Ack => {
-                let m = self.mobilisation.expect("a mobilisation");
-                let with: Vec<&Secretary> = self
-                    .secretaries
-                    .iter()
-                    .filter(|s| !s.dwellings.is_empty())
-                    .collect();
+                let with: Vec<&Secretary> =
+                    self.secretaries.iter().filter(|s| self.marks(s)).collect();
                 let s = with[rng.below(with.len())];
+                let m = self.mobilisations[&s.district_code];
                 let pages = s.dwellings.len().div_ceil(PAGE);
                 let page = s.page.fetch_add(1, Ordering::Relaxed) % pages;
                 let ids: Vec<i64> = s
