@@ -20,7 +20,6 @@ use sea_orm::{
 use crate::entity::{mobilisation, mobilisation_household, mobilisation_unit};
 use crate::rules::{Coverage, Method};
 
-
 /// Fills mobilisation `id` with a unit per grid of the scope (and per
 /// compound for its dwellings in no grid) and a row per household; returns
 /// the number of households. Run it in the transaction that inserted the

@@ -226,7 +226,12 @@ async fn category_codes(db: &impl ConnectionTrait) -> Result<HashMap<i64, String
         .collect())
 }
 
-fn summary_of(m: &matter::Model, category: &str, compound_name: &str, now: DateTime<Utc>) -> Summary {
+fn summary_of(
+    m: &matter::Model,
+    category: &str,
+    compound_name: &str,
+    now: DateTime<Utc>,
+) -> Summary {
     Summary {
         id: m.id,
         title: m.title.clone(),

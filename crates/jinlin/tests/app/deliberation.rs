@@ -268,7 +268,10 @@ async fn a_boards_pages_say_how_many_matters_there_are(db: TestDb) {
         assert_eq!(b["items"].as_array().unwrap().len(), shown, "page {page}");
     }
     let b = board(c, 2).await;
-    assert_eq!(b["items"][1]["id"], first, "newest first: the first is last");
+    assert_eq!(
+        b["items"][1]["id"], first,
+        "newest first: the first is last"
+    );
     let worker = s.app.client(s.worker).await;
     let listed = ok(
         &worker
