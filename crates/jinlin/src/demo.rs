@@ -163,8 +163,9 @@ pub async fn load_once_at(
     import_divisions_within(db, within)
         .await
         .with_context(|| format!("importing the division codes of {within}"))?;
-    // The activity (organisations, matters, votes, ...) is the district's
-    // alone at every scale; at city scale the registry is the whole city's.
+    // At city scale the registry is the whole city's; the activity below
+    // (organisations, matters, votes, ...) is laid on the district as at
+    // district scale, except micro-grids, drawn on every compound.
     let options = Options {
         scale,
         seed: DEMO_SEED,
