@@ -94,21 +94,7 @@ async fn caller(
         return Err(invalid());
     };
     // Keys show when they were last used, as bearer tokens do.
-    let now = Utc::now();
-    if found
-        .last_used_at
-        .is_none_or(|t| t + auth::session::TOUCH_EVERY <= now)
-    {
-        api_token::Entity::update_many()
-            .col_expr(
-                api_token::Column::LastUsedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(api_token::Column::Id.eq(found.id))
-            .exec(db)
-            .await
-            .map_err(Open311Error::db(format))?;
-    }
+    auth::note_token_use(state, found.id, found.last_used_at, Utc::now());
     let principal = auth::load(
         db,
         found.account_id,

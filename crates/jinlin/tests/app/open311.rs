@@ -18,7 +18,9 @@ use jinlin_testkit::{TestDb, TestResponse, db_test};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
@@ -875,15 +877,22 @@ async fn who_sees_which_request(db: TestDb) {
         .await,
         vec![public]
     );
-    // A key records when it was last used.
-    let used = api_token::Entity::find()
-        .all(app.db.db.conn())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.token_hash == hash_token(&k.neighbour))
-        .unwrap();
-    assert!(used.last_used_at.is_some());
+    // A key records when it was last used, after the answer.
+    let mut waited = 0;
+    loop {
+        let used = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash_token(&k.neighbour)))
+            .one(app.db.db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        if used.last_used_at.is_some() {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 200, "the key's use was never recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     // A bad key is refused, not read as anonymous.
     assert_error_json(
         &app.get(&format!("{V2}/requests.json?api_key=wrong")).await,

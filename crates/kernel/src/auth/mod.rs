@@ -10,6 +10,8 @@ pub mod session;
 mod token;
 
 pub use password::{PasswordError, hash_password, verify_password};
-pub use principal::{AuthVia, Grant, MaybePrincipal, Principal, User, load, load_principal};
+pub use principal::{
+    AuthVia, Grant, MaybePrincipal, Principal, User, load, load_principal, note_token_use,
+};
 pub use role::{Access, Role};
 pub use token::{hash_token, new_token};

@@ -178,10 +178,12 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let last_used: Option<DateTime<Utc>> = first.try_get("", "last_used_at")?;
-        if last_used.is_none_or(|t| t + session::TOUCH_EVERY <= now) {
-            touch_later(state, Touch::Token(first.try_get("", "token_id")?), now);
-        }
+        note_token_use(
+            state,
+            first.try_get("", "token_id")?,
+            first.try_get("", "last_used_at")?,
+            now,
+        );
         let via = AuthVia::Token {
             can_write: first.try_get("", "can_write")?,
         };
@@ -208,7 +210,10 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
         now,
     ) {
         Freshness::Ended => {
-            session::remove(db, &id).await?;
+            // Rare (once per session), so it may wait for the writer.
+            let tx = state.db.write().await?;
+            session::remove(&tx, &id).await?;
+            tx.commit().await?;
             return Ok(None);
         }
         Freshness::Live { touch: true } => touch_later(state, Touch::Session(id), now),
@@ -218,6 +223,19 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
         csrf_token: first.try_get("", "csrf_token")?,
     };
     principal_of(db, &rows, via).await
+}
+
+/// Records that an API token was used, when its last recorded use is old
+/// enough to be worth a write; the write happens after the answer.
+pub fn note_token_use(
+    state: &AppState,
+    token_id: i64,
+    last_used: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) {
+    if last_used.is_none_or(|t| t + session::TOUCH_EVERY <= now) {
+        touch_later(state, Touch::Token(token_id), now);
+    }
 }
 
 /// A credential whose use is due to be recorded.
