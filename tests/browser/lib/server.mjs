@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,6 +86,12 @@ export async function startServer({ ownDatabase = false } = {}) {
 
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'jinlin-browser-'));
+  // scripts/browser-tests loads the demo once into a pristine data dir (and,
+  // on PostgreSQL, a template database); a server started from a copy of it
+  // finds the demo there, with the key its ID numbers were sealed with.
+  const pristine = process.env.JINLIN_BROWSER_PRISTINE;
+  const pristineDatabase = process.env.JINLIN_BROWSER_PRISTINE_DATABASE;
+  if (pristine) await cp(pristine, dataDir, { recursive: true });
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--demo'];
   const shared = process.env.JINLIN_BROWSER_DATABASE_URL;
   let own = null;
@@ -95,7 +101,7 @@ export async function startServer({ ownDatabase = false } = {}) {
   };
   if (shared && ownDatabase) {
     own = `jinlin_browser_own_${process.pid}_${port}`;
-    psql(`CREATE DATABASE ${own}`);
+    psql(pristineDatabase ? `CREATE DATABASE ${own} TEMPLATE ${pristineDatabase}` : `CREATE DATABASE ${own}`);
     args.push('--database-url', shared.replace(/\/[^/]*$/, `/${own}`));
   } else if (shared) {
     args.push('--database-url', shared);
