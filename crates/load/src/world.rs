@@ -229,17 +229,21 @@ fn spread<T>(all: Vec<T>, n: usize) -> Vec<T> {
         .collect()
 }
 
-/// Accounts of `role` with the place their grant is at and that place's
-/// compound, spread evenly over the tree.
-async fn grants(
-    db: &Database,
-    role: &str,
-    n: usize,
-) -> anyhow::Result<Vec<(String, i64, Option<i64>)>> {
+/// An account holding a role, with the place its grant is at.
+struct Granted {
+    username: String,
+    place: i64,
+    /// The place's compound (none above a compound).
+    compound: Option<i64>,
+    district_code: String,
+}
+
+/// Accounts of `role`, spread evenly over the tree.
+async fn grants(db: &Database, role: &str, n: usize) -> anyhow::Result<Vec<Granted>> {
     let all = rows(
         db,
         &format!(
-            "SELECT a.username, g.place_id, p.compound_id FROM role_grant g \
+            "SELECT a.username, g.place_id, p.compound_id, p.district_code FROM role_grant g \
              JOIN account a ON a.id = g.account_id JOIN place p ON p.id = g.place_id \
              WHERE g.role = '{role}' AND NOT a.disabled ORDER BY g.place_id, a.id"
         ),
@@ -247,11 +251,12 @@ async fn grants(
     .await?
     .into_iter()
     .map(|r| {
-        Ok((
-            r.try_get_by_index::<String>(0)?,
-            r.try_get_by_index::<i64>(1)?,
-            r.try_get_by_index::<Option<i64>>(2)?,
-        ))
+        Ok(Granted {
+            username: r.try_get_by_index(0)?,
+            place: r.try_get_by_index(1)?,
+            compound: r.try_get_by_index(2)?,
+            district_code: r.try_get_by_index(3)?,
+        })
     })
     .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
     Ok(spread(all, n))
@@ -280,15 +285,16 @@ impl World {
             next
         };
         let mut residents = Vec::new();
-        for (username, dwelling, compound) in grants(db, "resident", sizes.residents).await? {
+        for g in grants(db, "resident", sizes.residents).await? {
             residents.push(Resident {
-                account: sign_in(base, &username, ip()).await?,
-                dwelling,
-                compound: compound.context("a resident's dwelling has a compound")?,
+                account: sign_in(base, &g.username, ip()).await?,
+                dwelling: g.place,
+                compound: g.compound.context("a resident's dwelling has a compound")?,
             });
         }
         let mut secretaries = Vec::new();
-        for (username, compound, _) in grants(db, "compound_secretary", sizes.secretaries).await? {
+        for g in grants(db, "compound_secretary", sizes.secretaries).await? {
+            let compound = g.place;
             let dwellings = rows(
                 db,
                 &format!("SELECT id FROM place WHERE kind = 'dwelling' AND compound_id = {compound} ORDER BY id"),
@@ -297,18 +303,10 @@ impl World {
             .into_iter()
             .map(|r| r.try_get_by_index::<i64>(0))
             .collect::<Result<Vec<_>, _>>()?;
-            let district_code = rows(
-                db,
-                &format!("SELECT district_code FROM place WHERE id = {compound}"),
-            )
-            .await?
-            .first()
-            .context("a secretary's compound")?
-            .try_get_by_index::<String>(0)?;
             secretaries.push(Secretary {
-                account: sign_in(base, &username, ip()).await?,
+                account: sign_in(base, &g.username, ip()).await?,
                 compound,
-                district_code,
+                district_code: g.district_code,
                 dwellings,
                 page: AtomicUsize::new(0),
                 deliberation: Mutex::new(Deliberation::default()),
@@ -318,10 +316,10 @@ impl World {
         let mut official_grants = grants(db, "community_worker", sizes.officials).await?;
         official_grants.extend(grants(db, "street_admin", sizes.officials / 2).await?);
         official_grants.extend(grants(db, "district_admin", 1).await?);
-        for (username, place, _) in official_grants {
+        for g in official_grants {
             officials.push(Official {
-                account: sign_in(base, &username, ip()).await?,
-                place,
+                account: sign_in(base, &g.username, ip()).await?,
+                place: g.place,
             });
         }
         let mut voters = Vec::new();
