@@ -210,10 +210,19 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
         now,
     ) {
         Freshness::Ended => {
-            // Rare (once per session), so it may wait for the writer.
-            let tx = state.db.write().await?;
-            session::remove(&tx, &id).await?;
-            tx.commit().await?;
+            // Rare (once per session), so it may wait for the writer. The
+            // session is ended whether or not its row goes now: a refused
+            // removal (a full write queue) still signs nobody in, and the
+            // row goes with the next request that carries it.
+            let removed = async {
+                let tx = state.db.write().await?;
+                session::remove(&tx, &id).await?;
+                tx.commit().await
+            }
+            .await;
+            if let Err(error) = removed {
+                tracing::debug!(%error, "an ended session was not removed yet");
+            }
             return Ok(None);
         }
         Freshness::Live { touch: true } => touch_later(state, Touch::Session(id), now),
