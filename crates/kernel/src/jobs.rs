@@ -493,8 +493,12 @@ impl JobHandlers {
     }
 }
 
+/// The recurring job that removes ended sessions.
+pub const SESSIONS_PRUNE: &str = "sessions.prune";
+
 /// The kernel's own recurring jobs: seal new audit entries into the hash
-/// chain every minute, and drop old finished rows once a day.
+/// chain every minute, remove ended sessions every hour, and drop old
+/// finished jobs once a day.
 pub fn kernel_handlers() -> JobHandlers {
     JobHandlers::new()
         .every(
@@ -505,6 +509,19 @@ pub fn kernel_handlers() -> JobHandlers {
                     .await
                     .map(|_| ())
                     .map_err(|e| e.to_string())
+            },
+        )
+        .every(
+            SESSIONS_PRUNE,
+            Duration::from_secs(3600),
+            |db, _| async move {
+                let tx = db.write().await.map_err(|e| e.to_string())?;
+                let removed = crate::auth::session::prune(&tx, Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+                tracing::debug!(removed, "ended sessions removed");
+                Ok(())
             },
         )
         .every(
@@ -560,6 +577,10 @@ pub struct JobRunner {
     config: RunnerConfig,
     /// Set when the node shuts down: claim nothing more.
     stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The period of each recurring kind this node has seen queued, so
+    /// each poll does not try the insert again: on SQLite even an insert
+    /// that does nothing waits for the write lock, beside the writer.
+    scheduled: Arc<std::sync::Mutex<HashMap<String, String>>>,
 }
 
 /// What one pass of the runner did.
@@ -578,6 +599,7 @@ impl JobRunner {
             handlers: Arc::new(handlers),
             config,
             stop: Arc::new(tokio::sync::watch::Sender::new(false)),
+            scheduled: Arc::default(),
         }
     }
 
@@ -593,7 +615,16 @@ impl JobRunner {
     /// across nodes).
     pub async fn schedule_recurring(&self, now: DateTime<Utc>) -> Result<(), DbErr> {
         for (kind, every) in &self.handlers.recurring {
+            let (period, _) = period_key(kind, *every, now);
+            let seen = |s: &HashMap<String, String>| s.get(kind) == Some(&period);
+            if seen(&self.scheduled.lock().unwrap_or_else(|e| e.into_inner())) {
+                continue;
+            }
             schedule_every(self.db.conn(), kind, *every, now).await?;
+            self.scheduled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(kind.clone(), period);
         }
         Ok(())
     }

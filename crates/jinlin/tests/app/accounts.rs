@@ -505,6 +505,55 @@ async fn idle_or_expired_sessions_and_disabled_accounts_sign_nobody_in(db: TestD
 }
 
 #[db_test]
+async fn the_hourly_job_removes_sessions_never_presented_again(db: TestDb) {
+    use jinlin_kernel::auth::entity::session as session_row;
+    use jinlin_kernel::jobs::{JobRunner, RunnerConfig, SESSIONS_PRUNE, kernel_handlers};
+    let t = tree(&db.db).await;
+    account(&db.db, "worker", Role::CommunityWorker, t.community).await;
+    let app = TestApp::new(db);
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        sessions.push(signed_in(&app, "worker").await);
+    }
+    let id_of = |s: &Session| {
+        jinlin_kernel::auth::hash_token(s.cookie.trim_start_matches("jinlin_session="))
+    };
+    // One idle for 12 hours, one past its lifetime, one live; none of
+    // them presented again.
+    let now = Utc::now();
+    for (s, seen, expires) in [
+        (
+            &sessions[0],
+            now - Duration::hours(12),
+            now + Duration::days(1),
+        ),
+        (&sessions[1], now, now - Duration::seconds(1)),
+    ] {
+        session_row::Entity::update_many()
+            .col_expr(session_row::Column::LastSeenAt, Expr::value(seen))
+            .col_expr(session_row::Column::ExpiresAt, Expr::value(expires))
+            .filter(session_row::Column::Id.eq(id_of(s)))
+            .exec(app.db.db.conn())
+            .await
+            .unwrap();
+    }
+    let handlers = kernel_handlers();
+    assert!(handlers.kinds().any(|k| k == SESSIONS_PRUNE));
+    let runner = JobRunner::new(
+        app.db.db.clone(),
+        handlers,
+        RunnerConfig {
+            node: "prune-test".into(),
+            ..Default::default()
+        },
+    );
+    runner.tick_at(now).await.unwrap();
+    let left: Vec<String> = session_rows(&app).await.into_iter().map(|s| s.id).collect();
+    assert_eq!(left, vec![id_of(&sessions[2])]);
+    assert_eq!(me(&app, &sessions[2]).await.status, StatusCode::OK);
+}
+
+#[db_test]
 async fn writes_need_the_csrf_token(db: TestDb) {
     let t = tree(&db.db).await;
     account(&db.db, "worker", Role::CommunityWorker, t.community).await;

@@ -114,6 +114,21 @@ pub async fn delete_others(
     Ok(query.exec(db).await?.rows_affected)
 }
 
+/// Removes the sessions ended at `now` (past their lifetime or idle too
+/// long): one presented again is removed then, but one never presented
+/// again would otherwise stay. Returns how many.
+pub async fn prune(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let r = session::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(session::Column::ExpiresAt.lte(now))
+                .add(session::Column::LastSeenAt.lte(now - SESSION_IDLE)),
+        )
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
