@@ -1,40 +1,54 @@
 //! Maintained figures. Gathering a district's board reads every record of
 //! its compounds (household reach alone tests every dwelling), which at a
 //! city's 12,000 compounds and 3 million dwellings takes seconds, not the
-//! tens of milliseconds a page may take. So the recurring job
-//! `cockpit.refresh` gathers each district's and each street's board (a
-//! street's gives its communities too) off the request path, sums the
-//! districts into their city and the cities into their province (distinct
-//! agencies and organisations counted from the items themselves), and
-//! keeps each node's counts in `cockpit_figures` with the time they were
-//! computed, and the day's counts in `cockpit_snapshot` (one row per node
-//! per China date, the last refresh of the day winning) for the trends of
-//! the standing figures. The cockpit of a street and above then reads two
-//! indexed queries: the node's row and its children's.
+//! tens of milliseconds a page may take. So the figures of a street and
+//! above are computed off the request path and kept in `cockpit_figures`
+//! (each node's counts and the time they were computed), with the day's
+//! counts in `cockpit_snapshot` (one row per node per China date, the last
+//! refresh of the day winning) for the trends of the standing figures.
+//!
+//! The recurring job `cockpit.refresh` begins each period's refresh: it
+//! queues one `cockpit.refresh.district` job per district, spread over the
+//! period's first half, which any node may run. Each gathers its
+//! district's board and each street's (a street's gives its communities
+//! too), and sums the districts of the city and province above it into
+//! theirs (distinct agencies and organisations counted from the items
+//! themselves). The cockpit of a street and above then reads two indexed
+//! queries: the node's row and its children's.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jinlin_kernel::auth::{AuthVia, Grant, Principal, Role};
-use jinlin_kernel::jobs::{self, JobHandlers};
+use jinlin_kernel::jobs::{self, JobHandlers, NewJob};
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::{ApiError, Database};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Statement, Value,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::board;
-use crate::rules::Numbers;
+use crate::rules::{self, Numbers};
 
-/// The job that refreshes every node's figures.
+/// The job that begins a period's refresh.
 pub const KIND: &str = "cockpit.refresh";
 
+/// The job that refreshes one district, and the city and province above.
+pub const DISTRICT_KIND: &str = "cockpit.refresh.district";
+
 /// How often the figures are refreshed; a node's cockpit shows when they
-/// were computed, so at most this old (plus the refresh's own run).
+/// were computed.
 pub const EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// When a node's figures are older than this, its cockpit asks for a
+/// refresh. A period's districts are spread over its first half, so
+/// figures are up to one and a half periods old in the normal course;
+/// asking sooner would only queue a write for nothing on every read.
+pub const STALE_AFTER: Duration = Duration::from_secs(2 * EVERY.as_secs());
 
 /// The kinds whose cockpits read maintained figures; communities and
 /// compounds are read live (a few hundred dwellings each).
@@ -46,16 +60,42 @@ pub fn maintained(kind: Option<PlaceKind>) -> bool {
 }
 
 pub fn job_handlers() -> JobHandlers {
-    JobHandlers::new().every(KIND, EVERY, |db, _| async move {
-        let started = std::time::Instant::now();
-        let report = refresh(&db, Utc::now()).await.map_err(|e| e.to_string())?;
-        tracing::info!(
-            nodes = report.nodes,
-            ms = started.elapsed().as_millis() as u64,
-            "cockpit figures refreshed"
-        );
-        Ok(())
-    })
+    JobHandlers::new()
+        .every(KIND, EVERY, |db, _| async move {
+            let districts = start(&db, Utc::now()).await.map_err(|e| e.to_string())?;
+            tracing::info!(districts, "cockpit refresh begun");
+            Ok(())
+        })
+        .add(DISTRICT_KIND, |db, payload| async move {
+            let job: DistrictJob = serde_json::from_value(payload)
+                .map_err(|e| format!("cockpit.refresh.district payload: {e}"))?;
+            let Some(district) = jinlin_places::store::find(db.conn(), job.district_id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                // Gone from the tree since the refresh began.
+                return Ok(());
+            };
+            let started = std::time::Instant::now();
+            let report = refresh_district(&db, &district, Utc::now(), job.since, job.districts)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                district = district.district_code.as_deref().unwrap_or_default(),
+                nodes = report.nodes,
+                ms = started.elapsed().as_millis() as u64,
+                "district figures refreshed"
+            );
+            if let Some(nodes) = report.whole {
+                tracing::info!(
+                    nodes,
+                    districts = job.districts,
+                    ms = (Utc::now() - job.since).num_milliseconds(),
+                    "cockpit figures refreshed"
+                );
+            }
+            Ok(())
+        })
 }
 
 /// Asks for a refresh (the node's figures are missing or stale): the
@@ -185,161 +225,511 @@ struct Row {
     numbers: Numbers,
 }
 
-/// What a refresh did.
+/// What a refresh of every district did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Report {
     pub nodes: usize,
 }
 
-async fn places_of(db: &impl ConnectionTrait, kind: PlaceKind) -> Result<Vec<place::Model>, DbErr> {
+/// What one district's refresh did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DistrictReport {
+    /// Rows written: the district's, its streets' and communities', and
+    /// the city and province above it when all their districts have rows.
+    pub nodes: usize,
+    /// Once every district's figures were computed since the refresh
+    /// began: the number of nodes computed since, the whole tree's.
+    pub whole: Option<usize>,
+}
+
+/// A district's refresh, as queued by [`start`].
+#[derive(Debug, Serialize, Deserialize)]
+struct DistrictJob {
+    district_id: i64,
+    /// When the period's refresh began.
+    since: DateTime<Utc>,
+    /// The districts it began for: it is whole when all have figures
+    /// computed since.
+    districts: usize,
+}
+
+/// Every province, city and district, found from the roots of the tree
+/// down through the parent index: no index leads with a place's kind,
+/// and a scan of the places by kind would read every dwelling.
+async fn upper_places(db: &impl ConnectionTrait) -> Result<Vec<place::Model>, DbErr> {
+    let sql = "WITH RECURSIVE reach (id, kind) AS ( \
+           SELECT id, kind FROM place WHERE parent_id IS NULL \
+           UNION ALL \
+           SELECT p.id, p.kind FROM place p JOIN reach r ON p.parent_id = r.id \
+           WHERE r.kind IN ('province', 'city')) \
+         SELECT * FROM place WHERE id IN (SELECT id FROM reach \
+           WHERE kind IN ('province', 'city', 'district')) \
+         ORDER BY id";
     place::Entity::find()
+        .from_raw_sql(Statement::from_string(db.get_database_backend(), sql))
+        .all(db)
+        .await
+}
+
+/// The cities and provinces with no district under them: no district's
+/// job sums them, so they are written as empty here.
+fn without_districts(upper: &[place::Model]) -> Vec<&place::Model> {
+    let is = |p: &place::Model, k: PlaceKind| p.kind == k.as_str();
+    let parent_of: HashMap<i64, Option<i64>> = upper.iter().map(|p| (p.id, p.parent_id)).collect();
+    let mut summed: HashSet<i64> = HashSet::new();
+    for d in upper.iter().filter(|p| is(p, PlaceKind::District)) {
+        let mut next = d.parent_id;
+        while let Some(id) = next {
+            summed.insert(id);
+            next = parent_of.get(&id).copied().flatten();
+        }
+    }
+    upper
+        .iter()
+        .filter(|p| is(p, PlaceKind::City) || is(p, PlaceKind::Province))
+        .filter(|p| !summed.contains(&p.id))
+        .collect()
+}
+
+/// What every period's refresh does before the districts' jobs: drops
+/// the rows of places gone from the tree (or moved to another level) and
+/// writes the cities and provinces without districts as empty.
+async fn prepare(
+    tx: &DatabaseTransaction,
+    upper: &[place::Model],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    tx.execute_unprepared(
+        "DELETE FROM cockpit_figures WHERE NOT EXISTS (SELECT 1 FROM place \
+         WHERE place.id = cockpit_figures.place_id AND place.kind = cockpit_figures.kind)",
+    )
+    .await?;
+    let empty: Vec<Row> = without_districts(upper)
+        .into_iter()
+        .map(|p| Row {
+            place_id: p.id,
+            parent_id: p.parent_id,
+            kind: if p.kind == PlaceKind::City.as_str() {
+                "city"
+            } else {
+                "province"
+            },
+            district_code: None,
+            numbers: Numbers::sum_of_districts(&[], 0, 0),
+        })
+        .collect();
+    write(tx, &empty, now, Replace::All).await
+}
+
+/// `parent`'s children of `kind`, through the parent index.
+async fn children_of(
+    db: &impl ConnectionTrait,
+    parent: i64,
+    kind: PlaceKind,
+) -> Result<Vec<place::Model>, DbErr> {
+    place::Entity::find()
+        .filter(place::Column::ParentId.eq(parent))
         .filter(place::Column::Kind.eq(kind.as_str()))
         .order_by_asc(place::Column::Id)
         .all(db)
         .await
 }
 
-/// `(district code, item)` pairs, each once: agencies currently paired, or
-/// organisations admitted.
-async fn distinct_by_district(
+/// Begins a period's refresh: one [`DISTRICT_KIND`] job per district,
+/// under a dedupe key naming the district and the period, so any node may
+/// take any of them and none runs twice. A district that has no figures
+/// yet is refreshed at once; the others are spread over the period's
+/// first half ([`rules::refresh_offset`]). Returns the number of
+/// districts.
+pub async fn start(db: &Database, now: DateTime<Utc>) -> Result<usize, DbErr> {
+    let conn = db.conn();
+    let backend = db.backend();
+    let upper = upper_places(conn).await?;
+    let districts: Vec<&place::Model> = upper
+        .iter()
+        .filter(|p| p.kind == PlaceKind::District.as_str())
+        .collect();
+    let computed: HashSet<i64> = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT place_id FROM cockpit_figures WHERE kind = 'district'",
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64>("", "place_id"))
+        .collect::<Result<_, _>>()?;
+    let waiting = districts
+        .iter()
+        .filter(|d| computed.contains(&d.id))
+        .count();
+    let (period, _) = jobs::period_key(KIND, EVERY, now);
+    let tx = db.write().await?;
+    prepare(&tx, &upper, now).await?;
+    let mut later = 0;
+    for d in &districts {
+        let run_at = if computed.contains(&d.id) {
+            let offset = rules::refresh_offset(later, waiting, EVERY);
+            later += 1;
+            now + chrono::Duration::from_std(offset).unwrap_or_default()
+        } else {
+            now
+        };
+        let job = DistrictJob {
+            district_id: d.id,
+            since: now,
+            districts: districts.len(),
+        };
+        let payload = serde_json::to_value(&job)
+            .map_err(|e| DbErr::Custom(format!("cockpit refresh: {e}")))?;
+        NewJob::new(DISTRICT_KIND, payload, run_at)
+            .dedupe(format!("{period}:{}", d.id))
+            // A missed district is not worth retrying long: the next
+            // period refreshes it.
+            .max_attempts(3)
+            .enqueue(&tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(districts.len())
+}
+
+/// Recomputes every figure as of `now` in one call, the districts one
+/// after another: what a period's jobs do, for tests and tools.
+pub async fn refresh(db: &Database, now: DateTime<Utc>) -> Result<Report, ApiError> {
+    let upper = upper_places(db.conn()).await?;
+    let tx = db.write().await?;
+    prepare(&tx, &upper, now).await?;
+    tx.commit().await?;
+    let districts: Vec<&place::Model> = upper
+        .iter()
+        .filter(|p| p.kind == PlaceKind::District.as_str())
+        .collect();
+    let mut nodes = 0;
+    for d in &districts {
+        let r = refresh_district(db, d, now, now, districts.len()).await?;
+        nodes = r.whole.unwrap_or(nodes);
+    }
+    Ok(Report { nodes })
+}
+
+/// The district's board, its streets' and their communities', gathered
+/// as the district's own admin would see them.
+async fn gather_district(
+    conn: &impl ConnectionTrait,
+    d: &place::Model,
+    now: DateTime<Utc>,
+) -> Result<Vec<Row>, ApiError> {
+    let who = reader(d);
+    let b = board::gather(conn, &who, d, now).await?;
+    let mut rows = vec![Row {
+        place_id: d.id,
+        parent_id: d.parent_id,
+        kind: "district",
+        district_code: d.district_code.clone(),
+        numbers: b.numbers,
+    }];
+    for (s, _) in &b.children {
+        let sb = board::gather(conn, &who, s, now).await?;
+        rows.push(Row {
+            place_id: s.id,
+            parent_id: s.parent_id,
+            kind: "street",
+            district_code: s.district_code.clone(),
+            numbers: sb.numbers,
+        });
+        for (c, n) in sb.children {
+            rows.push(Row {
+                place_id: c.id,
+                parent_id: c.parent_id,
+                kind: "community",
+                district_code: c.district_code.clone(),
+                numbers: n,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// The PostgreSQL advisory locks that serialise the sums of one tree of
+/// districts (this plus the id of the province or city at its top), so
+/// that a city's sum sees every district written before it.
+const ROLL_UP_LOCK: i64 = 0x6a69_6e6c_696e_c0c7;
+
+/// How long a district's write waits on PostgreSQL for another district
+/// of its tree to finish its sums; past it the write is retried.
+const ROLL_UP_WAIT: &str = "30s";
+
+/// District refreshes one node runs at once: each holds a pooled
+/// connection and a core while it gathers, and requests need them too
+/// (on a new database every district is due at once).
+static AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Writes of a district's figures refused for load before the job gives
+/// up (the gathering is not done again); a second apart, then two, four…
+const WRITE_TRIES: u32 = 5;
+
+/// Recomputes one district's figures as of `now` and writes them, with
+/// the day's snapshots, and the sums of the city and province above it
+/// when all their districts have figures, in one transaction. The boards
+/// are gathered first, outside it, so readers and writers are not held
+/// up while it reads. `since` and `districts` say when the period's
+/// refresh began and for how many districts, to tell when it is whole.
+pub async fn refresh_district(
+    db: &Database,
+    district: &place::Model,
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+    districts: usize,
+) -> Result<DistrictReport, ApiError> {
+    // The heaviest read of all: from the replica when one keeps up (the
+    // figures are then at most its lag limit older than `now` says).
+    let rows = {
+        let _turn = AT_ONCE.acquire().await;
+        gather_district(db.reads(), district, now).await?
+    };
+    let tops = above(db.conn(), district).await?;
+    let mut tries = 0;
+    let written = loop {
+        match write_district(db, district, &tops, &rows, now).await {
+            Err(e) if jinlin_kernel::db::is_overloaded(&e) && tries + 1 < WRITE_TRIES => {
+                tokio::time::sleep(Duration::from_secs(1 << tries)).await;
+                tries += 1;
+            }
+            result => break result?,
+        }
+    };
+    Ok(DistrictReport {
+        nodes: rows.len() + written,
+        whole: whole_since(db.conn(), since, districts).await?,
+    })
+}
+
+/// The cities and provinces above `district`, nearest first.
+async fn above(
     db: &impl ConnectionTrait,
-    sql: &str,
-) -> Result<HashMap<String, HashSet<i64>>, DbErr> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(backend, sql.to_string()))
+    district: &place::Model,
+) -> Result<Vec<place::Model>, DbErr> {
+    let mut tops = Vec::new();
+    let mut next = district.parent_id;
+    while let Some(id) = next {
+        let Some(p) = jinlin_places::store::find(db, id).await? else {
+            break;
+        };
+        next = p.parent_id;
+        if matches!(
+            PlaceKind::parse(&p.kind),
+            Some(PlaceKind::City | PlaceKind::Province)
+        ) {
+            tops.push(p);
+        }
+    }
+    Ok(tops)
+}
+
+/// The write of [`refresh_district`], one transaction; returns the
+/// number of cities and provinces summed.
+async fn write_district(
+    db: &Database,
+    district: &place::Model,
+    tops: &[place::Model],
+    rows: &[Row],
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let backend = db.backend();
+    let tx = db.write().await?;
+    if let (DbBackend::Postgres, Some(top)) = (backend, tops.last()) {
+        tx.execute_unprepared(&format!("SET LOCAL lock_timeout = '{ROLL_UP_WAIT}'"))
+            .await?;
+        tx.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1)",
+            [ROLL_UP_LOCK.wrapping_add(top.id).into()],
+        ))
         .await?;
-    let mut out: HashMap<String, HashSet<i64>> = HashMap::new();
-    for r in &rows {
-        let code: String = r.try_get("", "code")?;
-        let item: i64 = r.try_get("", "item")?;
-        out.entry(code).or_default().insert(item);
+    }
+    write(&tx, rows, now, Replace::Older).await?;
+    if let Some(code) = &district.district_code {
+        // The district's streets and communities gone from the tree.
+        let sql = format!(
+            "DELETE FROM cockpit_figures WHERE district_code = {} \
+             AND kind IN ('street', 'community') AND computed_at < {}",
+            ph(backend, 1),
+            ph(backend, 2)
+        );
+        tx.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [code.clone().into(), now.into()],
+        ))
+        .await?;
+    }
+    let sums = roll_up(&tx, tops).await?;
+    write(&tx, &sums, now, Replace::All).await?;
+    tx.commit().await?;
+    Ok(sums.len())
+}
+
+/// The number of nodes computed since `since`, once `districts` districts
+/// have been.
+async fn whole_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+    districts: usize,
+) -> Result<Option<usize>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT COUNT(*) AS nodes, \
+           COALESCE(SUM(CASE WHEN kind = 'district' THEN 1 ELSE 0 END), 0) AS districts \
+         FROM cockpit_figures WHERE computed_at >= {}",
+        ph(backend, 1)
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [since.into()]))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let nodes: i64 = row.try_get("", "nodes")?;
+    let fresh: i64 = row.try_get("", "districts")?;
+    Ok((fresh as usize >= districts).then_some(nodes as usize))
+}
+
+/// Each of `tops` (the cities and provinces above a district) summed from
+/// the stored figures of all its districts; one whose districts do not
+/// all have figures yet is left as it was (it would count only some).
+async fn roll_up(tx: &DatabaseTransaction, tops: &[place::Model]) -> Result<Vec<Row>, DbErr> {
+    let mut rows = Vec::new();
+    for top in tops {
+        // Districts right under a province (no city level) count too.
+        let mut ds = children_of(tx, top.id, PlaceKind::District).await?;
+        for c in children_of(tx, top.id, PlaceKind::City).await? {
+            ds.extend(children_of(tx, c.id, PlaceKind::District).await?);
+        }
+        let stored = stored_numbers(tx, ds.iter().map(|d| d.id)).await?;
+        if ds.iter().any(|d| !stored.contains_key(&d.id)) {
+            continue;
+        }
+        let codes: Vec<String> = ds.iter().filter_map(|d| d.district_code.clone()).collect();
+        let agencies = distinct_items(
+            tx,
+            "SELECT DISTINCT agency_id AS item FROM agency_pairing WHERE ended_at IS NULL",
+            &codes,
+        )
+        .await?;
+        let orgs = distinct_items(
+            tx,
+            "SELECT DISTINCT org_id AS item FROM social_org_admission WHERE state = 'approved'",
+            &codes,
+        )
+        .await?;
+        let parts: Vec<&Numbers> = ds.iter().filter_map(|d| stored.get(&d.id)).collect();
+        let kind = if top.kind == PlaceKind::City.as_str() {
+            "city"
+        } else {
+            "province"
+        };
+        rows.push(Row {
+            place_id: top.id,
+            parent_id: top.parent_id,
+            kind,
+            district_code: None,
+            numbers: Numbers::sum_of_districts(&parts, agencies, orgs),
+        });
+    }
+    Ok(rows)
+}
+
+/// The stored figures of the given nodes, by place id.
+async fn stored_numbers(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, Numbers>, DbErr> {
+    let backend = db.get_database_backend();
+    let ids: Vec<i64> = ids.into_iter().collect();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT place_id, numbers FROM cockpit_figures WHERE place_id IN ({})",
+            (1..=chunk.len())
+                .map(|i| ph(backend, i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let values: Vec<Value> = chunk.iter().map(|id| (*id).into()).collect();
+        for r in db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+        {
+            out.insert(
+                r.try_get::<i64>("", "place_id")?,
+                parse_numbers(&r.try_get::<String>("", "numbers")?)?,
+            );
+        }
     }
     Ok(out)
 }
 
-/// Recomputes every node's figures as of `now` and writes them, with the
-/// day's snapshot, in one transaction. The boards are gathered first,
-/// outside it, so readers and writers are not held up while it reads.
-pub async fn refresh(db: &Database, now: DateTime<Utc>) -> Result<Report, ApiError> {
-    // The heaviest read of all: from the replica when one keeps up (the
-    // figures are then at most its lag limit older than `now` says).
-    let conn = db.reads();
-    let mut rows: Vec<Row> = Vec::new();
-    let mut by_district: HashMap<i64, (Option<String>, Numbers)> = HashMap::new();
-    for d in places_of(conn, PlaceKind::District).await? {
-        let who = reader(&d);
-        let b = board::gather(conn, &who, &d, now).await?;
-        by_district.insert(d.id, (d.district_code.clone(), b.numbers.clone()));
-        rows.push(Row {
-            place_id: d.id,
-            parent_id: d.parent_id,
-            kind: "district",
-            district_code: d.district_code.clone(),
-            numbers: b.numbers,
-        });
-        for (s, _) in &b.children {
-            let sb = board::gather(conn, &who, s, now).await?;
-            rows.push(Row {
-                place_id: s.id,
-                parent_id: s.parent_id,
-                kind: "street",
-                district_code: s.district_code.clone(),
-                numbers: sb.numbers,
-            });
-            for (c, n) in sb.children {
-                rows.push(Row {
-                    place_id: c.id,
-                    parent_id: c.parent_id,
-                    kind: "community",
-                    district_code: c.district_code.clone(),
-                    numbers: n,
-                });
-            }
+/// How many distinct items `select` (`SELECT DISTINCT … AS item … WHERE
+/// …`) finds in the districts of `codes`: agencies currently paired, or
+/// organisations admitted, each counted once however many districts it
+/// serves.
+async fn distinct_items(
+    db: &impl ConnectionTrait,
+    select: &str,
+    codes: &[String],
+) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let mut items: HashSet<i64> = HashSet::new();
+    for chunk in codes.chunks(CHUNK) {
+        let sql = format!(
+            "{select} AND district_code IN ({})",
+            (1..=chunk.len())
+                .map(|i| ph(backend, i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let values: Vec<Value> = chunk.iter().map(|c| c.clone().into()).collect();
+        for r in db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+        {
+            items.insert(r.try_get("", "item")?);
         }
     }
-
-    // Cities and provinces: their districts summed, and the distinct
-    // things counted over the union of the districts' items.
-    let agencies = distinct_by_district(
-        conn,
-        "SELECT DISTINCT district_code AS code, agency_id AS item FROM agency_pairing \
-         WHERE ended_at IS NULL",
-    )
-    .await?;
-    let orgs = distinct_by_district(
-        conn,
-        "SELECT DISTINCT district_code AS code, org_id AS item FROM social_org_admission \
-         WHERE state = 'approved'",
-    )
-    .await?;
-    let cities = places_of(conn, PlaceKind::City).await?;
-    let mut city_districts: HashMap<i64, Vec<i64>> = HashMap::new();
-    for d in places_of(conn, PlaceKind::District).await? {
-        if let Some(p) = d.parent_id {
-            city_districts.entry(p).or_default().push(d.id);
-        }
-    }
-    let sum = |districts: &[i64]| {
-        let mut n = Numbers::default();
-        let mut a: HashSet<i64> = HashSet::new();
-        let mut o: HashSet<i64> = HashSet::new();
-        for id in districts {
-            if let Some((code, d)) = by_district.get(id) {
-                n.add(d);
-                let code = code.clone().unwrap_or_default();
-                a.extend(agencies.get(&code).into_iter().flatten());
-                o.extend(orgs.get(&code).into_iter().flatten());
-            }
-        }
-        n.agencies_paired = a.len() as u64;
-        n.orgs_admitted = o.len() as u64;
-        if n.joint_meetings.is_none() {
-            n.joint_meetings = Some(0);
-        }
-        n
-    };
-    let mut province_districts: HashMap<i64, Vec<i64>> = HashMap::new();
-    for c in &cities {
-        let ds = city_districts.get(&c.id).cloned().unwrap_or_default();
-        if let Some(p) = c.parent_id {
-            province_districts.entry(p).or_default().extend(&ds);
-        }
-        rows.push(Row {
-            place_id: c.id,
-            parent_id: c.parent_id,
-            kind: "city",
-            district_code: None,
-            numbers: sum(&ds),
-        });
-    }
-    for p in places_of(conn, PlaceKind::Province).await? {
-        // Districts right under a province (no city level) count too.
-        let mut ds = province_districts.remove(&p.id).unwrap_or_default();
-        ds.extend(city_districts.get(&p.id).into_iter().flatten());
-        rows.push(Row {
-            place_id: p.id,
-            parent_id: p.parent_id,
-            kind: "province",
-            district_code: None,
-            numbers: sum(&ds),
-        });
-    }
-
-    write(db, &rows, now).await?;
-    Ok(Report { nodes: rows.len() })
+    Ok(items.len() as u64)
 }
 
 /// Rows per INSERT: well under SQLite's 32,766 bound parameters.
 const CHUNK: usize = 500;
 
-async fn write(db: &Database, rows: &[Row], now: DateTime<Utc>) -> Result<(), DbErr> {
-    let backend = db.backend();
+/// Which stored rows a write replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replace {
+    /// Only rows computed no later: a late retry of an older gathering
+    /// does not undo a newer one.
+    Older,
+    /// Every row: sums, which are written one at a time (the writer, or
+    /// the tree's lock), each seeing every district written before it.
+    All,
+}
+
+/// Writes `rows` as computed at `now`, and the day's snapshot of each.
+async fn write(
+    tx: &DatabaseTransaction,
+    rows: &[Row],
+    now: DateTime<Utc>,
+    replace: Replace,
+) -> Result<(), DbErr> {
+    let (figures_if, snapshot_if) = match replace {
+        Replace::Older => (
+            " WHERE cockpit_figures.computed_at <= excluded.computed_at",
+            " WHERE cockpit_snapshot.computed_at <= excluded.computed_at",
+        ),
+        Replace::All => ("", ""),
+    };
+    let backend = tx.get_database_backend();
     let day = now
         .with_timezone(&jinlin_kernel::time::china())
         .date_naive()
         .to_string();
-    let tx = db.write().await?;
     for chunk in rows.chunks(CHUNK) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
         let mut tuples = Vec::with_capacity(chunk.len());
@@ -385,7 +775,7 @@ async fn write(db: &Database, rows: &[Row], now: DateTime<Utc>) -> Result<(), Db
              VALUES {} ON CONFLICT (place_id) DO UPDATE SET \
                parent_id = excluded.parent_id, kind = excluded.kind, \
                district_code = excluded.district_code, numbers = excluded.numbers, \
-               computed_at = excluded.computed_at",
+               computed_at = excluded.computed_at{figures_if}",
             tuples.join(", ")
         );
         tx.execute_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -393,26 +783,19 @@ async fn write(db: &Database, rows: &[Row], now: DateTime<Utc>) -> Result<(), Db
         let sql = format!(
             "INSERT INTO cockpit_snapshot (place_id, day, numbers, computed_at) \
              VALUES {} ON CONFLICT (place_id, day) DO UPDATE SET \
-               numbers = excluded.numbers, computed_at = excluded.computed_at",
+               numbers = excluded.numbers, computed_at = excluded.computed_at{snapshot_if}",
             snaps.join(", ")
         );
         tx.execute_raw(Statement::from_sql_and_values(backend, sql, snap_values))
             .await?;
     }
-    // Places gone from the tree since the last refresh.
-    let sql = format!(
-        "DELETE FROM cockpit_figures WHERE computed_at < {}",
-        ph(backend, 1)
-    );
-    tx.execute_raw(Statement::from_sql_and_values(backend, sql, [now.into()]))
-        .await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// The board a reader sees. At a street and above: the maintained figures
 /// (the node's row and its children's), with the time they were computed,
 /// and a refresh asked of the job queue when they are older than
-/// [`EVERY`]. Missing (a new database, before the first refresh): a
+/// [`STALE_AFTER`]. Missing (a new database, before the first refresh): a
 /// district or street is gathered live this once, a city or province
 /// waits for the refresh (`503`, "being computed"). Below a street: live.
 pub async fn board(
@@ -441,7 +824,7 @@ pub async fn board(
                 .into_owned(),
         ));
     };
-    if own.computed_at + chrono::Duration::from_std(EVERY).unwrap_or_default() < now {
+    if own.computed_at + chrono::Duration::from_std(STALE_AFTER).unwrap_or_default() < now {
         request_refresh(db, now).await?;
     }
     let child_kind = kind.and_then(PlaceKind::child);

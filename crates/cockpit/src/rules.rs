@@ -238,6 +238,25 @@ impl Numbers {
         self.stars_sum += o.stars_sum;
     }
 
+    /// A city's or province's counts: its districts' added up, with the
+    /// distinct agencies paired and organisations admitted counted from
+    /// the items over all of them (one serving two districts counts once),
+    /// and the joint meetings of its streets (none held is zero).
+    pub fn sum_of_districts(
+        districts: &[&Numbers],
+        agencies_paired: u64,
+        orgs_admitted: u64,
+    ) -> Numbers {
+        let mut n = Numbers::default();
+        for d in districts {
+            n.add(d);
+        }
+        n.agencies_paired = agencies_paired;
+        n.orgs_admitted = orgs_admitted;
+        n.joint_meetings.get_or_insert(0);
+        n
+    }
+
     pub fn value(&self, key: Key) -> Option<Value> {
         use Value::{Count, Share};
         let share = |n, d| Some(Share { n, d });
@@ -625,6 +644,23 @@ pub fn tally(times: &[DateTime<Utc>], periods: &[Period]) -> Vec<u64> {
     out
 }
 
+/// When a district's refresh starts within a period of `every`, as an
+/// offset from the period's start: the `districts` refreshes are spread
+/// evenly over the period's first half, so one node gives a district's few
+/// seconds at a time to the figures instead of a long stretch at once, and
+/// every district is done well before the next period.
+pub fn refresh_offset(
+    index: usize,
+    districts: usize,
+    every: std::time::Duration,
+) -> std::time::Duration {
+    if districts == 0 {
+        return std::time::Duration::ZERO;
+    }
+    let half = every.as_millis() as u64 / 2;
+    std::time::Duration::from_millis(half * index.min(districts) as u64 / districts as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -933,6 +969,24 @@ mod tests {
             let mut again = whole.clone();
             again.add(&Numbers::default());
             prop_assert_eq!(again, whole);
+        }
+
+        /// The refreshes start in index order, the first at the period's
+        /// start, all within its first half, evenly spaced.
+        #[test]
+        fn refreshes_are_spread_over_the_first_half(
+            districts in 1usize..3000,
+            minutes in 1u64..60,
+        ) {
+            let every = std::time::Duration::from_secs(minutes * 60);
+            let at = |i| refresh_offset(i, districts, every);
+            prop_assert_eq!(at(0), std::time::Duration::ZERO);
+            let gap = every.as_millis() as u64 / 2 / districts as u64;
+            for i in 1..districts.min(200) {
+                prop_assert!(at(i) < every / 2);
+                let step = (at(i) - at(i - 1)).as_millis() as u64;
+                prop_assert!(step == gap || step == gap + 1, "step {step}, gap {gap}");
+            }
         }
 
         /// Each period gets the last snapshot dated in it, none before the

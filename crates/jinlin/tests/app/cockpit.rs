@@ -2261,6 +2261,116 @@ async fn maintained_figures_equal_the_live_ones_at_every_level_and_follow_a_chan
 }
 
 #[db_test]
+async fn the_refresh_runs_a_district_at_a_time_on_the_job_queue(db: TestDb) {
+    use jinlin_cockpit::figures::{self, DISTRICT_KIND, EVERY};
+    use jinlin_kernel::jobs::{JobRunner, RunnerConfig, entity as job};
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
+    let (app, t, _) = setup(db).await;
+    records(&app, &t).await;
+    let db = &app.db.db;
+    let conn = db.conn();
+    let find =
+        |id: i64| async move { jinlin_places::store::find(conn, id).await.unwrap().unwrap() };
+    let far = jinlin_kernel::place::entity::Entity::find()
+        .filter(jinlin_kernel::place::entity::Column::Kind.eq("district"))
+        .filter(jinlin_kernel::place::entity::Column::Id.ne(t.district))
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let (province, city) = city_above(&app, &t, far.id).await;
+    let raised_at = |id: i64| async move {
+        figures::read(conn, id)
+            .await
+            .unwrap()
+            .map(|(own, _)| own.numbers.matters_raised)
+    };
+
+    // One district of two refreshed: its own figures are kept, but the
+    // city and province are not summed from half of their districts.
+    let now = Utc::now();
+    let one = figures::refresh_district(db, &find(t.district).await, now, now, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        one.nodes, 5,
+        "the district, its two streets and communities"
+    );
+    assert_eq!(one.whole, None);
+    let in_district = raised_at(t.district).await.unwrap();
+    assert!(in_district > 0);
+    assert_eq!(raised_at(city).await, None);
+    // The second completes the refresh: the city and province are summed.
+    let two = figures::refresh_district(db, &find(far.id).await, now, now, 2)
+        .await
+        .unwrap();
+    assert_eq!(two.nodes, 3, "the far district, the city, the province");
+    assert_eq!(two.whole, Some(8));
+    let whole = in_district + raised_at(far.id).await.unwrap();
+    assert_eq!(raised_at(city).await, Some(whole));
+    assert_eq!(raised_at(province).await, Some(whole));
+    let street = raised_at(t.street).await.unwrap();
+
+    // A period later on the job queue: the recurring job queues one job
+    // per district, spread over the first half of the period (both have
+    // figures, so neither is urgent).
+    raised(&app, &t, t.compound.compound, Utc::now(), "submitted", 1).await;
+    let runner = JobRunner::new(
+        db.clone(),
+        jinlin_cockpit::job_handlers(),
+        RunnerConfig {
+            node: "cockpit-test".into(),
+            ..Default::default()
+        },
+    );
+    let later = Utc::now() + Duration::from_std(EVERY * 2).unwrap();
+    runner.tick_at(later).await.unwrap();
+    let queued = job::Entity::find()
+        .filter(job::Column::Kind.eq(DISTRICT_KIND))
+        .order_by_asc(job::Column::RunAt)
+        .all(conn)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 2);
+    assert!(queued.iter().all(|j| j.done_at.is_none()));
+    assert_eq!(
+        (queued[1].run_at - queued[0].run_at).num_seconds(),
+        (EVERY / 4).as_secs() as i64,
+        "two districts: one at the start, one a quarter into the period"
+    );
+    // Once due, any node runs them; the sums follow the new matter.
+    runner.tick_at(later).await.unwrap();
+    let done = job::Entity::find()
+        .filter(job::Column::Kind.eq(DISTRICT_KIND))
+        .filter(job::Column::DoneAt.is_not_null())
+        .count(conn)
+        .await
+        .unwrap();
+    assert_eq!(done, 2);
+    for (id, before) in [
+        (t.district, in_district),
+        (t.street, street),
+        (city, whole),
+        (province, whole),
+    ] {
+        assert_eq!(raised_at(id).await, Some(before + 1), "node {id}");
+    }
+    // The same period asked again (a stale cockpit asks): nothing more.
+    jinlin_cockpit::figures::request_refresh(db, later)
+        .await
+        .unwrap();
+    runner.tick_at(later).await.unwrap();
+    assert_eq!(
+        job::Entity::find()
+            .filter(job::Column::Kind.eq(DISTRICT_KIND))
+            .count(conn)
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+#[db_test]
 async fn a_city_or_province_cockpit_opens_to_its_admins_only(db: TestDb) {
     let (app, t, p) = setup(db).await;
     records(&app, &t).await;
