@@ -19,6 +19,11 @@ use tokio::process::{Child, Command};
 use crate::drive::{Load, Phase, Shape};
 use crate::world::{Class, DEFAULT_MIX, Sizes, World};
 
+/// The server's allocator, so the floor it is measured against is built
+/// the same way.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "jinlin-load", about = "Load harness for jinlin")]
 struct Cli {
