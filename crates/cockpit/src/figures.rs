@@ -123,6 +123,14 @@ fn ph(backend: DbBackend, n: usize) -> String {
     }
 }
 
+/// `n` placeholders after the `base` first, comma-separated.
+fn phs(backend: DbBackend, base: usize, n: usize) -> String {
+    (base + 1..=base + n)
+        .map(|i| ph(backend, i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn parse_numbers(text: &str) -> Result<Numbers, DbErr> {
     serde_json::from_str(text).map_err(|e| DbErr::Custom(format!("cockpit figures: {e}")))
 }
@@ -648,10 +656,7 @@ async fn stored_numbers(
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "SELECT place_id, numbers FROM cockpit_figures WHERE place_id IN ({})",
-            (1..=chunk.len())
-                .map(|i| ph(backend, i))
-                .collect::<Vec<_>>()
-                .join(", ")
+            phs(backend, 0, chunk.len())
         );
         let values: Vec<Value> = chunk.iter().map(|id| (*id).into()).collect();
         for r in db
@@ -681,10 +686,7 @@ async fn distinct_items(
     for chunk in codes.chunks(CHUNK) {
         let sql = format!(
             "{select} AND district_code IN ({})",
-            (1..=chunk.len())
-                .map(|i| ph(backend, i))
-                .collect::<Vec<_>>()
-                .join(", ")
+            phs(backend, 0, chunk.len())
         );
         let values: Vec<Value> = chunk.iter().map(|c| c.clone().into()).collect();
         for r in db
@@ -747,13 +749,7 @@ async fn write(
                 numbers.clone().into(),
                 now.into(),
             ]);
-            tuples.push(format!(
-                "({})",
-                (1..=6)
-                    .map(|i| ph(backend, base + i))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            tuples.push(format!("({})", phs(backend, base, 6)));
             let base = snap_values.len();
             snap_values.extend([
                 r.place_id.into(),
@@ -761,13 +757,7 @@ async fn write(
                 numbers.into(),
                 now.into(),
             ]);
-            snaps.push(format!(
-                "({})",
-                (1..=4)
-                    .map(|i| ph(backend, base + i))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            snaps.push(format!("({})", phs(backend, base, 4)));
         }
         let sql = format!(
             "INSERT INTO cockpit_figures \
