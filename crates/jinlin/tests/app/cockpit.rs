@@ -2279,6 +2279,22 @@ async fn the_refresh_runs_a_district_at_a_time_on_the_job_queue(db: TestDb) {
         .unwrap()
         .unwrap();
     let (province, city) = city_above(&app, &t, far.id).await;
+    // A second city of the province, with no district under it yet.
+    let empty_city =
+        jinlin_kernel::place::entity::Entity::insert(jinlin_kernel::place::entity::ActiveModel {
+            kind: Set("city".into()),
+            parent_id: Set(Some(province)),
+            code: Set(Some("350200000000".into())),
+            name: Set("厦门市".into()),
+            initials: Set(String::new()),
+            created_at: Set(Utc::now()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(conn)
+        .await
+        .unwrap()
+        .last_insert_id;
     let raised_at = |id: i64| async move {
         figures::read(conn, id)
             .await
@@ -2333,6 +2349,14 @@ async fn the_refresh_runs_a_district_at_a_time_on_the_job_queue(db: TestDb) {
         .unwrap();
     assert_eq!(queued.len(), 2);
     assert!(queued.iter().all(|j| j.done_at.is_none()));
+    // The city without districts is written as empty when the period
+    // begins (no district's job sums it), so its cockpit opens.
+    let (empty, _) = figures::read(conn, empty_city).await.unwrap().unwrap();
+    assert_eq!(
+        empty.numbers,
+        jinlin_cockpit::rules::Numbers::sum_of_districts(&[], 0, 0)
+    );
+    assert_eq!(empty.numbers.joint_meetings, Some(0));
     assert_eq!(
         (queued[1].run_at - queued[0].run_at).num_seconds(),
         (EVERY / 4).as_secs() as i64,
