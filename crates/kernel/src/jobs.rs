@@ -616,15 +616,12 @@ impl JobRunner {
     pub async fn schedule_recurring(&self, now: DateTime<Utc>) -> Result<(), DbErr> {
         for (kind, every) in &self.handlers.recurring {
             let (period, _) = period_key(kind, *every, now);
-            let seen = |s: &HashMap<String, String>| s.get(kind) == Some(&period);
-            if seen(&self.scheduled.lock().unwrap_or_else(|e| e.into_inner())) {
+            let scheduled = || self.scheduled.lock().unwrap_or_else(|e| e.into_inner());
+            if scheduled().get(kind) == Some(&period) {
                 continue;
             }
             schedule_every(self.db.conn(), kind, *every, now).await?;
-            self.scheduled
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(kind.clone(), period);
+            scheduled().insert(kind.clone(), period);
         }
         Ok(())
     }
