@@ -32,7 +32,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::board;
-use crate::rules::{self, Numbers};
+use crate::rules::{self, Numbers, RefreshAt};
 
 /// The job that begins a period's refresh.
 pub const KIND: &str = "cockpit.refresh";
@@ -61,8 +61,14 @@ pub fn maintained(kind: Option<PlaceKind>) -> bool {
 
 pub fn job_handlers() -> JobHandlers {
     JobHandlers::new()
-        .every(KIND, EVERY, |db, _| async move {
-            let districts = start(&db, Utc::now()).await.map_err(|e| e.to_string())?;
+        .every(KIND, EVERY, |db, payload| async move {
+            // Never before the period's start (a node whose clock is
+            // behind), so the plan and the dedupe keys are the period's.
+            let now = match jobs::Period::of(&payload) {
+                Some(p) => Utc::now().max(p.start),
+                None => Utc::now(),
+            };
+            let districts = start(&db, now).await.map_err(|e| e.to_string())?;
             tracing::info!(districts, "cockpit refresh begun");
             Ok(())
         })
@@ -329,15 +335,24 @@ async fn prepare(
     write(tx, &empty, now, Replace::All).await
 }
 
-/// `parent`'s children of `kind`, through the parent index.
-async fn children_of(
-    db: &impl ConnectionTrait,
-    parent: i64,
-    kind: PlaceKind,
-) -> Result<Vec<place::Model>, DbErr> {
+/// The districts under a city or province: its own and its cities'
+/// (districts right under a province, with no city level, count too),
+/// through the parent index.
+async fn districts_under(db: &impl ConnectionTrait, top: i64) -> Result<Vec<place::Model>, DbErr> {
+    use sea_orm::sea_query::Query;
+    let cities = Query::select()
+        .column(place::Column::Id)
+        .from(place::Entity)
+        .and_where(place::Column::ParentId.eq(top))
+        .and_where(place::Column::Kind.eq(PlaceKind::City.as_str()))
+        .to_owned();
     place::Entity::find()
-        .filter(place::Column::ParentId.eq(parent))
-        .filter(place::Column::Kind.eq(kind.as_str()))
+        .filter(
+            sea_orm::Condition::any()
+                .add(place::Column::ParentId.eq(top))
+                .add(place::Column::ParentId.in_subquery(cities)),
+        )
+        .filter(place::Column::Kind.eq(PlaceKind::District.as_str()))
         .order_by_asc(place::Column::Id)
         .all(db)
         .await
@@ -345,10 +360,10 @@ async fn children_of(
 
 /// Begins a period's refresh: one [`DISTRICT_KIND`] job per district,
 /// under a dedupe key naming the district and the period, so any node may
-/// take any of them and none runs twice. A district that has no figures
-/// yet is refreshed at once; the others are spread over the period's
-/// first half ([`rules::refresh_offset`]). Returns the number of
-/// districts.
+/// take any of them and none runs twice. When each runs is
+/// [`rules::plan_refreshes`]: at once for a district without figures or
+/// with stale ones, the others spread over what is left of the period's
+/// first half. Returns the number of districts queued.
 pub async fn start(db: &Database, now: DateTime<Utc>) -> Result<usize, DbErr> {
     let conn = db.conn();
     let backend = db.backend();
@@ -357,39 +372,49 @@ pub async fn start(db: &Database, now: DateTime<Utc>) -> Result<usize, DbErr> {
         .iter()
         .filter(|p| p.kind == PlaceKind::District.as_str())
         .collect();
-    let computed: HashSet<i64> = conn
+    let computed: HashMap<i64, DateTime<Utc>> = conn
         .query_all_raw(Statement::from_string(
             backend,
-            "SELECT place_id FROM cockpit_figures WHERE kind = 'district'",
+            "SELECT place_id, computed_at FROM cockpit_figures WHERE kind = 'district'",
         ))
         .await?
         .iter()
-        .map(|r| r.try_get::<i64>("", "place_id"))
-        .collect::<Result<_, _>>()?;
-    let waiting = districts
+        .map(|r| Ok((r.try_get("", "place_id")?, r.try_get("", "computed_at")?)))
+        .collect::<Result<_, DbErr>>()?;
+    let (period, period_start) = jobs::period_key(KIND, EVERY, now);
+    let plan = rules::plan_refreshes(
+        &districts
+            .iter()
+            .map(|d| computed.get(&d.id).copied())
+            .collect::<Vec<_>>(),
+        period_start,
+        now,
+        EVERY,
+        STALE_AFTER,
+    );
+    let queued: Vec<(&place::Model, DateTime<Utc>)> = districts
         .iter()
-        .filter(|d| computed.contains(&d.id))
-        .count();
-    let (period, _) = jobs::period_key(KIND, EVERY, now);
+        .zip(plan)
+        .filter_map(|(d, at)| match at {
+            RefreshAt::Now => Some((*d, now)),
+            RefreshAt::After(offset) => Some((
+                *d,
+                now + chrono::Duration::from_std(offset).unwrap_or_default(),
+            )),
+            RefreshAt::NextPeriod => None,
+        })
+        .collect();
     let tx = db.write().await?;
     prepare(&tx, &upper, now).await?;
-    let mut later = 0;
-    for d in &districts {
-        let run_at = if computed.contains(&d.id) {
-            let offset = rules::refresh_offset(later, waiting, EVERY);
-            later += 1;
-            now + chrono::Duration::from_std(offset).unwrap_or_default()
-        } else {
-            now
-        };
+    for (d, run_at) in &queued {
         let job = DistrictJob {
             district_id: d.id,
             since: now,
-            districts: districts.len(),
+            districts: queued.len(),
         };
         let payload = serde_json::to_value(&job)
             .map_err(|e| DbErr::Custom(format!("cockpit refresh: {e}")))?;
-        NewJob::new(DISTRICT_KIND, payload, run_at)
+        NewJob::new(DISTRICT_KIND, payload, *run_at)
             .dedupe(format!("{period}:{}", d.id))
             // A missed district is not worth retrying long: the next
             // period refreshes it.
@@ -398,7 +423,7 @@ pub async fn start(db: &Database, now: DateTime<Utc>) -> Result<usize, DbErr> {
             .await?;
     }
     tx.commit().await?;
-    Ok(districts.len())
+    Ok(queued.len())
 }
 
 /// Recomputes every figure as of `now` in one call, the districts one
@@ -578,26 +603,34 @@ async fn write_district(
 }
 
 /// The number of nodes computed since `since`, once `districts` districts
-/// have been.
+/// have been. Every district's job asks; only the last counts the nodes.
 async fn whole_since(
     db: &impl ConnectionTrait,
     since: DateTime<Utc>,
     districts: usize,
 ) -> Result<Option<usize>, DbErr> {
     let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT COUNT(*) AS nodes, \
-           COALESCE(SUM(CASE WHEN kind = 'district' THEN 1 ELSE 0 END), 0) AS districts \
-         FROM cockpit_figures WHERE computed_at >= {}",
+    let count = |sql: String| {
+        db.query_one_raw(Statement::from_sql_and_values(backend, sql, [since.into()]))
+    };
+    // Through the index on (kind, computed_at): the districts' rows only.
+    let fresh = count(format!(
+        "SELECT COUNT(*) AS n FROM cockpit_figures \
+         WHERE kind = 'district' AND computed_at >= {}",
         ph(backend, 1)
-    );
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [since.into()]))
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let nodes: i64 = row.try_get("", "nodes")?;
-    let fresh: i64 = row.try_get("", "districts")?;
-    Ok((fresh as usize >= districts).then_some(nodes as usize))
+    ))
+    .await?;
+    let fresh: i64 = fresh.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+    if (fresh as usize) < districts {
+        return Ok(None);
+    }
+    let nodes = count(format!(
+        "SELECT COUNT(*) AS n FROM cockpit_figures WHERE computed_at >= {}",
+        ph(backend, 1)
+    ))
+    .await?;
+    let nodes: i64 = nodes.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+    Ok(Some(nodes as usize))
 }
 
 /// Each of `tops` (the cities and provinces above a district) summed from
@@ -606,11 +639,7 @@ async fn whole_since(
 async fn roll_up(tx: &DatabaseTransaction, tops: &[place::Model]) -> Result<Vec<Row>, DbErr> {
     let mut rows = Vec::new();
     for top in tops {
-        // Districts right under a province (no city level) count too.
-        let mut ds = children_of(tx, top.id, PlaceKind::District).await?;
-        for c in children_of(tx, top.id, PlaceKind::City).await? {
-            ds.extend(children_of(tx, c.id, PlaceKind::District).await?);
-        }
+        let ds = districts_under(tx, top.id).await?;
         let stored = stored_numbers(tx, ds.iter().map(|d| d.id)).await?;
         if ds.iter().any(|d| !stored.contains_key(&d.id)) {
             continue;

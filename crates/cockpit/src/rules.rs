@@ -644,21 +644,55 @@ pub fn tally(times: &[DateTime<Utc>], periods: &[Period]) -> Vec<u64> {
     out
 }
 
-/// When a district's refresh starts within a period of `every`, as an
-/// offset from the period's start: the `districts` refreshes are spread
-/// evenly over the period's first half, so one node gives a district's few
-/// seconds at a time to the figures instead of a long stretch at once, and
-/// every district is done well before the next period.
-pub fn refresh_offset(
-    index: usize,
-    districts: usize,
+/// When a district's figures are refreshed in a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshAt {
+    /// At once: the district has no figures, or they are stale.
+    Now,
+    /// This long after the period's job ran.
+    After(std::time::Duration),
+    /// Not in this period: the next one is near and its figures will do
+    /// until then.
+    NextPeriod,
+}
+
+/// Plans a period's district refreshes, one per entry of `computed` (when
+/// each district's figures were computed, if ever). The period began at
+/// `start` and lasts `every`; its job runs at `now`. Districts without
+/// figures, or with figures older than `stale_after`, are refreshed at
+/// once. The others are spread evenly over what is left of the period's
+/// first half, so one node gives a district's few seconds at a time to the
+/// figures instead of a long stretch at once, and every district is done
+/// well before the next period. A job that runs past the first half (a
+/// node started late in the period) leaves them to the next period, which
+/// would otherwise begin a second wave minutes after this one.
+pub fn plan_refreshes(
+    computed: &[Option<DateTime<Utc>>],
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
     every: std::time::Duration,
-) -> std::time::Duration {
-    if districts == 0 {
-        return std::time::Duration::ZERO;
-    }
-    let half = every.as_millis() as u64 / 2;
-    std::time::Duration::from_millis(half * index.min(districts) as u64 / districts as u64)
+    stale_after: std::time::Duration,
+) -> Vec<RefreshAt> {
+    let stale_after = chrono::Duration::from_std(stale_after).unwrap_or(chrono::TimeDelta::MAX);
+    let is_fresh = |at: &Option<DateTime<Utc>>| at.is_some_and(|t| t + stale_after >= now);
+    let fresh = computed.iter().filter(|c| is_fresh(c)).count() as u64;
+    let half_ends = start + chrono::Duration::from_std(every / 2).unwrap_or_default();
+    let window = (half_ends - now).to_std().unwrap_or_default();
+    let mut spread = 0;
+    computed
+        .iter()
+        .map(|at| {
+            if !is_fresh(at) {
+                RefreshAt::Now
+            } else if window.is_zero() {
+                RefreshAt::NextPeriod
+            } else {
+                let offset = window.as_millis() as u64 * spread / fresh;
+                spread += 1;
+                RefreshAt::After(std::time::Duration::from_millis(offset))
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -974,18 +1008,46 @@ mod tests {
         /// The refreshes start in index order, the first at the period's
         /// start, all within its first half, evenly spaced.
         #[test]
-        fn refreshes_are_spread_over_the_first_half(
-            districts in 1usize..3000,
+        fn refreshes_are_spread_over_what_is_left_of_the_first_half(
+            ages in proptest::collection::vec(proptest::option::of(0i64..3_600), 1..300),
             minutes in 1u64..60,
+            late_ms in 0u64..3_600_000,
         ) {
             let every = std::time::Duration::from_secs(minutes * 60);
-            let at = |i| refresh_offset(i, districts, every);
-            prop_assert_eq!(at(0), std::time::Duration::ZERO);
-            let gap = every.as_millis() as u64 / 2 / districts as u64;
-            for i in 1..districts.min(200) {
-                prop_assert!(at(i) < every / 2);
-                let step = (at(i) - at(i - 1)).as_millis() as u64;
-                prop_assert!(step == gap || step == gap + 1, "step {step}, gap {gap}");
+            let stale_after = every * 2;
+            let start = DateTime::parse_from_rfc3339("2026-12-03T02:00:00Z").unwrap().with_timezone(&Utc);
+            let late = std::time::Duration::from_millis(late_ms % every.as_millis() as u64);
+            let now = start + chrono::Duration::from_std(late).unwrap();
+            let computed: Vec<Option<DateTime<Utc>>> = ages
+                .iter()
+                .map(|a| a.map(|secs| now - chrono::Duration::seconds(secs)))
+                .collect();
+            let plan = plan_refreshes(&computed, start, now, every, stale_after);
+            prop_assert_eq!(plan.len(), computed.len());
+            let mut offsets = Vec::new();
+            for (at, step) in computed.iter().zip(&plan) {
+                let fresh = at.is_some_and(|t| now - t <= chrono::Duration::from_std(stale_after).unwrap());
+                match step {
+                    // Missing or stale figures never wait.
+                    RefreshAt::Now => prop_assert!(!fresh),
+                    // The others run before the period's first half ends…
+                    RefreshAt::After(d) => {
+                        prop_assert!(fresh);
+                        prop_assert!(late + *d < every / 2);
+                        offsets.push(d.as_millis() as u64);
+                    }
+                    // …or, when the job ran past it, in the next period.
+                    RefreshAt::NextPeriod => prop_assert!(fresh && late >= every / 2),
+                }
+            }
+            // Evenly: the first at once, then one gap apart.
+            if let Some(first) = offsets.first() {
+                prop_assert_eq!(*first, 0);
+                let gap = (every / 2 - late).as_millis() as u64 / offsets.len() as u64;
+                for w in offsets.windows(2) {
+                    let step = w[1] - w[0];
+                    prop_assert!(step == gap || step == gap + 1, "step {step}, gap {gap}");
+                }
             }
         }
 

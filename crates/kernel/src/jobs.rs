@@ -28,7 +28,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set,
     Statement, TryInsertResult,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Database;
 
@@ -170,8 +170,23 @@ pub fn period_key(kind: &str, every: Duration, now: DateTime<Utc>) -> (String, D
     (format!("{kind}:{slot}"), start)
 }
 
+/// The payload of a recurring job's run: the period it runs for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub start: DateTime<Utc>,
+}
+
+impl Period {
+    /// The period a recurring job's payload names (none in a run queued
+    /// before periods were recorded).
+    pub fn of(payload: &serde_json::Value) -> Option<Period> {
+        serde_json::from_value(payload.clone()).ok()
+    }
+}
+
 /// Enqueues the run of recurring `kind` for the period of `every` that
-/// contains `now`, unless some node already did.
+/// contains `now`, unless some node already did. Its payload is the
+/// [`Period`].
 pub async fn schedule_every(
     conn: &impl ConnectionTrait,
     kind: &str,
@@ -179,7 +194,9 @@ pub async fn schedule_every(
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, DbErr> {
     let (key, start) = period_key(kind, every, now);
-    NewJob::new(kind, serde_json::Value::Null, start)
+    let payload = serde_json::to_value(Period { start })
+        .map_err(|e| DbErr::Custom(format!("recurring job {kind}: {e}")))?;
+    NewJob::new(kind, payload, start)
         .dedupe(key)
         // A missed period is not worth retrying long: the next one comes.
         .max_attempts(3)

@@ -31,6 +31,7 @@ mod m0024_audit_chain;
 mod m0025_mobilisation_household_unchecked;
 mod m0026_person_erasure;
 mod m0027_in_service_by_community;
+mod m0028_cockpit_figures_by_kind;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0025_mobilisation_household_unchecked::Migration),
             Box::new(m0026_person_erasure::Migration),
             Box::new(m0027_in_service_by_community::Migration),
+            Box::new(m0028_cockpit_figures_by_kind::Migration),
         ]
     }
 }

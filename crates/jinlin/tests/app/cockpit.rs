@@ -2339,7 +2339,12 @@ async fn the_refresh_runs_a_district_at_a_time_on_the_job_queue(db: TestDb) {
             ..Default::default()
         },
     );
-    let later = Utc::now() + Duration::from_std(EVERY * 2).unwrap();
+    // The next period's start: the figures are minutes old, not stale.
+    let (_, later) = jinlin_kernel::jobs::period_key(
+        figures::KIND,
+        EVERY,
+        Utc::now() + Duration::from_std(EVERY).unwrap(),
+    );
     runner.tick_at(later).await.unwrap();
     let queued = job::Entity::find()
         .filter(job::Column::Kind.eq(DISTRICT_KIND))
@@ -2363,7 +2368,10 @@ async fn the_refresh_runs_a_district_at_a_time_on_the_job_queue(db: TestDb) {
         "two districts: one at the start, one a quarter into the period"
     );
     // Once due, any node runs them; the sums follow the new matter.
-    runner.tick_at(later).await.unwrap();
+    runner
+        .tick_at(later + Duration::from_std(EVERY / 4).unwrap())
+        .await
+        .unwrap();
     let done = job::Entity::find()
         .filter(job::Column::Kind.eq(DISTRICT_KIND))
         .filter(job::Column::DoneAt.is_not_null())
@@ -2384,14 +2392,27 @@ async fn the_refresh_runs_a_district_at_a_time_on_the_job_queue(db: TestDb) {
         .await
         .unwrap();
     runner.tick_at(later).await.unwrap();
-    assert_eq!(
+    let district_jobs = || async {
         job::Entity::find()
             .filter(job::Column::Kind.eq(DISTRICT_KIND))
-            .count(conn)
+            .order_by_asc(job::Column::Id)
+            .all(conn)
             .await
-            .unwrap(),
-        2
-    );
+            .unwrap()
+    };
+    assert_eq!(district_jobs().await.len(), 2);
+
+    // A period begun late (a node started past its first half): figures
+    // that are not stale wait for the next period, which is near.
+    let past_half = later + Duration::from_std(EVERY * 6 / 10).unwrap();
+    assert_eq!(figures::start(db, past_half).await.unwrap(), 0);
+    assert_eq!(district_jobs().await.len(), 2);
+    // Stale figures are refreshed at once, whenever the period began.
+    let stale = later + Duration::from_std(EVERY * 2 + EVERY / 10).unwrap();
+    assert_eq!(figures::start(db, stale).await.unwrap(), 2);
+    let queued = district_jobs().await;
+    assert_eq!(queued.len(), 4);
+    assert!(queued[2..].iter().all(|j| j.run_at == stale), "{queued:?}");
 }
 
 #[db_test]
