@@ -11,6 +11,9 @@
 //! sleep and retry, and under contention spend more time asleep than
 //! writing.
 //!
+//! Commits do not checkpoint SQLite's write-ahead log: a task does, every
+//! second, off the writer ([`CHECKPOINT_EVERY`]).
+//!
 //! A PostgreSQL database may have a streaming replica for heavy read-only
 //! reporting ([`Database::reads`]); see [`replica`].
 
@@ -89,6 +92,68 @@ pub struct Database {
     replica: Option<Arc<replica::Replica>>,
     /// Callers waiting in `write` for their transaction to begin.
     waiting_writers: Arc<AtomicUsize>,
+    /// SQLite's checkpoints, stopped with the last clone.
+    checkpoints: Option<Arc<Checkpoints>>,
+}
+
+/// How often SQLite's write-ahead log is copied into the database file.
+/// Left to SQLite, the commit that takes the log past 1,000 pages does it
+/// inside that commit: on the one writer, under load one write in a few
+/// hundred waited for the copy and its sync, and every write queued
+/// behind it. Here commits never checkpoint (`wal_autocheckpoint = 0`);
+/// a task does, on a pooled read connection, in PASSIVE mode (it waits
+/// for no reader and no writer, and copies what no reader still needs).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// The task that checkpoints a SQLite database; aborted when dropped.
+#[derive(Debug)]
+struct Checkpoints(tokio::task::JoinHandle<()>);
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What one checkpoint found and did, in pages of the write-ahead log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Pages in the log.
+    pub logged: i64,
+    /// Pages of it now in the database file.
+    pub copied: i64,
+}
+
+/// Checkpoints `conn` every [`CHECKPOINT_EVERY`] until aborted.
+fn checkpoint_in_background(conn: DatabaseConnection) -> Checkpoints {
+    Checkpoints(tokio::spawn(async move {
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match checkpoint(&conn).await {
+                Ok(c) => {
+                    metrics::gauge!("jinlin_sqlite_wal_pages").set(c.logged as f64);
+                }
+                Err(error) => tracing::debug!(%error, "SQLite checkpoint did not run"),
+            }
+        }
+    }))
+}
+
+/// One PASSIVE checkpoint of a SQLite database.
+async fn checkpoint(conn: &DatabaseConnection) -> Result<Checkpoint, DbErr> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA wal_checkpoint(PASSIVE)",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("wal_checkpoint returned no row".into()))?;
+    Ok(Checkpoint {
+        logged: row.try_get_by_index(1)?,
+        copied: row.try_get_by_index(2)?,
+    })
 }
 
 static CONNECTED: AtomicU64 = AtomicU64::new(0);
@@ -179,6 +244,8 @@ impl Database {
             if url.starts_with("sqlite:") {
                 options.map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
+                        // Checkpoints run off the writer (`checkpoints`).
+                        .pragma("wal_autocheckpoint", "0")
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(SQLITE_BUSY_TIMEOUT)
                         .foreign_keys(true)
@@ -215,12 +282,16 @@ impl Database {
             )));
         }
         let conn = sea_orm::Database::connect(options(max_connections.max(1))).await?;
+        let checkpoints = writer
+            .is_some()
+            .then(|| Arc::new(checkpoint_in_background(conn.clone())));
         Ok(Database {
             conn,
             writer,
             id: CONNECTED.fetch_add(1, Ordering::Relaxed),
             replica: None,
             waiting_writers: Arc::new(AtomicUsize::new(0)),
+            checkpoints,
         })
     }
 
@@ -376,7 +447,17 @@ impl Database {
         Ok(())
     }
 
+    /// Checkpoints SQLite's write-ahead log now (PASSIVE); none on
+    /// PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, DbErr> {
+        match self.writer {
+            Some(_) => checkpoint(&self.conn).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     pub async fn close(self) -> Result<(), DbErr> {
+        drop(self.checkpoints);
         if let Some(r) = &self.replica {
             r.close().await;
         }
@@ -444,6 +525,49 @@ mod tests {
         }
         assert_eq!(db.waiting_writers.load(Ordering::Acquire), 0);
         db.write().await.unwrap().commit().await.unwrap();
+    }
+
+    /// Commits leave SQLite's write-ahead log alone, on the writer and on
+    /// the pool; the background task copies it into the database file.
+    #[tokio::test]
+    async fn commits_do_not_checkpoint_the_task_does() {
+        let (dir, db) = sqlite_db().await;
+        let autocheckpoint = |c: &DatabaseConnection| {
+            let c = c.clone();
+            async move {
+                c.query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "PRAGMA wal_autocheckpoint",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get_by_index::<i64>(0)
+                .unwrap()
+            }
+        };
+        assert_eq!(autocheckpoint(db.writer.as_ref().unwrap()).await, 0);
+        assert_eq!(autocheckpoint(&db.conn).await, 0);
+
+        let file = dir.path().join("t.sqlite");
+        let size = || std::fs::metadata(&file).unwrap().len();
+        let before = size();
+        let tx = db.write().await.unwrap();
+        tx.execute_unprepared(
+            "CREATE TABLE t (x TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
+             SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO t SELECT hex(randomblob(100)) FROM n",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        // About a megabyte written, all of it in the log until the task's
+        // next checkpoint (a second at most; waited for, not timed).
+        while size() <= before + 500_000 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let now = db.checkpoint().await.unwrap().unwrap();
+        assert_eq!(now.copied, now.logged, "{now:?}");
+        db.close().await.unwrap();
     }
 
     /// A writer that waits `WRITE_WAIT` for SQLite's writer gives up as
