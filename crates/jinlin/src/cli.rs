@@ -464,7 +464,7 @@ async fn open_database(config: &Config) -> anyhow::Result<Database> {
     let url = config.effective_database_url();
     Database::connect_with(
         &url,
-        config.database_max_connections,
+        config.max_connections(),
         std::time::Duration::from_secs(config.database_acquire_timeout_secs),
     )
     .await
@@ -522,7 +522,7 @@ async fn open_replica(db: Database, config: &Config) -> anyhow::Result<Database>
     let db = db
         .with_replica(
             url,
-            config.database_max_connections,
+            config.max_connections(),
             std::time::Duration::from_secs(config.database_acquire_timeout_secs),
             std::time::Duration::from_secs(config.database_replica_max_lag_secs),
         )

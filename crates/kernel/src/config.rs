@@ -17,8 +17,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL; empty for the embedded SQLite file.
     pub database_url: Option<String>,
-    /// Largest pool of database connections a node keeps open.
-    pub database_max_connections: u32,
+    /// Largest pool of database connections a node keeps open. None: the
+    /// database's default ([`crate::db::default_max_connections`]).
+    pub database_max_connections: Option<u32>,
     /// Seconds a PostgreSQL request waits for a pooled connection (or for
     /// the server to accept a new one) before it answers 503: short, so a
     /// database outage fails requests fast instead of piling them up.
@@ -72,7 +73,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./jinlin-data"),
             database_url: None,
-            database_max_connections: 16,
+            database_max_connections: None,
             database_acquire_timeout_secs: 3,
             database_replica_url: None,
             database_replica_max_lag_secs: 30,
@@ -129,6 +130,12 @@ impl Config {
         "notify_webhook_url",
     ];
 
+    /// The pool size: the configured one, or the database's default.
+    pub fn max_connections(&self) -> u32 {
+        self.database_max_connections
+            .unwrap_or_else(|| crate::db::default_max_connections(&self.effective_database_url()))
+    }
+
     /// The URL the database layer connects to: the configured one, or the
     /// embedded SQLite file inside the data directory.
     pub fn effective_database_url(&self) -> String {
@@ -173,6 +180,7 @@ impl Config {
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = Some(redact_url(&self.effective_database_url()));
+        shown.database_max_connections = Some(self.max_connections());
         shown.database_replica_url = self.replica_url().map(redact_url);
         if shown.secret_key.is_some() {
             shown.secret_key = Some("***".into());

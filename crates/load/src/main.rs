@@ -39,8 +39,9 @@ enum Cmd {
         listen: String,
         #[arg(long)]
         database_url: String,
-        #[arg(long, default_value_t = 16)]
-        max_connections: u32,
+        /// As the server's `database_max_connections`; default: its default.
+        #[arg(long)]
+        max_connections: Option<u32>,
     },
     /// One run of a mix, open loop (--rate) or closed loop (--clients).
     Run {
@@ -260,7 +261,11 @@ async fn main() -> anyhow::Result<()> {
             listen,
             database_url,
             max_connections,
-        } => floor::serve(&listen, &database_url, max_connections).await,
+        } => {
+            let max = max_connections
+                .unwrap_or_else(|| jinlin_kernel::db::default_max_connections(&database_url));
+            floor::serve(&listen, &database_url, max).await
+        }
         Cmd::Run {
             target,
             mix,
