@@ -279,6 +279,34 @@ mod tests {
 
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn the_pool_size_defaults_by_database_and_can_be_set() {
+        figment::Jail::expect_with(|jail| {
+            #[derive(Serialize)]
+            struct NoFlags {}
+            let sqlite = Config::load(None, NoFlags {}).map_err(|e| *e)?;
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+            assert_eq!(sqlite.max_connections(), (4 * cores).clamp(4, 64));
+            // What `--print-config` shows is the size in effect.
+            assert!(
+                sqlite.to_redacted_toml().contains(&format!(
+                    "database_max_connections = {}",
+                    (4 * cores).clamp(4, 64)
+                )),
+                "{}",
+                sqlite.to_redacted_toml()
+            );
+            jail.set_env("JINLIN_DATABASE_URL", "postgres://postgres@127.0.0.1/test");
+            let postgres = Config::load(None, NoFlags {}).map_err(|e| *e)?;
+            assert_eq!(postgres.max_connections(), 16);
+            jail.set_env("JINLIN_DATABASE_MAX_CONNECTIONS", "3");
+            let set = Config::load(None, NoFlags {}).map_err(|e| *e)?;
+            assert_eq!(set.max_connections(), 3);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
     fn replica_comes_from_the_environment_and_hides_its_password() {
         figment::Jail::expect_with(|jail| {
             jail.set_env(
