@@ -610,27 +610,26 @@ async fn whole_since(
     districts: usize,
 ) -> Result<Option<usize>, DbErr> {
     let backend = db.get_database_backend();
-    let count = |sql: String| {
-        db.query_one_raw(Statement::from_sql_and_values(backend, sql, [since.into()]))
+    // Rows of `cockpit_figures` computed since, among those `also` allows.
+    let count = |also: &'static str| async move {
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM cockpit_figures WHERE computed_at >= {}{also}",
+            ph(backend, 1)
+        );
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, [since.into()]))
+            .await?;
+        Ok::<_, DbErr>(
+            row.map(|r| r.try_get::<i64>("", "n"))
+                .transpose()?
+                .unwrap_or(0) as usize,
+        )
     };
     // Through the index on (kind, computed_at): the districts' rows only.
-    let fresh = count(format!(
-        "SELECT COUNT(*) AS n FROM cockpit_figures \
-         WHERE kind = 'district' AND computed_at >= {}",
-        ph(backend, 1)
-    ))
-    .await?;
-    let fresh: i64 = fresh.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
-    if (fresh as usize) < districts {
+    if count(" AND kind = 'district'").await? < districts {
         return Ok(None);
     }
-    let nodes = count(format!(
-        "SELECT COUNT(*) AS n FROM cockpit_figures WHERE computed_at >= {}",
-        ph(backend, 1)
-    ))
-    .await?;
-    let nodes: i64 = nodes.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
-    Ok(Some(nodes as usize))
+    Ok(Some(count("").await?))
 }
 
 /// Each of `tops` (the cities and provinces above a district) summed from

@@ -673,8 +673,9 @@ pub fn plan_refreshes(
     every: std::time::Duration,
     stale_after: std::time::Duration,
 ) -> Vec<RefreshAt> {
-    let stale_after = chrono::Duration::from_std(stale_after).unwrap_or(chrono::TimeDelta::MAX);
-    let is_fresh = |at: &Option<DateTime<Utc>>| at.is_some_and(|t| t + stale_after >= now);
+    let is_fresh = |at: &Option<DateTime<Utc>>| {
+        at.is_some_and(|t| (now - t).to_std().unwrap_or_default() <= stale_after)
+    };
     let fresh = computed.iter().filter(|c| is_fresh(c)).count() as u64;
     let half_ends = start + chrono::Duration::from_std(every / 2).unwrap_or_default();
     let window = (half_ends - now).to_std().unwrap_or_default();
