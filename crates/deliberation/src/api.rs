@@ -59,18 +59,6 @@ pub struct Board {
 
 const PER_PAGE: u64 = 50;
 
-/// The place `id` if the user sees it (any level from a compound up).
-async fn visible_place(
-    db: &impl ConnectionTrait,
-    user: &Principal,
-    id: i64,
-) -> Result<place::Model, ApiError> {
-    match place::Entity::find_by_id(id).one(db).await? {
-        Some(p) if user.sees(&p.position()) => Ok(p),
-        _ => Err(ApiError::not_found()),
-    }
-}
-
 pub fn parse_state_filter(s: Option<&str>) -> Result<Option<process::State>, ApiError> {
     match s.filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -94,9 +82,8 @@ async fn list_matters(
 ) -> Result<ApiJson<Board>, ApiError> {
     let db = state.db.conn();
     let filter = parse_state_filter(q.state.as_deref())?;
-    let p = visible_place(db, &user, id).await?;
     let page = q.page.unwrap_or(1).max(1);
-    let (items, total) = matters::list(db, &p, filter, page, PER_PAGE).await?;
+    let (_, items, total) = matters::board(db, &user, id, filter, page, PER_PAGE).await?;
     Ok(ApiJson(Board {
         items: items.iter().map(Into::into).collect(),
         total,

@@ -9,10 +9,11 @@ use jinlin_kernel::auth::{Access, Principal, Role};
 use jinlin_kernel::i18n;
 use jinlin_kernel::place::{PlaceKind, entity as place};
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::DynIden;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SelectA, SelectB,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -739,6 +740,82 @@ pub async fn list(
     let total = paginator.num_items().await?;
     let items = paginator.fetch_page(page.saturating_sub(1)).await?;
     Ok((items, total))
+}
+
+/// A place's board as `user` sees it: the place (404 unless they see it),
+/// a page of the matters of its subtree, newest first, and their number.
+///
+/// A compound's board, the residents' commonest read, is one statement:
+/// the place's row with the page joined on and counted alongside, so the
+/// place costs no statement of its own. The matters are read before the
+/// place is checked and dropped unseen when the user may not see it. The
+/// levels above a compound, and a page past a compound's last, read the
+/// place again and go through [`list`].
+pub async fn board(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+    state: Option<State>,
+    page: u64,
+    per_page: u64,
+) -> Result<(place::Model, Vec<matter::Model>, u64), ApiError> {
+    let on_state = move |_: DynIden, m: DynIden| {
+        use sea_orm::sea_query::ExprTrait;
+        match state {
+            Some(s) => Condition::all().add(Expr::col((m, matter::Column::State)).eq(s.as_str())),
+            None => Condition::all(),
+        }
+    };
+    let with_page = place::Entity::belongs_to(matter::Entity)
+        .from(place::Column::Id)
+        .to(matter::Column::CompoundId)
+        .on_condition(on_state)
+        .into();
+    let select = place::Entity::find_by_id(id)
+        .join(JoinType::LeftJoin, with_page)
+        .select_also(matter::Entity)
+        // The matters joined, none for an empty board's one row.
+        .expr_as(Expr::cust(r#"COUNT("matter"."id") OVER ()"#), "board_total")
+        .order_by_desc(matter::Column::Id)
+        .offset(page.saturating_sub(1).saturating_mul(per_page))
+        .limit(per_page)
+        .build(db.get_database_backend());
+    let rows = db.query_all_raw(select).await?;
+    let Some(first) = rows.first() else {
+        // No place, or a page past the last: the window saw no row.
+        let p = visible_place(db, user, id).await?;
+        let (items, total) = list(db, &p, state, page, per_page).await?;
+        return Ok((p, items, total));
+    };
+    let p = place::Model::from_query_result(first, SelectA.as_str())?;
+    if !user.sees(&p.position()) {
+        return Err(ApiError::not_found());
+    }
+    if p.kind != PlaceKind::Compound.as_str() {
+        let (items, total) = list(db, &p, state, page, per_page).await?;
+        return Ok((p, items, total));
+    }
+    let total: i64 = first.try_get("", "board_total")?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // An empty board is the place's row with no matter joined.
+        if let Some(m) = matter::Model::from_query_result_optional(row, SelectB.as_str())? {
+            items.push(m);
+        }
+    }
+    Ok((p, items, total.max(0) as u64))
+}
+
+/// The place `id` if the user sees it (any level from a compound up).
+async fn visible_place(
+    db: &impl ConnectionTrait,
+    user: &Principal,
+    id: i64,
+) -> Result<place::Model, ApiError> {
+    match place::Entity::find_by_id(id).one(db).await? {
+        Some(p) if user.sees(&p.position()) => Ok(p),
+        _ => Err(ApiError::not_found()),
+    }
 }
 
 /// A matter of a board's page with the number of matters on the board.

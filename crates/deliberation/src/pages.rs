@@ -182,13 +182,9 @@ async fn render_board(
 ) -> Result<Response, PageError> {
     let lang = ctx.lang;
     let db = state.db.conn();
-    let p = match place::Entity::find_by_id(id).one(db).await? {
-        Some(p) if user.sees(&p.position()) => p,
-        _ => return Err(PageError::not_found()),
-    };
     let filter = api::parse_state_filter(params.state.as_deref())?;
     let page = params.page.unwrap_or(1).max(1);
-    let (items, total) = matters::list(db, &p, filter, page, 50).await?;
+    let (p, items, total) = matters::board(db, user, id, filter, page, 50).await?;
     let rows = items
         .iter()
         .map(|m| BoardRow {

@@ -68,9 +68,15 @@ enum Cmd {
         /// Clients of the closed-loop ceilings.
         #[arg(long, default_value_t = 32)]
         clients: usize,
-        /// Length of each ceiling and saturation step.
+        /// Length of each ceiling step.
         #[arg(long, default_value = "10s", value_parser = report::parse_duration)]
         step: Duration,
+        /// Length of each saturation step (default: --step). A step must
+        /// last long enough for a queue that grows slowly to show: on
+        /// SQLite the one writer can fall behind by a little a second,
+        /// which ten seconds do not reveal and a minute does.
+        #[arg(long, value_parser = report::parse_duration)]
+        saturation_step: Option<Duration>,
         /// Mix p99 beyond which a rate counts as saturated.
         #[arg(long, default_value_t = 200.0)]
         break_p99_ms: f64,
@@ -299,6 +305,7 @@ async fn main() -> anyhow::Result<()> {
             mix,
             clients,
             step,
+            saturation_step,
             break_p99_ms,
             steady,
             soak,
@@ -315,6 +322,7 @@ async fn main() -> anyhow::Result<()> {
                 Standard {
                     clients,
                     step,
+                    saturation_step,
                     break_p99_ms,
                     steady,
                     soak,
@@ -334,6 +342,7 @@ async fn main() -> anyhow::Result<()> {
 struct Standard {
     clients: usize,
     step: Duration,
+    saturation_step: Option<Duration>,
     break_p99_ms: f64,
     steady: Duration,
     soak: Duration,
@@ -429,9 +438,10 @@ async fn standard(
     }
 
     // Saturation: raise the open-loop rate by a fifth until a step fails.
+    let step = s.saturation_step.unwrap_or(s.step);
     println!(
-        "\n# Saturation search (open loop, the mix, {:?} steps, p99 limit {} ms)",
-        s.step, s.break_p99_ms
+        "\n# Saturation search (open loop, the mix, {step:?} steps, p99 limit {} ms)",
+        s.break_p99_ms
     );
     let mut rate = (mix_ceiling * 0.5).max(10.0);
     let mut saturation: Option<f64> = None;
@@ -441,7 +451,7 @@ async fn standard(
             world.clone(),
             &mix,
             Shape::Open(rate),
-            s.step,
+            step,
             server,
             20 + i,
         )

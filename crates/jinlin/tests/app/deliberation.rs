@@ -272,6 +272,24 @@ async fn a_boards_pages_say_how_many_matters_there_are(db: TestDb) {
         b["items"][1]["id"], first,
         "newest first: the first is last"
     );
+    // Filtered by state: all of them, or none on an empty board.
+    for (state, total, shown) in [("propose", 52, 50), ("public_review", 0, 0)] {
+        let b = ok(
+            &a.get(&format!("/api/v1/places/{c}/matters?state={state}"))
+                .await,
+            StatusCode::OK,
+        );
+        assert_eq!(b["total"], total, "{state}");
+        assert_eq!(b["items"].as_array().unwrap().len(), shown, "{state}");
+    }
+    // Outside the reader's scope, or no place at all: 404 on every page.
+    let far = s.app.client(s.far_street).await;
+    for page in [1, 3] {
+        let path = format!("/api/v1/places/{c}/matters?page={page}");
+        assert_eq!(far.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
+        let path = format!("/api/v1/places/{}/matters?page={page}", c + 1_000_000);
+        assert_eq!(a.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
     let worker = s.app.client(s.worker).await;
     let listed = ok(
         &worker
