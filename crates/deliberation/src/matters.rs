@@ -742,6 +742,10 @@ pub async fn list(
     Ok((items, total))
 }
 
+/// The highest page a board is asked for (further pages read as this one,
+/// past the last).
+const LAST_PAGE: u64 = 1 << 32;
+
 /// A place's board as `user` sees it: the place (404 unless they see it),
 /// a page of the matters of its subtree, newest first, and their number.
 ///
@@ -759,6 +763,9 @@ pub async fn board(
     page: u64,
     per_page: u64,
 ) -> Result<(place::Model, Vec<matter::Model>, u64), ApiError> {
+    // Any page this far is past the last; held here, its offset still
+    // fits the databases' 64-bit signed integers.
+    let page = page.min(LAST_PAGE);
     let on_state = move |_: DynIden, m: DynIden| {
         use sea_orm::sea_query::ExprTrait;
         match state {

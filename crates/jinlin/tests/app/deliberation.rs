@@ -282,9 +282,17 @@ async fn a_boards_pages_say_how_many_matters_there_are(db: TestDb) {
         assert_eq!(b["total"], total, "{state}");
         assert_eq!(b["items"].as_array().unwrap().len(), shown, "{state}");
     }
+    // A page far past the last is an empty page, not an error.
+    let far_page = ok(
+        &a.get(&format!("/api/v1/places/{c}/matters?page={}", u64::MAX))
+            .await,
+        StatusCode::OK,
+    );
+    assert_eq!(far_page["total"], 52);
+    assert_eq!(far_page["items"].as_array().unwrap().len(), 0);
     // Outside the reader's scope, or no place at all: 404 on every page.
     let far = s.app.client(s.far_street).await;
-    for page in [1, 3] {
+    for page in [1, 3, u64::MAX] {
         let path = format!("/api/v1/places/{c}/matters?page={page}");
         assert_eq!(far.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
         let path = format!("/api/v1/places/{}/matters?page={page}", c + 1_000_000);
