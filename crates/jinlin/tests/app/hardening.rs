@@ -333,10 +333,32 @@ impl Held {
         Held(stream)
     }
 
+    /// What the server has already sent on this connection, if anything
+    /// (it should send nothing before the body is whole).
+    fn early_answer(&self) -> String {
+        let mut buf = [0u8; 512];
+        self.0.set_nonblocking(true).unwrap();
+        let read = (&self.0).read(&mut buf);
+        self.0.set_nonblocking(false).unwrap();
+        match read {
+            Ok(0) => "closed".to_string(),
+            Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+            Err(e) => e.kind().to_string(),
+        }
+    }
+
     fn finish(mut self) -> (u16, String) {
         self.0.write_all(&b"{\"language\": \"en\"}"[5..]).unwrap();
         read_response(self.0)
     }
+}
+
+/// The value of `http_requests_in_flight` in a Prometheus scrape.
+fn in_flight(metrics: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("http_requests_in_flight "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// With every in-flight place taken, further requests are answered 503 at
@@ -351,18 +373,27 @@ fn overload_is_shed_with_503_and_recovers() {
     assert_eq!(status, 200);
 
     let held: Vec<Held> = (0..4).map(|_| Held::start(&server.addr)).collect();
-    // The held requests reach the limit as the server reads their heads
-    // (allow for a machine busy with other tests).
-    let mut shed = None;
+    // The held requests take their places as the server reads their heads
+    // (allow for a machine busy with other tests); the gauge says when.
+    let mut metrics = String::new();
     for _ in 0..1200 {
-        let (status, response) = server.get("/api/v1/meta", &[]);
-        if status == 503 {
-            shed = Some(response);
+        metrics = server.get("/metrics", &[]).1;
+        if in_flight(&metrics) == Some(4.0) {
             break;
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    let shed = shed.expect("a fifth request is shed while four are in flight");
+    assert_eq!(
+        in_flight(&metrics),
+        Some(4.0),
+        "four held requests in flight; held answered early: {:?}\n{metrics}",
+        held.iter().map(Held::early_answer).collect::<Vec<_>>()
+    );
+    let (status, shed) = server.get("/api/v1/meta", &[]);
+    assert_eq!(
+        status, 503,
+        "a fifth request is shed while four are in flight"
+    );
     assert!(
         shed.to_ascii_lowercase().contains("retry-after: 1"),
         "{shed}"

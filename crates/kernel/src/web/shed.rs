@@ -6,7 +6,8 @@
 //! must get its stylesheet and scripts.
 //!
 //! A permit is held until the handler has produced its response head (a
-//! streamed body finishes outside the count).
+//! streamed body finishes outside the count). `http_requests_in_flight`
+//! says how many permits are held.
 
 use std::sync::Arc;
 
@@ -40,7 +41,10 @@ pub async fn shed(State(limit): State<InFlight>, req: Request, next: Next) -> Re
         return next.run(req).await;
     }
     match semaphore.try_acquire_owned() {
-        Ok(_permit) => next.run(req).await,
+        Ok(_permit) => {
+            let _counted = Counted::enter();
+            next.run(req).await
+        }
         Err(_) => {
             let (parts, _) = req.into_parts();
             let mut response = super::ctx::early_error(&parts, ApiError::overloaded).await;
@@ -49,5 +53,22 @@ pub async fn shed(State(limit): State<InFlight>, req: Request, next: Next) -> Re
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
         }
+    }
+}
+
+/// One admitted request in `http_requests_in_flight`, until it is answered
+/// or its client goes away (the future is dropped).
+struct Counted;
+
+impl Counted {
+    fn enter() -> Counted {
+        metrics::gauge!("http_requests_in_flight").increment(1.0);
+        Counted
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        metrics::gauge!("http_requests_in_flight").decrement(1.0);
     }
 }
