@@ -167,6 +167,17 @@ pub struct ChildView {
     pub figures: Vec<FigureView>,
 }
 
+/// A child whose maintained figures were not refreshed on time: its
+/// parent's sums hold its older figures (or, never computed, lack it).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CockpitBehind)]
+pub struct BehindView {
+    pub place_id: i64,
+    pub name: String,
+    /// When its figures were last computed; none if never.
+    pub computed_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = CockpitCrumb)]
 pub struct Crumb {
@@ -193,6 +204,9 @@ pub struct CockpitView {
     /// communities of a street, compounds of a community (none for a
     /// compound), in division order.
     pub children: Vec<ChildView>,
+    /// Children whose figures are out of date: not refreshed within 20
+    /// minutes, or never. Empty below a street (gathered at reading).
+    pub behind: Vec<BehindView>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -285,6 +299,15 @@ pub fn view(lang: Lang, b: &Board, trail: Vec<(i64, String)>) -> CockpitView {
                 name: c.name.clone(),
                 kind: kind_of(c),
                 figures: figures(lang, n),
+            })
+            .collect(),
+        behind: b
+            .behind
+            .iter()
+            .map(|x| BehindView {
+                place_id: x.place_id,
+                name: x.name.clone(),
+                computed_at: x.computed_at,
             })
             .collect(),
     }

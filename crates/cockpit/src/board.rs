@@ -30,6 +30,19 @@ pub struct Board {
     /// When the figures were computed, if read from the maintained
     /// figures; none when gathered now.
     pub computed_at: Option<DateTime<Utc>>,
+    /// Children whose maintained figures are out of date (not computed
+    /// within [`crate::figures::STALE_AFTER`], or never), in division
+    /// order; none when gathered now.
+    pub behind: Vec<Behind>,
+}
+
+/// A child whose maintained figures are out of date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Behind {
+    pub place_id: i64,
+    pub name: String,
+    /// When they were last computed; none if never.
+    pub computed_at: Option<DateTime<Utc>>,
 }
 
 /// The kinds of place a cockpit shows.
@@ -368,6 +381,7 @@ pub async fn gather(
         children,
         quarter,
         computed_at: None,
+        behind: Vec::new(),
     })
 }
 

@@ -237,6 +237,9 @@ struct Row {
     kind: &'static str,
     district_code: Option<String>,
     numbers: Numbers,
+    /// When the counts were taken: the refresh's time, or for a sum the
+    /// time of its oldest part, as the sum is no fresher than that.
+    computed_at: DateTime<Utc>,
 }
 
 /// What a refresh of every district did.
@@ -330,6 +333,7 @@ async fn prepare(
             },
             district_code: None,
             numbers: Numbers::sum_of_districts(&[], 0, 0),
+            computed_at: now,
         })
         .collect();
     write(tx, &empty, now, Replace::All).await
@@ -460,6 +464,7 @@ async fn gather_district(
         kind: "district",
         district_code: d.district_code.clone(),
         numbers: b.numbers,
+        computed_at: now,
     }];
     for (s, _) in &b.children {
         let sb = board::gather(conn, &who, s, now).await?;
@@ -469,6 +474,7 @@ async fn gather_district(
             kind: "street",
             district_code: s.district_code.clone(),
             numbers: sb.numbers,
+            computed_at: now,
         });
         for (c, n) in sb.children {
             rows.push(Row {
@@ -477,6 +483,7 @@ async fn gather_district(
                 kind: "community",
                 district_code: c.district_code.clone(),
                 numbers: n,
+                computed_at: now,
             });
         }
     }
@@ -596,7 +603,7 @@ async fn write_district(
         ))
         .await?;
     }
-    let sums = roll_up(&tx, tops).await?;
+    let sums = roll_up(&tx, tops, now).await?;
     write(&tx, &sums, now, Replace::All).await?;
     tx.commit().await?;
     Ok(sums.len())
@@ -633,9 +640,15 @@ async fn whole_since(
 }
 
 /// Each of `tops` (the cities and provinces above a district) summed from
-/// the stored figures of all its districts; one whose districts do not
-/// all have figures yet is left as it was (it would count only some).
-async fn roll_up(tx: &DatabaseTransaction, tops: &[place::Model]) -> Result<Vec<Row>, DbErr> {
+/// the stored figures of all its districts, as of the oldest of them (a
+/// district whose refresh keeps failing leaves its city's figures marked
+/// as old as its own, not as fresh as the rest); one whose districts do
+/// not all have figures yet is left as it was (it would count only some).
+async fn roll_up(
+    tx: &DatabaseTransaction,
+    tops: &[place::Model],
+    now: DateTime<Utc>,
+) -> Result<Vec<Row>, DbErr> {
     let mut rows = Vec::new();
     for top in tops {
         let ds = districts_under(tx, top.id).await?;
@@ -656,7 +669,17 @@ async fn roll_up(tx: &DatabaseTransaction, tops: &[place::Model]) -> Result<Vec<
             &codes,
         )
         .await?;
-        let parts: Vec<&Numbers> = ds.iter().filter_map(|d| stored.get(&d.id)).collect();
+        let parts: Vec<&Numbers> = ds
+            .iter()
+            .filter_map(|d| stored.get(&d.id))
+            .map(|(n, _)| n)
+            .collect();
+        let as_of = rules::sum_as_of(
+            ds.iter()
+                .filter_map(|d| stored.get(&d.id))
+                .map(|(_, at)| *at),
+            now,
+        );
         let kind = if top.kind == PlaceKind::City.as_str() {
             "city"
         } else {
@@ -668,22 +691,24 @@ async fn roll_up(tx: &DatabaseTransaction, tops: &[place::Model]) -> Result<Vec<
             kind,
             district_code: None,
             numbers: Numbers::sum_of_districts(&parts, agencies, orgs),
+            computed_at: as_of,
         });
     }
     Ok(rows)
 }
 
-/// The stored figures of the given nodes, by place id.
+/// The stored figures of the given nodes, with when they were computed,
+/// by place id.
 async fn stored_numbers(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
-) -> Result<HashMap<i64, Numbers>, DbErr> {
+) -> Result<HashMap<i64, (Numbers, DateTime<Utc>)>, DbErr> {
     let backend = db.get_database_backend();
     let ids: Vec<i64> = ids.into_iter().collect();
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "SELECT place_id, numbers FROM cockpit_figures WHERE place_id IN ({})",
+            "SELECT place_id, numbers, computed_at FROM cockpit_figures WHERE place_id IN ({})",
             phs(backend, 0, chunk.len())
         );
         let values: Vec<Value> = chunk.iter().map(|id| (*id).into()).collect();
@@ -693,7 +718,10 @@ async fn stored_numbers(
         {
             out.insert(
                 r.try_get::<i64>("", "place_id")?,
-                parse_numbers(&r.try_get::<String>("", "numbers")?)?,
+                (
+                    parse_numbers(&r.try_get::<String>("", "numbers")?)?,
+                    r.try_get("", "computed_at")?,
+                ),
             );
         }
     }
@@ -741,7 +769,7 @@ enum Replace {
     All,
 }
 
-/// Writes `rows` as computed at `now`, and the day's snapshot of each.
+/// Writes `rows`, and the snapshot of each for the day of `now`.
 async fn write(
     tx: &DatabaseTransaction,
     rows: &[Row],
@@ -775,7 +803,7 @@ async fn write(
                 r.kind.into(),
                 r.district_code.clone().into(),
                 numbers.clone().into(),
-                now.into(),
+                r.computed_at.into(),
             ]);
             tuples.push(format!("({})", phs(backend, base, 6)));
             let base = snap_values.len();
@@ -783,7 +811,7 @@ async fn write(
                 r.place_id.into(),
                 day.clone().into(),
                 numbers.into(),
-                now.into(),
+                r.computed_at.into(),
             ]);
             snaps.push(format!("({})", phs(backend, base, 4)));
         }
@@ -842,7 +870,7 @@ pub async fn board(
                 .into_owned(),
         ));
     };
-    if own.computed_at + chrono::Duration::from_std(STALE_AFTER).unwrap_or_default() < now {
+    if !rules::is_fresh(Some(own.computed_at), now, STALE_AFTER) {
         request_refresh(db, now).await?;
     }
     let child_kind = kind.and_then(PlaceKind::child);
@@ -862,11 +890,21 @@ pub async fn board(
             .collect(),
         None => Vec::new(),
     };
+    let behind = children
+        .iter()
+        .map(|(c, _)| board::Behind {
+            place_id: c.id,
+            name: c.name.clone(),
+            computed_at: stored.get(&c.id).map(|s| s.computed_at),
+        })
+        .filter(|b| !rules::is_fresh(b.computed_at, now, STALE_AFTER))
+        .collect();
     Ok(board::Board {
         node: node.clone(),
         numbers: own.numbers,
         children,
         quarter: jinlin_joint_meetings::rules::Quarter::of(own.computed_at),
         computed_at: Some(own.computed_at),
+        behind,
     })
 }

@@ -96,6 +96,8 @@ struct CockpitPage {
     as_of: String,
     /// `month` or `quarter`.
     by: &'static str,
+    /// Children whose figures are out of date: (id, name, when).
+    behind: Vec<(i64, String, String)>,
 }
 
 #[derive(Template)]
@@ -104,6 +106,13 @@ struct WallPage<'a> {
     lang: Lang,
     title: &'a str,
     body: &'a str,
+}
+
+/// A time as China reads it, to the minute: `2026-12-02 10:30`.
+fn china_minute(t: chrono::DateTime<Utc>) -> String {
+    t.with_timezone(&jinlin_kernel::time::china())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 fn kind_label(lang: Lang, kind: &str) -> String {
@@ -260,14 +269,18 @@ async fn render(
             })
             .unwrap_or_default(),
         from_snapshots: !key.has_trend(),
-        as_of: b
-            .computed_at
-            .map(|t| {
-                t.with_timezone(&jinlin_kernel::time::china())
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
+        as_of: b.computed_at.map(china_minute).unwrap_or_default(),
+        behind: view
+            .behind
+            .into_iter()
+            .map(|x| {
+                let when = match x.computed_at {
+                    Some(t) => lang.tf("cockpit.behind_at", &[("time", &china_minute(t))]),
+                    None => lang.t("cockpit.behind_never").into_owned(),
+                };
+                (x.place_id, x.name, when)
             })
-            .unwrap_or_default(),
+            .collect(),
         trend_rows: trend
             .map(|t| {
                 t.points

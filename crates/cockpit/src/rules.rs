@@ -656,6 +656,27 @@ pub enum RefreshAt {
     NextPeriod,
 }
 
+/// Whether maintained figures computed at `at` (none: never) are fresh at
+/// `now`: no older than `stale_after`. A time ahead of `now` (another
+/// node's clock) counts as fresh.
+pub fn is_fresh(
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    stale_after: std::time::Duration,
+) -> bool {
+    at.is_some_and(|t| (now - t).to_std().unwrap_or_default() <= stale_after)
+}
+
+/// When a sum of parts computed at `parts` was true: at the oldest part,
+/// and never later than `now`, when it is taken. A city summed from a
+/// district whose refresh keeps failing is as old as that district's.
+pub fn sum_as_of(
+    parts: impl IntoIterator<Item = DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    parts.into_iter().fold(now, DateTime::min)
+}
+
 /// Plans a period's district refreshes, one per entry of `computed` (when
 /// each district's figures were computed, if ever). The period began at
 /// `start` and lasts `every`; its job runs at `now`. Districts without
@@ -673,9 +694,7 @@ pub fn plan_refreshes(
     every: std::time::Duration,
     stale_after: std::time::Duration,
 ) -> Vec<RefreshAt> {
-    let is_fresh = |at: &Option<DateTime<Utc>>| {
-        at.is_some_and(|t| (now - t).to_std().unwrap_or_default() <= stale_after)
-    };
+    let is_fresh = |at: &Option<DateTime<Utc>>| is_fresh(*at, now, stale_after);
     let fresh = computed.iter().filter(|c| is_fresh(c)).count() as u64;
     let half_ends = start + chrono::Duration::from_std(every / 2).unwrap_or_default();
     let window = (half_ends - now).to_std().unwrap_or_default();
@@ -1087,5 +1106,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest! {
+        /// A sum is as old as its oldest part and never newer than when it
+        /// is taken; it is fresh exactly when every part is (the parts no
+        /// newer than it is taken).
+        #[test]
+        fn a_sum_is_as_old_as_its_oldest_part(
+            ages in proptest::collection::vec(0i64..7_200, 0..20),
+            stale_secs in 1u64..3_600,
+        ) {
+            let now = DateTime::parse_from_rfc3339("2026-12-03T02:00:00Z").unwrap().with_timezone(&Utc);
+            let parts: Vec<DateTime<Utc>> = ages.iter().map(|a| now - chrono::Duration::seconds(*a)).collect();
+            let at = sum_as_of(parts.iter().copied(), now);
+            prop_assert!(at <= now);
+            prop_assert!(parts.iter().all(|p| at <= *p));
+            prop_assert!(at == now || parts.contains(&at));
+            let stale_after = std::time::Duration::from_secs(stale_secs);
+            prop_assert_eq!(
+                is_fresh(Some(at), now, stale_after),
+                parts.iter().all(|p| is_fresh(Some(*p), now, stale_after))
+            );
+        }
+    }
+
+    #[test]
+    fn figures_never_computed_are_not_fresh_and_a_clock_ahead_is() {
+        let now = DateTime::parse_from_rfc3339("2026-12-03T02:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let twenty = std::time::Duration::from_secs(20 * 60);
+        assert!(!is_fresh(None, now, twenty));
+        assert!(is_fresh(
+            Some(now - chrono::Duration::minutes(20)),
+            now,
+            twenty
+        ));
+        assert!(!is_fresh(
+            Some(now - chrono::Duration::minutes(21)),
+            now,
+            twenty
+        ));
+        assert!(is_fresh(
+            Some(now + chrono::Duration::minutes(5)),
+            now,
+            twenty
+        ));
     }
 }

@@ -2500,6 +2500,92 @@ async fn a_city_or_province_cockpit_opens_to_its_admins_only(db: TestDb) {
     }
 }
 
+/// A district whose refresh keeps failing: its city's sums go on taking
+/// the other districts' new figures, but are dated as of the late
+/// district's, and the city's cockpit names it, in both languages, until
+/// it is refreshed again.
+#[db_test]
+async fn a_city_names_a_district_whose_figures_fall_behind(db: TestDb) {
+    use jinlin_cockpit::figures;
+    let (app, t, _) = setup(db).await;
+    records(&app, &t).await;
+    let db = &app.db.db;
+    let conn = db.conn();
+    let find =
+        |id: i64| async move { jinlin_places::store::find(conn, id).await.unwrap().unwrap() };
+    let far = {
+        use jinlin_kernel::place::entity as place;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        place::Entity::find()
+            .filter(place::Column::DistrictCode.eq("350102"))
+            .one(conn)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let (_, city) = city_above(&app, &t, far.id).await;
+    let city_admin = account(db, "city", Role::DistrictAdmin, city).await;
+    let path = format!("/api/v1/cockpit/{city}");
+    let second = |t: DateTime<Utc>| t.timestamp();
+
+    // An hour ago both districts were refreshed.
+    let now = Utc::now();
+    let hour_ago = now - Duration::hours(1);
+    for d in [t.district, far.id] {
+        figures::refresh_district(db, &find(d).await, hour_ago, hour_ago, 2)
+            .await
+            .unwrap();
+    }
+    // Since then a matter was raised, and only the near district was
+    // refreshed: the city takes its new figures, but is an hour old.
+    raised(&app, &t, t.compound.compound, now, "submitted", 1).await;
+    figures::refresh_district(db, &find(t.district).await, now, now, 2)
+        .await
+        .unwrap();
+    let (own, _) = figures::read(conn, city).await.unwrap().unwrap();
+    assert_eq!(second(own.computed_at), second(hour_ago));
+    let raised_in = |id: i64| async move {
+        let (own, _) = figures::read(conn, id).await.unwrap().unwrap();
+        own.numbers.matters_raised
+    };
+    assert_eq!(
+        raised_in(city).await,
+        raised_in(t.district).await + raised_in(far.id).await
+    );
+    let (_, v) = get(&app, city_admin, &path).await;
+    let at: DateTime<Utc> = serde_json::from_value(v["computed_at"].clone()).unwrap();
+    assert_eq!(second(at), second(hour_ago));
+    let behind = v["behind"].as_array().unwrap();
+    assert_eq!(behind.len(), 1, "{v}");
+    assert_eq!(behind[0]["place_id"], far.id);
+    assert_eq!(behind[0]["name"], far.name.as_str());
+    let at: DateTime<Utc> = serde_json::from_value(behind[0]["computed_at"].clone()).unwrap();
+    assert_eq!(second(at), second(hour_ago));
+    let c = app.client(city_admin).await;
+    let html = c.get(&format!("/cockpit/{city}")).await.text();
+    assert!(html.contains("data-testid=\"behind\""), "{html}");
+    assert!(html.contains("以下下级的数据未能按时更新"), "{html}");
+    let shown = hour_ago
+        .with_timezone(&jinlin_kernel::time::china())
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    assert!(html.contains(&format!("（更新于 {shown}）")), "{html}");
+    let html = c.get_en(&format!("/cockpit/{city}")).await.text();
+    assert!(html.contains("not refreshed on time"), "{html}");
+    assert!(html.contains(&format!("(as of {shown})")), "{html}");
+
+    // The late district refreshed: the city is current and names none.
+    figures::refresh_district(db, &find(far.id).await, now, now, 2)
+        .await
+        .unwrap();
+    let (_, v) = get(&app, city_admin, &path).await;
+    assert_eq!(v["behind"], serde_json::json!([]));
+    let at: DateTime<Utc> = serde_json::from_value(v["computed_at"].clone()).unwrap();
+    assert_eq!(second(at), second(now));
+    let html = c.get(&format!("/cockpit/{city}")).await.text();
+    assert!(!html.contains("data-testid=\"behind\""), "{html}");
+}
+
 #[db_test]
 async fn standing_figures_trend_from_the_last_snapshot_of_each_period(db: TestDb) {
     let (app, t, p) = setup(db).await;
