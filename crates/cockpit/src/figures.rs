@@ -669,17 +669,10 @@ async fn roll_up(
             &codes,
         )
         .await?;
-        let parts: Vec<&Numbers> = ds
-            .iter()
-            .filter_map(|d| stored.get(&d.id))
-            .map(|(n, _)| n)
-            .collect();
-        let as_of = rules::sum_as_of(
-            ds.iter()
-                .filter_map(|d| stored.get(&d.id))
-                .map(|(_, at)| *at),
-            now,
-        );
+        let stored: Vec<&(Numbers, DateTime<Utc>)> =
+            ds.iter().filter_map(|d| stored.get(&d.id)).collect();
+        let as_of = rules::sum_as_of(stored.iter().map(|(_, at)| *at), now);
+        let parts: Vec<&Numbers> = stored.iter().map(|(n, _)| n).collect();
         let kind = if top.kind == PlaceKind::City.as_str() {
             "city"
         } else {

@@ -7,7 +7,8 @@
 //!
 //! A permit is held until the handler has produced its response head (a
 //! streamed body finishes outside the count). `http_requests_in_flight`
-//! says how many permits are held.
+//! says how many requests are admitted and not yet answered, with a limit
+//! or without.
 
 use std::sync::Arc;
 
@@ -34,12 +35,13 @@ fn exempt(path: &str) -> bool {
 }
 
 pub async fn shed(State(limit): State<InFlight>, req: Request, next: Next) -> Response {
-    let Some(semaphore) = limit.0 else {
-        return next.run(req).await;
-    };
     if exempt(req.uri().path()) {
         return next.run(req).await;
     }
+    let Some(semaphore) = limit.0 else {
+        let _counted = Counted::enter();
+        return next.run(req).await;
+    };
     match semaphore.try_acquire_owned() {
         Ok(_permit) => {
             let _counted = Counted::enter();
