@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::entity::{micro_grid, micro_grid_building};
-use crate::rules::{Reach, Tally};
+use crate::rules::{GROUP_UNIT, Reach, Tally, unpack_reach};
 
 /// Whether some contact group holds dwelling `p` (groups only ever hold
 /// dwellings of their own grid).
@@ -107,15 +107,14 @@ pub async fn coverage(
     let sql = format!(
         "SELECT k, CAST(COUNT(*) AS BIGINT) AS n, \
            CAST(SUM(gridded) AS BIGINT) AS gridded, \
-           CAST(SUM(CASE WHEN reach = 2 THEN 1 ELSE 0 END) AS BIGINT) AS by_group, \
-           CAST(SUM(CASE WHEN reach = 1 THEN 1 ELSE 0 END) AS BIGINT) AS by_phone \
+           CAST(SUM(reach) AS BIGINT) AS reach \
          FROM (SELECT {key} AS k, \
                  CASE WHEN {GRID_JOINED} IS NULL THEN 0 ELSE 1 END AS gridded, \
-                 {reach} AS reach \
+                 CASE WHEN {IN_GROUP} THEN {GROUP_UNIT} WHEN {HAS_PHONE} THEN 1 ELSE 0 END \
+                   AS reach \
                FROM place p {joins} WHERE p.kind = 'dwelling' AND p.{column} = {}) x \
          GROUP BY k",
         params.bind(value),
-        reach = reach_expr(),
     );
     let rows = db.query_all_raw(params.statement(sql)).await?;
     rows.iter()
@@ -123,13 +122,14 @@ pub async fn coverage(
             let n = |c: &str| -> Result<u64, DbErr> {
                 Ok(r.try_get::<Option<i64>>("", c)?.unwrap_or(0).max(0) as u64)
             };
+            let (by_group, by_phone) = unpack_reach(n("reach")?);
             Ok((
                 r.try_get::<Option<i64>>("", "k")?,
                 Tally {
                     dwellings: n("n")?,
                     gridded: n("gridded")?,
-                    by_group: n("by_group")?,
-                    by_phone: n("by_phone")?,
+                    by_group,
+                    by_phone,
                 },
             ))
         })
