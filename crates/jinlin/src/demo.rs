@@ -225,6 +225,13 @@ pub async fn load_once_at(
         .await
         .map_err(|e| anyhow::anyhow!("demo mobilisations: {}", e.message))?;
     tx.commit().await?;
+    // The seed refreshed the statistics before the activity above existed
+    // (contact groups alone are hundreds of thousands of rows at district
+    // scale); without a second pass PostgreSQL plans with the empty tables'
+    // figures until autovacuum comes round.
+    db.refresh_statistics()
+        .await
+        .context("refreshing the planner's statistics after the demo")?;
     let listed: String = report
         .samples
         .iter()

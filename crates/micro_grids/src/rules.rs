@@ -205,18 +205,6 @@ impl Tally {
     }
 }
 
-/// What a dwelling adds to the one sum that counts both ways of reaching
-/// (`store::coverage`): a contact group holding it adds this, a phone
-/// alone adds 1. One sum lets the database evaluate each dwelling's reach
-/// once, where two would evaluate it twice. Exact while a count of either
-/// is below 2^31, beyond any district's dwellings.
-pub const GROUP_UNIT: i64 = 1 << 32;
-
-/// `(by_group, by_phone)` from the sum of [`GROUP_UNIT`]s and ones.
-pub fn unpack_reach(sum: u64) -> (u64, u64) {
-    (sum >> 32, sum & 0xFFFF_FFFF)
-}
-
 fn ratio_permille(n: u64, d: u64) -> Option<u64> {
     (d > 0).then(|| (n * 1000 * 2 + d) / (d * 2))
 }
@@ -323,14 +311,6 @@ mod tests {
                 let exact = whole.reachable() as f64 * 1000.0 / whole.dwellings as f64;
                 prop_assert!((p as f64 - exact).abs() <= 0.5 + 1e-9);
             }
-        }
-
-        /// The one sum gives back both counts for any mix of dwellings.
-        #[test]
-        fn reach_counts_survive_one_sum(groups in 0u64..(1 << 31), phones in 0u64..(1 << 31)) {
-            let sum = groups * GROUP_UNIT as u64 + phones;
-            prop_assert!(sum <= i64::MAX as u64);
-            prop_assert_eq!(unpack_reach(sum), (groups, phones));
         }
 
         /// With at most one whole-compound grid, every dwelling gets exactly one

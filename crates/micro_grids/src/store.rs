@@ -12,17 +12,7 @@ use sea_orm::{
 };
 
 use crate::entity::{micro_grid, micro_grid_building};
-use crate::rules::{GROUP_UNIT, Reach, Tally, unpack_reach};
-
-/// Whether some contact group holds dwelling `p` (groups only ever hold
-/// dwellings of their own grid).
-const IN_GROUP: &str = "EXISTS (SELECT 1 FROM contact_group_member cm WHERE cm.dwelling_id = p.id)";
-
-/// Whether some owner or resident of dwelling `p` has a phone on file.
-const HAS_PHONE: &str = "(EXISTS (SELECT 1 FROM dwelling_owner o JOIN person pe ON pe.id = o.person_id \
-     WHERE o.dwelling_id = p.id AND COALESCE(pe.phone, '') <> '') \
-     OR EXISTS (SELECT 1 FROM dwelling_resident r JOIN person pr ON pr.id = r.person_id \
-     WHERE r.dwelling_id = p.id AND COALESCE(pr.phone, '') <> ''))";
+use crate::rules::{Reach, Tally};
 
 /// The grid of dwelling `p`: its building's grid, else its compound's
 /// whole-compound grid (`rules::grid_of`).
@@ -66,9 +56,10 @@ pub fn scope_column(node: &place::Model) -> Option<(&'static str, Value)> {
 /// The grid of dwelling `p` under [`grid_joins_under`].
 pub const GRID_JOINED: &str = "COALESCE(gb.grid_id, gw.grid_id)";
 
-fn reach_expr() -> String {
-    format!("CAST(CASE WHEN {IN_GROUP} THEN 2 WHEN {HAS_PHONE} THEN 1 ELSE 0 END AS BIGINT)")
-}
+/// How dwelling `p` is reached: 2 by a contact group, 1 by phone, 0 not at
+/// all. Kept on the dwelling's row by the triggers of migration m0029, as
+/// writes to contact groups, owners, residents and phones land.
+const REACH: &str = "CAST(p.reach AS BIGINT)";
 
 fn ph(backend: DbBackend, n: usize) -> String {
     if backend == DbBackend::Postgres {
@@ -107,11 +98,11 @@ pub async fn coverage(
     let sql = format!(
         "SELECT k, CAST(COUNT(*) AS BIGINT) AS n, \
            CAST(SUM(gridded) AS BIGINT) AS gridded, \
-           CAST(SUM(reach) AS BIGINT) AS reach \
+           CAST(SUM(CASE WHEN reach = 2 THEN 1 ELSE 0 END) AS BIGINT) AS by_group, \
+           CAST(SUM(CASE WHEN reach = 1 THEN 1 ELSE 0 END) AS BIGINT) AS by_phone \
          FROM (SELECT {key} AS k, \
                  CASE WHEN {GRID_JOINED} IS NULL THEN 0 ELSE 1 END AS gridded, \
-                 CASE WHEN {IN_GROUP} THEN {GROUP_UNIT} WHEN {HAS_PHONE} THEN 1 ELSE 0 END \
-                   AS reach \
+                 p.reach AS reach \
                FROM place p {joins} WHERE p.kind = 'dwelling' AND p.{column} = {}) x \
          GROUP BY k",
         params.bind(value),
@@ -122,14 +113,13 @@ pub async fn coverage(
             let n = |c: &str| -> Result<u64, DbErr> {
                 Ok(r.try_get::<Option<i64>>("", c)?.unwrap_or(0).max(0) as u64)
             };
-            let (by_group, by_phone) = unpack_reach(n("reach")?);
             Ok((
                 r.try_get::<Option<i64>>("", "k")?,
                 Tally {
                     dwellings: n("n")?,
                     gridded: n("gridded")?,
-                    by_group,
-                    by_phone,
+                    by_group: n("by_group")?,
+                    by_phone: n("by_phone")?,
                 },
             ))
         })
@@ -167,11 +157,10 @@ pub async fn grid_dwellings(
         values.push(n.into());
     }
     let inner = format!(
-        "SELECT p.id, p.name, bp.name AS building, ep.name AS entrance, {reach} AS reach \
+        "SELECT p.id, p.name, bp.name AS building, ep.name AS entrance, {REACH} AS reach \
          FROM place p LEFT JOIN place bp ON bp.id = p.building_id \
          LEFT JOIN place ep ON ep.id = p.entrance_id \
          WHERE p.kind = 'dwelling' AND p.compound_id = {p1} AND {GRID} = {p2}",
-        reach = reach_expr(),
         p1 = ph(backend, 1),
         p2 = ph(backend, 2),
     );

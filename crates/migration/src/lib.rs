@@ -32,6 +32,7 @@ mod m0025_mobilisation_household_unchecked;
 mod m0026_person_erasure;
 mod m0027_in_service_by_community;
 mod m0028_cockpit_figures_by_kind;
+mod m0029_dwelling_reach;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0026_person_erasure::Migration),
             Box::new(m0027_in_service_by_community::Migration),
             Box::new(m0028_cockpit_figures_by_kind::Migration),
+            Box::new(m0029_dwelling_reach::Migration),
         ]
     }
 }

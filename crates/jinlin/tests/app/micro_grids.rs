@@ -13,7 +13,8 @@ use jinlin_people::entity::{dwelling_owner, dwelling_resident, person};
 use jinlin_testkit::fixtures::{Tree, account, tree};
 use jinlin_testkit::{TestDb, db_test};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::Value;
 
 use crate::support::{TestApp, api_error, has_cjk};
@@ -1292,4 +1293,126 @@ async fn page_forms_go_through_the_api(db: TestDb) {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(count!(app, micro_grid::Entity), 3);
+}
+
+/// The stored reach of each dwelling, in the order asked.
+async fn stored_reach(app: &TestApp, ids: &[i64]) -> Vec<i64> {
+    let conn = app.db.db.conn();
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            format!("SELECT id, CAST(reach AS BIGINT) AS reach FROM place WHERE id IN ({list})"),
+        ))
+        .await
+        .unwrap();
+    let by_id: std::collections::HashMap<i64, i64> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "id").unwrap(),
+                r.try_get("", "reach").unwrap(),
+            )
+        })
+        .collect();
+    ids.iter().map(|id| by_id[id]).collect()
+}
+
+/// How each dwelling is reached is kept on its row as contact groups,
+/// owners, residents and phones change, whichever path writes them: the
+/// API, or a plain statement as an import or the seed would issue.
+#[db_test]
+async fn the_stored_reach_follows_every_write(db: TestDb) {
+    let (app, t, s, p) = setup(db).await;
+    let conn = app.db.db.conn();
+    let [d101, d102] = [t.compound.dwellings[0], t.compound.dwellings[1]];
+    let [d201, d202, d203] = s.dwellings;
+    let all = [d101, d102, d201, d202, d203];
+    // 2: a contact group; 1: a phone of an owner or resident; 0: neither.
+    assert_eq!(stored_reach(&app, &all).await, [0, 1, 1, 1, 0]);
+
+    let built = build(&app, &t, &s, &p).await;
+    assert_eq!(stored_reach(&app, &all).await, [2, 1, 2, 1, 0]);
+
+    // 李四, 102's owner, loses the phone, then has another.
+    let li = dwelling_owner::Entity::find()
+        .filter(dwelling_owner::Column::DwellingId.eq(d102))
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let set_phone = |phone: Option<&'static str>| {
+        person::Entity::update_many()
+            .col_expr(person::Column::Phone, Expr::value(phone.map(String::from)))
+            .filter(person::Column::Id.eq(li.person_id.unwrap()))
+            .exec(conn)
+    };
+    set_phone(Some("")).await.unwrap();
+    assert_eq!(stored_reach(&app, &all).await, [2, 0, 2, 1, 0]);
+    set_phone(Some("13800000009")).await.unwrap();
+    assert_eq!(stored_reach(&app, &all).await, [2, 1, 2, 1, 0]);
+
+    // 赵六 moves from 202 to 203.
+    dwelling_resident::Entity::update_many()
+        .col_expr(dwelling_resident::Column::DwellingId, Expr::value(d203))
+        .filter(dwelling_resident::Column::DwellingId.eq(d202))
+        .exec(conn)
+        .await
+        .unwrap();
+    assert_eq!(stored_reach(&app, &all).await, [2, 1, 2, 0, 1]);
+
+    // 102's owner is removed.
+    dwelling_owner::Entity::delete_by_id(li.id)
+        .exec(conn)
+        .await
+        .unwrap();
+    assert_eq!(stored_reach(&app, &all).await, [2, 0, 2, 0, 1]);
+
+    // Group 1 drops 101, whose owner has no phone.
+    no_content(
+        &app,
+        p.worker,
+        Method::PUT,
+        &format!("/api/v1/contact-groups/{}/dwellings", built.g1),
+        r#"{"dwellings": []}"#,
+    )
+    .await;
+    assert_eq!(stored_reach(&app, &all).await, [0, 0, 2, 0, 1]);
+
+    // Group 2's member row is moved from 201 to 202; 201 keeps its
+    // tenant's phone.
+    contact_group_member::Entity::update_many()
+        .col_expr(contact_group_member::Column::DwellingId, Expr::value(d202))
+        .filter(contact_group_member::Column::DwellingId.eq(d201))
+        .exec(conn)
+        .await
+        .unwrap();
+    assert_eq!(stored_reach(&app, &all).await, [0, 0, 1, 2, 1]);
+
+    // Deleting group 2 takes its members with it.
+    no_content(
+        &app,
+        p.worker2,
+        Method::DELETE,
+        &format!("/api/v1/contact-groups/{}", built.g2),
+        "",
+    )
+    .await;
+    assert_eq!(stored_reach(&app, &all).await, [0, 0, 1, 0, 1]);
+
+    // The compound's coverage counts what is stored: 201 and 203 by phone.
+    let (st, v) = call(
+        &app,
+        p.secretary,
+        Method::GET,
+        &format!("/api/v1/places/{}/grid-coverage", t.compound.compound),
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(figures(&v["figures"]), (5, 5, 0, 2, "40.0%".into()));
 }
