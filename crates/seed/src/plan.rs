@@ -438,6 +438,24 @@ impl Plan {
     }
 
     /// The company name of a company or developer owner.
+    /// Whether each dwelling has an owner or resident with a phone on file:
+    /// the reach a dwelling starts with before any contact group holds it
+    /// (`place.reach` 1, else 0). Writing it with the dwelling spares the
+    /// database raising it once per dwelling as the owners arrive.
+    pub fn phoned_dwellings(&self) -> Vec<bool> {
+        let mut phoned = vec![false; self.dwellings.len()];
+        let has_phone = |p: u32| self.people[p as usize].phone.is_some();
+        for o in &self.owners {
+            if let Holder::Person(p) = o.holder {
+                phoned[o.dwelling as usize] |= has_phone(p);
+            }
+        }
+        for r in &self.residents {
+            phoned[r.dwelling as usize] |= has_phone(r.person);
+        }
+        phoned
+    }
+
     pub fn company_name(&self, owner: &Owner) -> Option<String> {
         match owner.holder {
             Holder::Person(_) => None,

@@ -780,10 +780,12 @@ fn write_places(out: &Out, plan: &Plan, ids: &Ids) -> Result<(), Stopped> {
         },
     )?;
 
+    let phoned = plan.phoned_dwellings();
+    let dwelling_columns = [PLACE_COLUMNS, &["reach"]].concat();
     out.insert(
         "dwellings",
         "place",
-        PLACE_COLUMNS,
+        &dwelling_columns,
         &[now.into(), "dwelling".into()],
         &plan.dwellings,
         |i, d, chunk| {
@@ -801,6 +803,7 @@ fn write_places(out: &Out, plan: &Plan, ids: &Ids) -> Result<(), Stopped> {
             chunk.val(ids.entrance + i64::from(d.entrance));
             chunk.shared(1);
             chunk.shared(1);
+            chunk.val(i32::from(phoned[i]));
         },
     )
 }

@@ -124,6 +124,33 @@ async fn a_seed_writes_its_plan(t: TestDb) {
         kind_count(db, PlaceKind::Dwelling).await,
         planned.dwellings.len()
     );
+    // Each dwelling is written with the reach its owners' and residents'
+    // phones give it, as a recount finds it; some have one, some not.
+    let phoned = planned.phoned_dwellings().iter().filter(|p| **p).count();
+    assert!(phoned > 0 && phoned < planned.dwellings.len(), "{phoned}");
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM place p WHERE p.kind = 'dwelling' AND p.reach = 1"
+        )
+        .await as usize,
+        phoned
+    );
+    let recount = "CASE WHEN EXISTS (SELECT 1 FROM dwelling_owner o JOIN person pe \
+                     ON pe.id = o.person_id WHERE o.dwelling_id = p.id AND COALESCE(pe.phone, '') <> '') \
+                   OR EXISTS (SELECT 1 FROM dwelling_resident r JOIN person pr \
+                     ON pr.id = r.person_id WHERE r.dwelling_id = p.id AND COALESCE(pr.phone, '') <> '') \
+                   THEN 1 ELSE 0 END";
+    assert_eq!(
+        count(
+            db,
+            &format!(
+                "SELECT COUNT(*) FROM place p WHERE p.kind = 'dwelling' AND p.reach <> {recount}"
+            )
+        )
+        .await,
+        0
+    );
     let rows = |table: &str| format!("SELECT COUNT(*) FROM {table}");
     assert_eq!(
         count(db, &rows("compound")).await as usize,
