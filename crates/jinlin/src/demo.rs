@@ -227,8 +227,9 @@ pub async fn load_once_at(
     tx.commit().await?;
     // The seed refreshed the statistics before the activity above existed
     // (contact groups alone are hundreds of thousands of rows at district
-    // scale); without a second pass PostgreSQL plans with the empty tables'
-    // figures until autovacuum comes round.
+    // scale, and each raised its dwelling's reach); without a second pass
+    // PostgreSQL plans with the empty tables' figures, and reads past the
+    // dwellings' old row versions, until autovacuum comes round.
     db.refresh_statistics()
         .await
         .context("refreshing the planner's statistics after the demo")?;

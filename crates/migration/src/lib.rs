@@ -1,6 +1,8 @@
-//! The one migration source. Every migration runs unchanged on SQLite and
-//! PostgreSQL, so schema code sticks to the subset both share: integer ids,
-//! UTC timestamps, text (JSON as text), integers for money and areas.
+//! The one migration source. Migrations run on SQLite and PostgreSQL, so
+//! schema code sticks to the subset both share: integer ids, UTC
+//! timestamps, text (JSON as text), integers for money and areas. The
+//! triggers of m0029, which the two spell differently, are written once per
+//! dialect.
 
 pub use sea_orm_migration::prelude::*;
 

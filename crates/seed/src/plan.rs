@@ -437,7 +437,6 @@ impl Plan {
         &self.communities[community as usize].district_code
     }
 
-    /// The company name of a company or developer owner.
     /// Whether each dwelling has an owner or resident with a phone on file:
     /// the reach a dwelling starts with before any contact group holds it
     /// (`place.reach` 1, else 0). Writing it with the dwelling spares the
@@ -456,6 +455,7 @@ impl Plan {
         phoned
     }
 
+    /// The company name of a company or developer owner.
     pub fn company_name(&self, owner: &Owner) -> Option<String> {
         match owner.holder {
             Holder::Person(_) => None,

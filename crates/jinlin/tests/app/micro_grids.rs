@@ -1416,3 +1416,43 @@ async fn the_stored_reach_follows_every_write(db: TestDb) {
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(figures(&v["figures"]), (5, 5, 0, 2, "40.0%".into()));
 }
+
+/// The reach migration taken down and up again on a database with
+/// households in it: the column comes back filled from what is stored, and
+/// its triggers work again.
+#[db_test]
+async fn the_reach_migration_fills_the_column_and_goes_down_cleanly(db: TestDb) {
+    use jinlin_migration::{Migrator, MigratorTrait};
+    let (app, t, s, p) = setup(db).await;
+    let conn = app.db.db.conn();
+    let built = build(&app, &t, &s, &p).await;
+    let all = [
+        t.compound.dwellings[0],
+        t.compound.dwellings[1],
+        s.dwellings[0],
+        s.dwellings[1],
+        s.dwellings[2],
+    ];
+    assert_eq!(stored_reach(&app, &all).await, [2, 1, 2, 1, 0]);
+    let applied = Migrator::get_applied_migrations(conn).await.unwrap();
+    assert_eq!(
+        applied.last().unwrap().name(),
+        "m0029_dwelling_reach",
+        "this test takes down the last migration"
+    );
+    Migrator::down(conn, Some(1)).await.unwrap();
+    // Without the triggers a group can still be emptied.
+    no_content(
+        &app,
+        p.worker,
+        Method::PUT,
+        &format!("/api/v1/contact-groups/{}/dwellings", built.g1),
+        r#"{"dwellings": []}"#,
+    )
+    .await;
+    Migrator::up(conn, None).await.unwrap();
+    assert_eq!(stored_reach(&app, &all).await, [0, 1, 2, 1, 0]);
+    let qian = person_with(&app.db, "钱七", Some("13800000007")).await;
+    resident(&app.db, all[4], t.compound.compound, qian).await;
+    assert_eq!(stored_reach(&app, &all).await, [0, 1, 2, 1, 1]);
+}
