@@ -112,18 +112,29 @@ pub async fn trail(
     user: &Principal,
     p: &place::Model,
 ) -> Result<Vec<(i64, String)>, ApiError> {
-    // Up the parents by primary key (at most five reads): the tree's
-    // ancestor search by code prefix scans the place table at a city's
-    // millions of dwellings.
+    // Up the parents by primary key: the tree's ancestor search by code
+    // prefix scans the place table at a city's millions of dwellings. No
+    // place above the user's highest official grant can be on the way, so
+    // the walk stops level with it (a community worker's own community
+    // reads nothing more).
+    let highest = user
+        .grants
+        .iter()
+        .filter(|g| official_role(g.role))
+        .filter_map(|g| g.place.kind)
+        .min();
+    let below_highest = |k: Option<PlaceKind>| matches!((k, highest), (Some(k), Some(h)) if h < k);
     let mut out = vec![(p.id, p.name.clone())];
+    let mut at = PlaceKind::parse(&p.kind);
     let mut parent = p.parent_id;
-    while let Some(id) = parent {
+    while let Some(id) = parent.filter(|_| below_highest(at)) {
         let Some(a) = jinlin_places::store::find(db, id).await? else {
             break;
         };
         if node_kind(PlaceKind::parse(&a.kind)) && user.is_official_at(&a.position()) {
             out.push((a.id, a.name.clone()));
         }
+        at = PlaceKind::parse(&a.kind);
         parent = a.parent_id;
     }
     out.reverse();
@@ -356,7 +367,7 @@ async fn get_cockpit(
 ) -> Result<ApiJson<CockpitView>, ApiError> {
     let db = state.db.conn();
     let p = node(db, &user, place_id).await?;
-    let b = figures::board(&state.db, &user, &p, Utc::now()).await?;
+    let b = figures::board(&state.db, &p, Utc::now()).await?;
     let t = trail(db, &user, &p).await?;
     Ok(ApiJson(view(i18n::current(), &b, t)))
 }
@@ -376,7 +387,7 @@ async fn get_children(
     let db = state.db.conn();
     let p = node(db, &user, place_id).await?;
     let key = figure_key(q.figure.as_deref())?;
-    let b = figures::board(&state.db, &user, &p, Utc::now()).await?;
+    let b = figures::board(&state.db, &p, Utc::now()).await?;
     Ok(ApiJson(ranking(i18n::current(), &b, key)))
 }
 
@@ -634,7 +645,6 @@ fn open_value(v: Option<rules::Value>) -> serde_json::Value {
 /// The open data of a node for a period: aggregate figures only.
 pub async fn open_data(
     database: &jinlin_kernel::Database,
-    user: &Principal,
     p: &place::Model,
     period: Period,
     now: DateTime<Utc>,
@@ -642,7 +652,7 @@ pub async fn open_data(
     // The figures come from the replica when one keeps up; the node was
     // checked against the reader's access on the primary.
     let db = database.reads();
-    let b = figures::board(database, user, p, now).await?;
+    let b = figures::board(database, p, now).await?;
     // Above a district the rows are told apart by district code, not by a
     // child's id: each child (a district, a city) is counted on its own.
     let one_by_one = matches!(
@@ -790,7 +800,7 @@ async fn get_open_data_csv(
     let p = node(db, &user, place_id).await?;
     let now = Utc::now();
     let period = open_period(q.period.as_deref(), now)?;
-    let d = open_data(&state.db, &user, &p, period, now).await?;
+    let d = open_data(&state.db, &p, period, now).await?;
     let body = open_csv(&d)?;
     let mut r = body.into_response();
     let h = r.headers_mut();
@@ -823,5 +833,5 @@ async fn get_open_data_json(
     let p = node(db, &user, place_id).await?;
     let now = Utc::now();
     let period = open_period(q.period.as_deref(), now)?;
-    Ok(ApiJson(open_data(&state.db, &user, &p, period, now).await?))
+    Ok(ApiJson(open_data(&state.db, &p, period, now).await?))
 }

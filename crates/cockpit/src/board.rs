@@ -9,7 +9,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use jinlin_joint_meetings::rules::{MeetingState, Quarter};
 use jinlin_kernel::ApiError;
-use jinlin_kernel::auth::Principal;
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use sea_orm::ConnectionTrait;
@@ -136,10 +135,9 @@ fn projects_of(l: &jinlin_projects::api::FigureLine) -> [u64; 7] {
 }
 
 /// Gathers every figure of `node` and its children as of `now`. The
-/// caller has checked that `user` is an official of the node.
+/// caller has checked that the reader is an official of the node.
 pub async fn gather(
     db: &impl ConnectionTrait,
-    user: &Principal,
     node: &place::Model,
     now: DateTime<Utc>,
 ) -> Result<Board, ApiError> {
@@ -152,16 +150,27 @@ pub async fn gather(
         _ => None,
     };
     let children: Vec<place::Model> = match child_kind {
-        Some(ck) => jinlin_places::store::children(db, node.id, 1, 100_000)
+        Some(ck) => jinlin_places::store::all_children(db, node.id)
             .await?
-            .items
             .into_iter()
             .filter(|c| c.kind == ck.as_str())
             .collect(),
         None => Vec::new(),
     };
-    let compound_rows = store::compounds_under(db, node).await?;
-    let compounds: HashMap<i64, CompoundRow> = compound_rows.iter().map(|c| (c.id, *c)).collect();
+    // The compounds under the node, each with its party organisation's
+    // coverage.
+    let covered = jinlin_organisations::api::coverage_by_compound(db, node).await?;
+    let compounds: HashMap<i64, CompoundRow> = covered
+        .iter()
+        .map(|(c, _)| {
+            let row = CompoundRow {
+                id: c.compound_id,
+                street_id: c.street_id,
+                community_id: c.community_id,
+            };
+            (row.id, row)
+        })
+        .collect();
     let compound_ids: HashSet<i64> = compounds.keys().copied().collect();
     let roll = Rollup {
         kind,
@@ -174,18 +183,20 @@ pub async fn gather(
     }
 
     // Compound party organisations and cross-membership coverage.
-    let coverage = jinlin_organisations::api::coverage(db, node).await?;
-    for (k, c) in std::iter::once((None, &coverage.place))
-        .chain(coverage.children.iter().map(|c| (Some(c.id), c)))
-    {
-        let n = at(&mut counts, k);
-        n.compounds = c.coverage.compounds;
-        n.party_orgs = c.coverage.party_orgs;
-        n.covering = c.coverage.covering;
+    for (row, c) in &covered {
+        let child = compounds
+            .get(&row.compound_id)
+            .and_then(|r| child_of(kind, r));
+        for k in std::iter::once(None).chain(child.map(Some)) {
+            let n = at(&mut counts, k);
+            n.compounds += c.compounds;
+            n.party_orgs += c.party_orgs;
+            n.covering += c.covering;
+        }
     }
 
     // Agencies paired with compounds here.
-    let agencies = jinlin_agencies::store::agencies_of_district(db, &code).await?;
+    let district_agencies = jinlin_agencies::store::count_of_district(db, &code).await?;
     let pairings = jinlin_agencies::store::current_pairings_in(db, &code).await?;
     let agency_pairs: Vec<(i64, i64)> = pairings
         .iter()
@@ -200,7 +211,7 @@ pub async fn gather(
     let (total, by) = roll.distinct(&compound_pairs);
     put(&mut counts, total, by, |n| &mut n.compounds_paired);
     for n in counts.values_mut() {
-        n.district_agencies = agencies.len() as u64;
+        n.district_agencies = district_agencies;
     }
 
     // Party-building projects by state.
@@ -322,9 +333,9 @@ pub async fn gather(
             }
         }
     }
-    let social = jinlin_social_services::api::figures_of(db, user, node.id, now).await?;
-    for (k, l) in std::iter::once((None, &social.place))
-        .chain(social.children.iter().map(|l| (Some(l.id), l)))
+    let (social, social_by) = jinlin_social_services::api::tallies_by_child(db, node, now).await?;
+    for (k, l) in
+        std::iter::once((None, &social)).chain(social_by.iter().map(|(id, l)| (Some(*id), l)))
     {
         if let Some(n) = counts.get_mut(&k) {
             n.sessions_held = l.sessions_held;

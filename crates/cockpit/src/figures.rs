@@ -20,7 +20,6 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jinlin_kernel::auth::{AuthVia, Grant, Principal, Role};
 use jinlin_kernel::jobs::{self, JobHandlers, NewJob};
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
@@ -209,25 +208,6 @@ pub async fn snapshots(
             ))
         })
         .collect()
-}
-
-/// Who the refresh reads as: a district admin of the district, the
-/// reader every capability's figure function answers in full.
-pub fn reader(district: &place::Model) -> Principal {
-    Principal {
-        account_id: 0,
-        username: KIND.into(),
-        display_name: KIND.into(),
-        person_id: None,
-        language: None,
-        grants: vec![Grant {
-            role: Role::DistrictAdmin,
-            place: district.position(),
-            place_name: district.name.clone(),
-        }],
-        paired_compounds: Vec::new(),
-        via: AuthVia::Token { can_write: false },
-    }
 }
 
 /// One node's row to write.
@@ -456,8 +436,7 @@ async fn gather_district(
     d: &place::Model,
     now: DateTime<Utc>,
 ) -> Result<Vec<Row>, ApiError> {
-    let who = reader(d);
-    let b = board::gather(conn, &who, d, now).await?;
+    let b = board::gather(conn, d, now).await?;
     let mut rows = vec![Row {
         place_id: d.id,
         parent_id: d.parent_id,
@@ -467,7 +446,7 @@ async fn gather_district(
         computed_at: now,
     }];
     for (s, _) in &b.children {
-        let sb = board::gather(conn, &who, s, now).await?;
+        let sb = board::gather(conn, s, now).await?;
         rows.push(Row {
             place_id: s.id,
             parent_id: s.parent_id,
@@ -839,7 +818,6 @@ async fn write(
 /// waits for the refresh (`503`, "being computed"). Below a street: live.
 pub async fn board(
     db: &Database,
-    user: &Principal,
     node: &place::Model,
     now: DateTime<Utc>,
 ) -> Result<board::Board, ApiError> {
@@ -848,12 +826,12 @@ pub async fn board(
     let conn = db.reads();
     let kind = PlaceKind::parse(&node.kind);
     if !maintained(kind) {
-        return board::gather(conn, user, node, now).await;
+        return board::gather(conn, node, now).await;
     }
     let Some((own, stored)) = read(conn, node.id).await? else {
         request_refresh(db, now).await?;
         if matches!(kind, Some(PlaceKind::District | PlaceKind::Street)) {
-            return board::gather(conn, user, node, now).await;
+            return board::gather(conn, node, now).await;
         }
         return Err(ApiError::with_message(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -868,9 +846,8 @@ pub async fn board(
     }
     let child_kind = kind.and_then(PlaceKind::child);
     let children = match child_kind {
-        Some(ck) => jinlin_places::store::children(conn, node.id, 1, 100_000)
+        Some(ck) => jinlin_places::store::all_children(conn, node.id)
             .await?
-            .items
             .into_iter()
             .filter(|c| c.kind == ck.as_str())
             .map(|c| {

@@ -168,7 +168,7 @@ async fn render(
     let key = api::figure_key(q.figure.as_deref())?;
     let by = api::trend_by(q.by.as_deref())?;
     let now = Utc::now();
-    let b = figures::board(&state.db, &user, &p, now).await?;
+    let b = figures::board(&state.db, &p, now).await?;
     let trail = api::trail(db, &user, &p).await?;
     let trend = if (key.has_trend() && store::counted_at(key, &p))
         || (!key.has_trend() && api::has_snapshots(&p))

@@ -9,10 +9,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::rules::{Key, Period};
 
@@ -50,46 +47,13 @@ fn int(r: &sea_orm::QueryResult, col: &str) -> Result<u64, DbErr> {
     Ok(r.try_get::<Option<i64>>("", col)?.unwrap_or(0).max(0) as u64)
 }
 
-/// A compound under the node, with its street and community.
+/// A compound under the node, with its street and community (from the
+/// coverage figures' rows, which list every compound).
 #[derive(Debug, Clone, Copy)]
 pub struct CompoundRow {
     pub id: i64,
     pub street_id: Option<i64>,
     pub community_id: Option<i64>,
-}
-
-/// The compounds under a district, street, community (or the compound
-/// itself).
-pub async fn compounds_under(
-    db: &impl ConnectionTrait,
-    node: &place::Model,
-) -> Result<Vec<CompoundRow>, DbErr> {
-    let q = place::Entity::find().filter(place::Column::Kind.eq(PlaceKind::Compound.as_str()));
-    let q = match PlaceKind::parse(&node.kind) {
-        Some(PlaceKind::District) => {
-            q.filter(place::Column::DistrictCode.eq(node.district_code.clone()))
-        }
-        Some(PlaceKind::Street) => q.filter(place::Column::StreetId.eq(node.id)),
-        Some(PlaceKind::Community) => q.filter(place::Column::CommunityId.eq(node.id)),
-        Some(PlaceKind::Compound) => q.filter(place::Column::Id.eq(node.id)),
-        _ => return Ok(Vec::new()),
-    };
-    let rows: Vec<(i64, Option<i64>, Option<i64>)> = q
-        .select_only()
-        .column(place::Column::Id)
-        .column(place::Column::StreetId)
-        .column(place::Column::CommunityId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, street_id, community_id)| CompoundRow {
-            id,
-            street_id,
-            community_id,
-        })
-        .collect())
 }
 
 /// Rows of `table` under the node counted by child and by the text column

@@ -1578,10 +1578,6 @@ pub async fn place_figures(
         return Err(invalid_key("in_service.error.figures_place"));
     };
     let code = p.district_code.clone().unwrap_or_default();
-    let whole = store::tallies(db, &within, store::Group::Whole, &code)
-        .await?
-        .remove(&0)
-        .unwrap_or_default();
     let kids = store::children(db, p).await?;
     let by = match PlaceKind::parse(&p.kind) {
         Some(PlaceKind::District) => Some("street_id"),
@@ -1589,12 +1585,12 @@ pub async fn place_figures(
         Some(PlaceKind::Community) => Some("compound_id"),
         _ => None,
     };
-    let mut tallies = match by {
-        Some(column) if !kids.is_empty() => {
-            store::tallies(db, &within, store::Group::By(column), &code).await?
-        }
-        _ => HashMap::new(),
+    let group = match by {
+        Some(column) if !kids.is_empty() => store::Group::WholeAndBy(column),
+        _ => store::Group::Whole,
     };
+    let mut tallies = store::tallies(db, &within, group, &code).await?;
+    let whole = tallies.remove(&0).unwrap_or_default();
     let children = kids
         .iter()
         .map(|child| Figure::of_place(child, tallies.remove(&child.id).unwrap_or_default()))

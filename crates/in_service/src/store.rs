@@ -591,8 +591,9 @@ impl Within {
 pub enum Group {
     /// The place as a whole (one group, key 0).
     Whole,
-    /// By a shared column: `street_id`, `community_id` or `compound_id`.
-    By(&'static str),
+    /// The whole (key 0) and by a shared column (`street_id`,
+    /// `community_id` or `compound_id`), in the same statements.
+    WholeAndBy(&'static str),
     /// By the agencies of the district whose members the rows are.
     Agencies,
 }
@@ -605,30 +606,41 @@ pub async fn tallies(
     group: Group,
     district_code: &str,
 ) -> Result<HashMap<i64, rules::Tally>, DbErr> {
-    let (key, ones_same_group) = match group {
-        Group::Whole => ("0".to_string(), String::new()),
-        Group::By(column) => (format!("t.{column}"), format!(" AND o.{column} = r.g")),
-        Group::Agencies => ("m.agency_id".to_string(), String::new()),
+    // The group key of each part of the rows' union: the whole and its
+    // children are read together, the whole under key 0 (no place's id).
+    let keys: Vec<String> = match group {
+        Group::Whole => vec!["0".into()],
+        Group::WholeAndBy(column) => vec!["0".into(), format!("t.{column}")],
+        Group::Agencies => vec!["m.agency_id".into()],
+    };
+    let ones_same_group = match group {
+        Group::WholeAndBy(column) => format!(" AND (r.g = 0 OR o.{column} = r.g)"),
+        Group::Whole | Group::Agencies => String::new(),
     };
     // The grouped rows of a table, its group key as `g`; `extra` adds
     // conditions. Binds in the order the placeholders appear.
     let rows = |p: &mut Params, table: &str, columns: &str, extra: &[(&str, &str)]| {
-        let join = match group {
-            Group::Agencies => format!(
-                "JOIN {} m ON m.account_id = t.account_id",
-                members_sql(district_code, p)
-            ),
-            _ => String::new(),
-        };
-        let mut sql = format!(
-            "(SELECT CAST({key} AS BIGINT) AS g, {columns} FROM {table} t {join} WHERE {}",
-            within.on("t", p)
-        );
-        for (column, value) in extra {
-            sql.push_str(&format!(" AND t.{column} = {}", p.bind(*value)));
-        }
-        sql.push(')');
-        sql
+        let parts: Vec<String> = keys
+            .iter()
+            .map(|key| {
+                let join = match group {
+                    Group::Agencies => format!(
+                        "JOIN {} m ON m.account_id = t.account_id",
+                        members_sql(district_code, p)
+                    ),
+                    _ => String::new(),
+                };
+                let mut sql = format!(
+                    "SELECT CAST({key} AS BIGINT) AS g, {columns} FROM {table} t {join} WHERE {}",
+                    within.on("t", p)
+                );
+                for (column, value) in extra {
+                    sql.push_str(&format!(" AND t.{column} = {}", p.bind(*value)));
+                }
+                sql
+            })
+            .collect();
+        format!("({})", parts.join(" UNION ALL "))
     };
     let backend = db.get_database_backend();
     let run = |p: Params, sql: String| db.query_all_raw(p.statement(sql));

@@ -964,6 +964,33 @@ async fn put_contract(
     Ok(ApiJson(contract_view(&saved)))
 }
 
+/// A compound's own coverage figures: one compound, with a party
+/// organisation or not, covered by it or not.
+fn compound_coverage(r: &store::CompoundRow) -> Coverage {
+    Coverage {
+        compounds: 1,
+        party_orgs: u64::from(r.has_org),
+        covering: u64::from(r.has_org && rules::covers(r.presence, [r.flags])),
+    }
+}
+
+/// Every compound under a place (with its street and community) and its
+/// own coverage figures, in one query: for a caller that adds them up by
+/// groups of its own (the cockpit).
+pub async fn coverage_by_compound(
+    db: &impl ConnectionTrait,
+    p: &place::Model,
+) -> Result<Vec<(store::CompoundRow, Coverage)>, DbErr> {
+    Ok(store::coverage_rows(db, &p.position())
+        .await?
+        .into_iter()
+        .map(|r| {
+            let c = compound_coverage(&r);
+            (r, c)
+        })
+        .collect())
+}
+
 /// The coverage figures of a place and of the places one level down.
 pub async fn coverage(
     db: &impl ConnectionTrait,
@@ -977,11 +1004,7 @@ pub async fn coverage(
     let mut by_child: HashMap<i64, Coverage> = HashMap::new();
     let mut by_district: HashMap<String, Coverage> = HashMap::new();
     for r in &rows {
-        let c = Coverage {
-            compounds: 1,
-            party_orgs: u64::from(r.has_org),
-            covering: u64::from(r.has_org && rules::covers(r.presence, [r.flags])),
-        };
+        let c = compound_coverage(r);
         total.add(c);
         let child = match kind {
             PlaceKind::District => r.street_id,

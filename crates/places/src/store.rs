@@ -115,6 +115,22 @@ impl<T> Page<T> {
     }
 }
 
+/// Every child of a place, ordered by code then name, in one statement
+/// (no count): for the levels whose children are few (a district's
+/// streets, a street's communities, a community's compounds).
+pub async fn all_children(
+    db: &impl ConnectionTrait,
+    parent_id: i64,
+) -> Result<Vec<place::Model>, DbErr> {
+    place::Entity::find()
+        .filter(place::Column::ParentId.eq(parent_id))
+        .order_by_asc(place::Column::Code)
+        .order_by_asc(place::Column::Name)
+        .order_by_asc(place::Column::Id)
+        .all(db)
+        .await
+}
+
 /// Children of a place, ordered by code then name.
 pub async fn children(
     db: &impl ConnectionTrait,

@@ -2253,13 +2253,7 @@ pub async fn figures_of(
     if !user.can(Access::Registry, &pos) {
         return Err(ApiError::forbidden());
     }
-    let level = match kind {
-        PlaceKind::District => Some(Level::Street),
-        PlaceKind::Street => Some(Level::Community),
-        PlaceKind::Community => Some(Level::Compound),
-        PlaceKind::Province | PlaceKind::City => Some(Level::District),
-        _ => None,
-    };
+    let level = level_below(kind);
     let figures = rules::rollup(&store::tallies(db, Some(&pos), None, level, now).await?);
     let mut children = Vec::new();
     if let Some(level) = level {
@@ -2296,6 +2290,46 @@ pub async fn figures_of(
         children,
         orgs: org_lines,
     })
+}
+
+/// The level a place's figures are grouped by: its children's.
+fn level_below(kind: PlaceKind) -> Option<Level> {
+    match kind {
+        PlaceKind::District => Some(Level::Street),
+        PlaceKind::Street => Some(Level::Community),
+        PlaceKind::Community => Some(Level::Compound),
+        PlaceKind::Province | PlaceKind::City => Some(Level::District),
+        _ => None,
+    }
+}
+
+/// The figures of a district, street, community or compound as a whole
+/// and of each of its children by id, from the one grouped query: for a
+/// caller that holds the place and has checked the reader's access (the
+/// cockpit).
+pub async fn tallies_by_child(
+    db: &impl ConnectionTrait,
+    p: &place::Model,
+    now: DateTime<Utc>,
+) -> Result<(rules::Tally, HashMap<i64, rules::Tally>), ApiError> {
+    let pos = p.position();
+    let level = match pos.kind {
+        Some(k @ (PlaceKind::District | PlaceKind::Street | PlaceKind::Community)) => {
+            level_below(k)
+        }
+        Some(PlaceKind::Compound) => None,
+        _ => return Err(ApiError::not_found()),
+    };
+    let figures = rules::rollup(&store::tallies(db, Some(&pos), None, level, now).await?);
+    let by_child = match level {
+        Some(_) => figures
+            .by_place
+            .iter()
+            .filter_map(|(id, t)| Some((id.parse().ok()?, *t)))
+            .collect(),
+        None => HashMap::new(),
+    };
+    Ok((figures.total, by_child))
 }
 
 /// Sessions held, person-times served and mean feedback of a district,

@@ -1198,6 +1198,49 @@ async fn officials_read_their_node_and_below_and_nobody_else_reads_anything(db: 
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
+/// The way down shown above a compound's cockpit: from the reader's
+/// highest official place, each place they are an official of.
+#[db_test]
+async fn the_trail_leads_down_from_the_readers_highest_place(db: TestDb) {
+    let (app, t, p) = setup(db).await;
+    // A community worker who is also the admin of the street above.
+    let both = jinlin_testkit::fixtures::account(
+        &app.db.db,
+        "worker-and-street",
+        Role::CommunityWorker,
+        t.community,
+    )
+    .await;
+    jinlin_kernel::auth::accounts::grant(
+        app.db.db.conn(),
+        both,
+        Role::StreetAdmin,
+        t.street,
+        Some(D.into()),
+        None,
+    )
+    .await
+    .unwrap();
+    let c = t.compound.compound;
+    for (who, expected) in [
+        (p.district, vec![t.district, t.street, t.community, c]),
+        (p.street, vec![t.street, t.community, c]),
+        (p.worker, vec![t.community, c]),
+        (p.secretary, vec![c]),
+        (both, vec![t.street, t.community, c]),
+    ] {
+        let (s, v) = get(&app, who, &format!("/api/v1/cockpit/{c}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let trail: Vec<i64> = v["trail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["place_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(trail, expected, "account {who}");
+    }
+}
+
 #[db_test]
 async fn bad_input_is_refused_in_the_readers_language(db: TestDb) {
     let (app, t, p) = setup(db).await;
@@ -2105,10 +2148,6 @@ fn figures_of(v: &Value) -> (Value, Value) {
 async fn maintained_figures_equal_the_live_ones_at_every_level_and_follow_a_change(db: TestDb) {
     let (app, t, p) = setup(db).await;
     records(&app, &t).await;
-    let district = jinlin_places::store::find(app.db.db.conn(), t.district)
-        .await
-        .unwrap()
-        .unwrap();
     let far_id = {
         use jinlin_kernel::place::entity as place;
         use sea_orm::{ColumnTrait, QueryFilter};
@@ -2155,7 +2194,6 @@ async fn maintained_figures_equal_the_live_ones_at_every_level_and_follow_a_chan
     }
     // Every stored row against a live gathering of the same node.
     let conn = app.db.db.conn();
-    let who = jinlin_cockpit::figures::reader(&district);
     for id in [
         t.district,
         far_id,
@@ -2165,12 +2203,7 @@ async fn maintained_figures_equal_the_live_ones_at_every_level_and_follow_a_chan
         t.other_community,
     ] {
         let node = jinlin_places::store::find(conn, id).await.unwrap().unwrap();
-        let who = if id == far_id {
-            jinlin_cockpit::figures::reader(&node)
-        } else {
-            who.clone()
-        };
-        let gathered = jinlin_cockpit::board::gather(conn, &who, &node, now)
+        let gathered = jinlin_cockpit::board::gather(conn, &node, now)
             .await
             .unwrap();
         let (stored, _) = jinlin_cockpit::figures::read(conn, id)
