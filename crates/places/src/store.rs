@@ -115,6 +115,15 @@ impl<T> Page<T> {
     }
 }
 
+/// The children of a place, ordered by code then name.
+fn children_in_order(parent_id: i64) -> sea_orm::Select<place::Entity> {
+    place::Entity::find()
+        .filter(place::Column::ParentId.eq(parent_id))
+        .order_by_asc(place::Column::Code)
+        .order_by_asc(place::Column::Name)
+        .order_by_asc(place::Column::Id)
+}
+
 /// Every child of a place, ordered by code then name, in one statement
 /// (no count): for the levels whose children are few (a district's
 /// streets, a street's communities, a community's compounds).
@@ -122,13 +131,7 @@ pub async fn all_children(
     db: &impl ConnectionTrait,
     parent_id: i64,
 ) -> Result<Vec<place::Model>, DbErr> {
-    place::Entity::find()
-        .filter(place::Column::ParentId.eq(parent_id))
-        .order_by_asc(place::Column::Code)
-        .order_by_asc(place::Column::Name)
-        .order_by_asc(place::Column::Id)
-        .all(db)
-        .await
+    children_in_order(parent_id).all(db).await
 }
 
 /// Children of a place, ordered by code then name.
@@ -138,12 +141,7 @@ pub async fn children(
     page: u64,
     per_page: u64,
 ) -> Result<Page<place::Model>, DbErr> {
-    let query = place::Entity::find()
-        .filter(place::Column::ParentId.eq(parent_id))
-        .order_by_asc(place::Column::Code)
-        .order_by_asc(place::Column::Name)
-        .order_by_asc(place::Column::Id);
-    let paginator = query.paginate(db, per_page);
+    let paginator = children_in_order(parent_id).paginate(db, per_page);
     let total = paginator.num_items().await?;
     let items = paginator.fetch_page(page.saturating_sub(1)).await?;
     Ok(Page {
