@@ -50,14 +50,6 @@ pub async fn agencies_of_district(
         .await
 }
 
-/// How many agencies the district has.
-pub async fn count_of_district(db: &impl ConnectionTrait, code: &str) -> Result<u64, DbErr> {
-    agency::Entity::find()
-        .filter(agency::Column::DistrictCode.eq(code))
-        .count(db)
-        .await
-}
-
 pub async fn name_taken(
     db: &impl ConnectionTrait,
     code: &str,

@@ -14,7 +14,7 @@ use jinlin_kernel::place::entity as place;
 use sea_orm::ConnectionTrait;
 
 use crate::rules::{Numbers, PROJECT_STATES, STEPS};
-use crate::store::{self, CompoundRow, MatterTally};
+use crate::store::{self, CompoundRow, Count, MatterTally};
 
 /// A node's counts and its children's.
 #[derive(Debug, Clone)]
@@ -121,19 +121,6 @@ fn put(
     }
 }
 
-fn projects_of(l: &jinlin_projects::api::FigureLine) -> [u64; 7] {
-    let by = |s: &str| match s {
-        "planned" => l.planned,
-        "returned" => l.returned,
-        "approved" => l.approved,
-        "in_progress" => l.in_progress,
-        "done" => l.done,
-        "rejected" => l.rejected,
-        _ => l.cancelled,
-    };
-    PROJECT_STATES.map(by)
-}
-
 /// Gathers every figure of `node` and its children as of `now`. The
 /// caller has checked that the reader is an official of the node.
 pub async fn gather(
@@ -196,16 +183,8 @@ pub async fn gather(
     }
 
     // Agencies paired with compounds here.
-    let district_agencies = jinlin_agencies::store::count_of_district(db, &code).await?;
-    let pairings = jinlin_agencies::store::current_pairings_in(db, &code).await?;
-    let agency_pairs: Vec<(i64, i64)> = pairings
-        .iter()
-        .map(|p| (p.compound_id, p.agency_id))
-        .collect();
-    let compound_pairs: Vec<(i64, i64)> = pairings
-        .iter()
-        .map(|p| (p.compound_id, p.compound_id))
-        .collect();
+    let (district_agencies, agency_pairs) = store::agencies_and_pairings(db, node).await?;
+    let compound_pairs: Vec<(i64, i64)> = agency_pairs.iter().map(|(c, _)| (*c, *c)).collect();
     let (total, by) = roll.distinct(&agency_pairs);
     put(&mut counts, total, by, |n| &mut n.agencies_paired);
     let (total, by) = roll.distinct(&compound_pairs);
@@ -214,20 +193,36 @@ pub async fn gather(
         n.district_agencies = district_agencies;
     }
 
-    // Party-building projects by state.
-    if matches!(kind, PlaceKind::District | PlaceKind::Street) {
-        let projects = jinlin_projects::api::figures_for(db, node).await?;
-        at(&mut counts, None).projects = projects_of(&projects.place);
-        for l in &projects.children {
-            at(&mut counts, Some(l.id)).projects = projects_of(l);
-        }
-    } else {
-        let (place, by_compound) = jinlin_projects::api::figures_by_compound(db, node).await?;
-        at(&mut counts, None).projects = projects_of(&place);
-        for c in &children {
-            if let Some(l) = by_compound.get(&c.id) {
-                at(&mut counts, Some(c.id)).projects = projects_of(l);
-            }
+    // Projects and deliberations by step, and micro-grids, counted in one
+    // statement; projects first.
+    let [projects, grids, deliberations] = store::counts_by(
+        db,
+        node,
+        [
+            Count {
+                table: "project",
+                by: Some("state"),
+            },
+            Count {
+                table: "micro_grid",
+                by: None,
+            },
+            Count {
+                table: "matter",
+                by: Some("state"),
+            },
+        ],
+    )
+    .await?;
+    for (k, state, n) in projects {
+        let Some(i) = PROJECT_STATES.iter().position(|s| *s == state) else {
+            continue;
+        };
+        at(&mut counts, None).projects[i] += n;
+        if kind != PlaceKind::Compound
+            && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
+        {
+            c.projects[i] += n;
         }
     }
 
@@ -262,14 +257,12 @@ pub async fn gather(
     }
 
     // In-service party members.
-    let (in_service, in_service_children) = jinlin_in_service::api::place_figures(db, node).await?;
-    for (k, f) in std::iter::once((None, &in_service))
-        .chain(in_service_children.iter().map(|f| (f.place_id, f)))
-    {
-        if k.is_some() && !counts.contains_key(&k) {
+    for (g, f) in jinlin_in_service::api::headline_tallies(db, node).await? {
+        // The place's own tallies come under key 0, no place's id.
+        let k = (g != 0).then_some(g);
+        let Some(n) = counts.get_mut(&k) else {
             continue;
-        }
-        let n = at(&mut counts, k);
+        };
         n.members_reported = f.members_reported;
         n.three_ones_all = f.three_ones_all;
         n.home_reported = f.three_ones_all + f.three_ones_some + f.three_ones_none;
@@ -306,7 +299,7 @@ pub async fn gather(
             }
         }
     }
-    for (k, _, n) in store::counts_by(db, "micro_grid", node, None).await? {
+    for (k, _, n) in grids {
         at(&mut counts, None).grids += n;
         if kind != PlaceKind::Compound
             && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
@@ -344,18 +337,20 @@ pub async fn gather(
     }
 
     // Volunteer teams and their members.
-    let volunteers = jinlin_volunteers::api::figures_of(db, node).await?;
-    for (k, f) in std::iter::once((None, &volunteers.place))
-        .chain(volunteers.children.iter().map(|f| (Some(f.place_id), f)))
-    {
-        if let Some(n) = counts.get_mut(&k) {
-            n.teams = f.teams;
-            n.team_members = f.members;
+    for (k, teams, members) in store::teams_and_members(db, node).await? {
+        let n = at(&mut counts, None);
+        n.teams += teams;
+        n.team_members += members;
+        if kind != PlaceKind::Compound
+            && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
+        {
+            c.teams += teams;
+            c.team_members += members;
         }
     }
 
     // Deliberations by step.
-    for (k, state, n) in store::counts_by(db, "matter", node, Some("state")).await? {
+    for (k, state, n) in deliberations {
         let Some(i) = STEPS.iter().position(|s| *s == state) else {
             continue;
         };

@@ -1,8 +1,9 @@
 //! The cockpit's own grouped queries, for the figures no capability
-//! counts by place yet: residents' matters, deliberations by step, votes
-//! held, micro-grids, social organisations admitted and property
-//! companies' stars. Each is one query over the node, grouped by the
-//! child the row belongs to.
+//! counts by place in the few numbers a board shows: residents' matters,
+//! deliberations and projects by step, votes held, micro-grids, volunteer
+//! teams and their members, agencies paired, social organisations admitted
+//! and property companies' stars. Each is one query over the node, grouped
+//! by the child the row belongs to.
 
 use std::collections::{HashMap, HashSet};
 
@@ -25,20 +26,30 @@ fn ph(backend: DbBackend, n: usize) -> String {
 /// `district_code`, `street_id`, `community_id` and `compound_id`), and
 /// the column naming the child of the node each row belongs to.
 fn under(backend: DbBackend, node: &place::Model) -> Option<(&'static str, String, Value)> {
-    let p1 = ph(backend, 1);
+    let (child, cond) = child_and_cond(backend, node, 1)?;
+    let value = match PlaceKind::parse(&node.kind)? {
+        PlaceKind::District => node.district_code.clone().unwrap_or_default().into(),
+        _ => node.id.into(),
+    };
+    Some((child, cond, value))
+}
+
+/// [`under`]'s condition with its value bound at placeholder `n`.
+fn under_at(backend: DbBackend, node: &place::Model, n: usize) -> String {
+    child_and_cond(backend, node, n).map_or_else(|| "1 = 0".into(), |(_, c)| c)
+}
+
+fn child_and_cond(
+    backend: DbBackend,
+    node: &place::Model,
+    n: usize,
+) -> Option<(&'static str, String)> {
+    let p = ph(backend, n);
     Some(match PlaceKind::parse(&node.kind)? {
-        PlaceKind::District => (
-            "street_id",
-            format!("district_code = {p1}"),
-            node.district_code.clone().unwrap_or_default().into(),
-        ),
-        PlaceKind::Street => ("community_id", format!("street_id = {p1}"), node.id.into()),
-        PlaceKind::Community => (
-            "compound_id",
-            format!("community_id = {p1}"),
-            node.id.into(),
-        ),
-        PlaceKind::Compound => ("compound_id", format!("compound_id = {p1}"), node.id.into()),
+        PlaceKind::District => ("street_id", format!("district_code = {p}")),
+        PlaceKind::Street => ("community_id", format!("street_id = {p}")),
+        PlaceKind::Community => ("compound_id", format!("community_id = {p}")),
+        PlaceKind::Compound => ("compound_id", format!("compound_id = {p}")),
         _ => return None,
     })
 }
@@ -57,39 +68,61 @@ pub struct CompoundRow {
 }
 
 /// Rows of `table` under the node counted by child and by the text column
-/// `by` (or by nothing): `(child, value, count)`.
-pub async fn counts_by(
+/// `by` (or by nothing).
+#[derive(Debug, Clone, Copy)]
+pub struct Count {
+    pub table: &'static str,
+    pub by: Option<&'static str>,
+}
+
+/// Each of `counts` under the node, in one statement (their parts joined
+/// by `UNION ALL`): `(child, value, count)` rows, in the order asked.
+pub async fn counts_by<const N: usize>(
     db: &impl ConnectionTrait,
-    table: &str,
     node: &place::Model,
-    by: Option<&str>,
-) -> Result<Vec<(Option<i64>, String, u64)>, DbErr> {
+    counts: [Count; N],
+) -> Result<[Vec<(Option<i64>, String, u64)>; N], DbErr> {
+    let mut out = std::array::from_fn(|_| Vec::new());
     let backend = db.get_database_backend();
-    let Some((child, cond, value)) = under(backend, node) else {
-        return Ok(Vec::new());
+    if N == 0 {
+        return Ok(out);
+    }
+    let Some((child, _, value)) = under(backend, node) else {
+        return Ok(out);
     };
-    let sql = match by {
-        Some(by) => format!(
-            "SELECT {child} AS k, {by} AS v, CAST(COUNT(*) AS BIGINT) AS n \
-             FROM {table} WHERE {cond} GROUP BY {child}, {by}"
-        ),
-        None => format!(
-            "SELECT {child} AS k, '' AS v, CAST(COUNT(*) AS BIGINT) AS n \
-             FROM {table} WHERE {cond} GROUP BY {child}"
-        ),
-    };
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, [value]))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<Option<i64>>("", "k")?,
-                r.try_get::<Option<String>>("", "v")?.unwrap_or_default(),
-                int(r, "n")?,
-            ))
+    let parts: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, Count { table, by })| {
+            // Each part binds the node again: SQLite's `?` is positional.
+            let cond = under_at(backend, node, i + 1);
+            let (v, group) = match by {
+                Some(by) => (by.to_string(), format!("{child}, {by}")),
+                None => ("''".into(), child.to_string()),
+            };
+            format!(
+                "SELECT CAST({i} AS BIGINT) AS q, {child} AS k, {v} AS v, \
+                   CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE {cond} GROUP BY {group}"
+            )
         })
-        .collect()
+        .collect();
+    let sql = parts.join(" UNION ALL ");
+    let values = vec![value; N];
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    for r in &rows {
+        let q = r.try_get::<i64>("", "q")?;
+        let Some(rows) = usize::try_from(q).ok().and_then(|q| out.get_mut(q)) else {
+            continue;
+        };
+        rows.push((
+            r.try_get::<Option<i64>>("", "k")?,
+            r.try_get::<Option<String>>("", "v")?.unwrap_or_default(),
+            int(r, "n")?,
+        ));
+    }
+    Ok(out)
 }
 
 /// Residents' matters of one child (or of the whole node).
@@ -159,6 +192,74 @@ pub async fn matters(
         );
     }
     Ok(out)
+}
+
+/// The district's agencies counted, and the current pairings of
+/// compounds under the node with them, `(compound, agency)`: one round
+/// trip, the count coming as a row with no compound.
+pub async fn agencies_and_pairings(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+) -> Result<(u64, Vec<(i64, i64)>), DbErr> {
+    let backend = db.get_database_backend();
+    let Some((_, cond, value)) = under(backend, node) else {
+        return Ok((0, Vec::new()));
+    };
+    let sql = format!(
+        "SELECT compound_id AS c, agency_id AS a FROM agency_pairing \
+           WHERE {cond} AND ended_at IS NULL \
+         UNION ALL SELECT NULL, CAST(COUNT(*) AS BIGINT) FROM agency WHERE district_code = {}",
+        ph(backend, 2)
+    );
+    let code = node.district_code.clone().unwrap_or_default();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [value, code.into()],
+        ))
+        .await?;
+    let mut agencies = 0;
+    let mut pairs = Vec::new();
+    for r in &rows {
+        let a: i64 = r.try_get("", "a")?;
+        match r.try_get::<Option<i64>>("", "c")? {
+            Some(c) => pairs.push((c, a)),
+            None => agencies = a.max(0) as u64,
+        }
+    }
+    Ok((agencies, pairs))
+}
+
+/// Volunteer teams under the node and their current members (not left),
+/// by child, in one query: `(child, teams, members)`.
+pub async fn teams_and_members(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+) -> Result<Vec<(Option<i64>, u64, u64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let Some((child, cond, value)) = under(backend, node) else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT t.k, CAST(COUNT(DISTINCT t.id) AS BIGINT) AS teams, \
+           CAST(COUNT(m.id) AS BIGINT) AS members \
+         FROM (SELECT id, {child} AS k FROM volunteer_team WHERE {cond}) t \
+         LEFT JOIN volunteer_member m ON m.team_id = t.id AND m.left_on IS NULL \
+         GROUP BY t.k"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [value]))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<Option<i64>>("", "k")?,
+                int(r, "teams")?,
+                int(r, "members")?,
+            ))
+        })
+        .collect()
 }
 
 /// Organisations admitted (an approved admission) to a compound under the

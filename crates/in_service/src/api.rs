@@ -1568,9 +1568,20 @@ fn place_within(p: &place::Model) -> Option<store::Within> {
     }
 }
 
+/// The column naming the child of `p` a row belongs to, if `p` has
+/// children the figures count.
+fn child_column(p: &place::Model) -> Option<&'static str> {
+    match PlaceKind::parse(&p.kind)? {
+        PlaceKind::District => Some("street_id"),
+        PlaceKind::Street => Some("community_id"),
+        PlaceKind::Community => Some("compound_id"),
+        _ => None,
+    }
+}
+
 /// The figures of a place and of each of its children, without the
-/// agencies' lines (district-wide queries a cockpit does not show).
-pub async fn place_figures(
+/// agencies' lines.
+async fn place_figures(
     db: &impl ConnectionTrait,
     p: &place::Model,
 ) -> Result<(Figure, Vec<Figure>), ApiError> {
@@ -1579,23 +1590,36 @@ pub async fn place_figures(
     };
     let code = p.district_code.clone().unwrap_or_default();
     let kids = store::children(db, p).await?;
-    let by = match PlaceKind::parse(&p.kind) {
-        Some(PlaceKind::District) => Some("street_id"),
-        Some(PlaceKind::Street) => Some("community_id"),
-        Some(PlaceKind::Community) => Some("compound_id"),
-        _ => None,
-    };
-    let group = match by {
+    let group = match child_column(p) {
         Some(column) if !kids.is_empty() => store::Group::WholeAndBy(column),
         _ => store::Group::Whole,
     };
-    let mut tallies = store::tallies(db, &within, group, &code).await?;
+    let mut tallies = store::tallies(db, &within, group, store::Parts::All, &code).await?;
     let whole = tallies.remove(&0).unwrap_or_default();
     let children = kids
         .iter()
         .map(|child| Figure::of_place(child, tallies.remove(&child.id).unwrap_or_default()))
         .collect();
     Ok((Figure::of_place(p, whole), children))
+}
+
+/// What a cockpit shows of a place and of its children, in three
+/// statements: the members reported, their three-ones completion and the
+/// matters coordinated ([`store::Parts::Headline`]), the place's under key
+/// 0 and each child's under its id (children with no rows have none).
+pub async fn headline_tallies(
+    db: &impl ConnectionTrait,
+    p: &place::Model,
+) -> Result<HashMap<i64, crate::rules::Tally>, ApiError> {
+    let Some(within) = place_within(p) else {
+        return Err(invalid_key("in_service.error.figures_place"));
+    };
+    let code = p.district_code.clone().unwrap_or_default();
+    let group = match child_column(p) {
+        Some(column) => store::Group::WholeAndBy(column),
+        None => store::Group::Whole,
+    };
+    Ok(store::tallies(db, &within, group, store::Parts::Headline, &code).await?)
 }
 
 /// A place's figures with its children and the district's agencies, each
@@ -1608,7 +1632,14 @@ pub async fn figures_of(db: &impl ConnectionTrait, p: &place::Model) -> Result<F
     let mut by_agency = if with_members.is_empty() {
         HashMap::new()
     } else {
-        store::tallies(db, &within, store::Group::Agencies, &code).await?
+        store::tallies(
+            db,
+            &within,
+            store::Group::Agencies,
+            store::Parts::All,
+            &code,
+        )
+        .await?
     };
     let at_district = p.kind == PlaceKind::District.as_str();
     let mut agencies = Vec::new();

@@ -598,12 +598,24 @@ pub enum Group {
     Agencies,
 }
 
+/// Which fields of [`rules::Tally`] to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    /// Every one: five statements.
+    All,
+    /// Members reported, their three-ones completion and the matters
+    /// coordinated, what a cockpit shows: three statements; the rest stay
+    /// zero.
+    Headline,
+}
+
 /// The tallies of a place's rows, grouped, counted by the database: the
 /// work grows with the groups, not with the history.
 pub async fn tallies(
     db: &impl ConnectionTrait,
     within: &Within,
     group: Group,
+    parts: Parts,
     district_code: &str,
 ) -> Result<HashMap<i64, rules::Tally>, DbErr> {
     // The group key of each part of the rows' union: the whole and its
@@ -648,25 +660,27 @@ pub async fn tallies(
 
     let confirmed = ReportState::Confirmed.as_str();
     let submitted = ReportState::Submitted.as_str();
-    let mut p = Params::new(backend);
-    let sql = format!(
-        "SELECT g, state, kind, COUNT(*) AS n FROM {} s GROUP BY g, state, kind",
-        rows(&mut p, "service_report", "t.state, t.kind", &[])
-    );
-    for r in run(p, sql).await? {
-        let g: i64 = r.try_get("", "g")?;
-        let state: String = r.try_get("", "state")?;
-        let kind: String = r.try_get("", "kind")?;
-        let n = count(r.try_get("", "n")?);
-        let t = out.entry(g).or_default();
-        if state == confirmed {
-            match ReportKind::parse(&kind) {
-                Some(ReportKind::Residence) => t.residence_reports += n,
-                Some(ReportKind::EmployerPairing) => t.employer_reports += n,
-                None => {}
+    if parts == Parts::All {
+        let mut p = Params::new(backend);
+        let sql = format!(
+            "SELECT g, state, kind, COUNT(*) AS n FROM {} s GROUP BY g, state, kind",
+            rows(&mut p, "service_report", "t.state, t.kind", &[])
+        );
+        for r in run(p, sql).await? {
+            let g: i64 = r.try_get("", "g")?;
+            let state: String = r.try_get("", "state")?;
+            let kind: String = r.try_get("", "kind")?;
+            let n = count(r.try_get("", "n")?);
+            let t = out.entry(g).or_default();
+            if state == confirmed {
+                match ReportKind::parse(&kind) {
+                    Some(ReportKind::Residence) => t.residence_reports += n,
+                    Some(ReportKind::EmployerPairing) => t.employer_reports += n,
+                    None => {}
+                }
+            } else if state == submitted && ReportKind::parse(&kind).is_some() {
+                t.pending_reports += n;
             }
-        } else if state == submitted && ReportKind::parse(&kind).is_some() {
-            t.pending_reports += n;
         }
     }
     let mut p = Params::new(backend);
@@ -716,29 +730,31 @@ pub async fn tallies(
         t.three_ones_none = count(r.try_get("", "c_none")?);
     }
     let done = RecordState::Confirmed.as_str();
-    let mut p = Params::new(backend);
-    let sql = format!(
-        "SELECT g, state, COUNT(*) AS n, \
-           CAST(COALESCE(SUM(half_hours), 0) AS BIGINT) AS half_hours, \
-           CAST(COALESCE(SUM(points_x2), 0) AS BIGINT) AS points_x2 \
-         FROM {} s GROUP BY g, state",
-        rows(
-            &mut p,
-            "service_record",
-            "t.state, t.half_hours, t.points_x2",
-            &[]
-        )
-    );
-    for r in run(p, sql).await? {
-        let t = out.entry(r.try_get("", "g")?).or_default();
-        let state: String = r.try_get("", "state")?;
-        let n = count(r.try_get("", "n")?);
-        if state == done {
-            t.records += n;
-            t.half_hours += r.try_get::<i64>("", "half_hours")?;
-            t.points_x2 += r.try_get::<i64>("", "points_x2")?;
-        } else if state == RecordState::Submitted.as_str() {
-            t.pending_records += n;
+    if parts == Parts::All {
+        let mut p = Params::new(backend);
+        let sql = format!(
+            "SELECT g, state, COUNT(*) AS n, \
+               CAST(COALESCE(SUM(half_hours), 0) AS BIGINT) AS half_hours, \
+               CAST(COALESCE(SUM(points_x2), 0) AS BIGINT) AS points_x2 \
+             FROM {} s GROUP BY g, state",
+            rows(
+                &mut p,
+                "service_record",
+                "t.state, t.half_hours, t.points_x2",
+                &[]
+            )
+        );
+        for r in run(p, sql).await? {
+            let t = out.entry(r.try_get("", "g")?).or_default();
+            let state: String = r.try_get("", "state")?;
+            let n = count(r.try_get("", "n")?);
+            if state == done {
+                t.records += n;
+                t.half_hours += r.try_get::<i64>("", "half_hours")?;
+                t.points_x2 += r.try_get::<i64>("", "points_x2")?;
+            } else if state == RecordState::Submitted.as_str() {
+                t.pending_records += n;
+            }
         }
     }
     // Matters coordinated: distinct matters linked, plus coordination

@@ -1651,22 +1651,6 @@ pub async fn figures_for(
     })
 }
 
-/// Project figures of a place and of each compound under it (by compound
-/// id), from one read of the place's projects: a community's cockpit
-/// shows its compounds.
-pub async fn figures_by_compound(
-    db: &impl ConnectionTrait,
-    p: &place::Model,
-) -> Result<(FigureLine, HashMap<i64, FigureLine>), ApiError> {
-    let rows = store::facts(db, store::under(p)).await?;
-    let whole = rules::tally(rows.iter().map(|(_, f)| f));
-    let compounds = tally_by(&rows, |x| Some(x.compound_id))
-        .into_iter()
-        .map(|(id, t)| (id, line(id, "", PlaceKind::Compound.as_str(), &t)))
-        .collect();
-    Ok((line(p.id, &p.name, &p.kind, &whole), compounds))
-}
-
 /// An agency's figures.
 pub async fn agency_figures_for(
     db: &impl ConnectionTrait,
