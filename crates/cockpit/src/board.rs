@@ -108,6 +108,19 @@ fn at(counts: &mut Counts, k: Option<i64>) -> &mut Numbers {
     counts.entry(k).or_default()
 }
 
+/// Adds to the node's numbers and, above a compound, to those of child
+/// `k` (a row whose child is none, or not one of the node's children,
+/// counts for the node alone).
+fn add(counts: &mut Counts, kind: PlaceKind, k: Option<i64>, f: impl Fn(&mut Numbers)) {
+    f(at(counts, None));
+    if kind != PlaceKind::Compound
+        && k.is_some()
+        && let Some(c) = counts.get_mut(&k)
+    {
+        f(c);
+    }
+}
+
 /// Puts a node total and per-child values into `field`.
 fn put(
     counts: &mut Counts,
@@ -215,14 +228,8 @@ pub async fn gather(
     )
     .await?;
     for (k, state, n) in projects {
-        let Some(i) = PROJECT_STATES.iter().position(|s| *s == state) else {
-            continue;
-        };
-        at(&mut counts, None).projects[i] += n;
-        if kind != PlaceKind::Compound
-            && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
-        {
-            c.projects[i] += n;
+        if let Some(i) = PROJECT_STATES.iter().position(|s| *s == state) {
+            add(&mut counts, kind, k, |c| c.projects[i] += n);
         }
     }
 
@@ -300,12 +307,7 @@ pub async fn gather(
         }
     }
     for (k, _, n) in grids {
-        at(&mut counts, None).grids += n;
-        if kind != PlaceKind::Compound
-            && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
-        {
-            c.grids += n;
-        }
+        add(&mut counts, kind, k, |c| c.grids += n);
     }
 
     // Social organisations admitted, sessions held and person-times.
@@ -338,27 +340,16 @@ pub async fn gather(
 
     // Volunteer teams and their members.
     for (k, teams, members) in store::teams_and_members(db, node).await? {
-        let n = at(&mut counts, None);
-        n.teams += teams;
-        n.team_members += members;
-        if kind != PlaceKind::Compound
-            && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
-        {
+        add(&mut counts, kind, k, |c| {
             c.teams += teams;
             c.team_members += members;
-        }
+        });
     }
 
     // Deliberations by step.
     for (k, state, n) in deliberations {
-        let Some(i) = STEPS.iter().position(|s| *s == state) else {
-            continue;
-        };
-        at(&mut counts, None).deliberations[i] += n;
-        if kind != PlaceKind::Compound
-            && let Some(c) = counts.get_mut(&k).filter(|_| k.is_some())
-        {
-            c.deliberations[i] += n;
+        if let Some(i) = STEPS.iter().position(|s| *s == state) {
+            add(&mut counts, kind, k, |c| c.deliberations[i] += n);
         }
     }
 
