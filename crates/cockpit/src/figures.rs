@@ -651,7 +651,7 @@ async fn roll_up(
         let stored: Vec<&(Numbers, DateTime<Utc>)> =
             ds.iter().filter_map(|d| stored.get(&d.id)).collect();
         let as_of = rules::sum_as_of(stored.iter().map(|(_, at)| *at), now);
-        let parts: Vec<&Numbers> = stored.iter().map(|(n, _)| n).collect();
+        let parts: Vec<(&Numbers, DateTime<Utc>)> = stored.iter().map(|(n, at)| (n, *at)).collect();
         let kind = if top.kind == PlaceKind::City.as_str() {
             "city"
         } else {

@@ -238,22 +238,30 @@ impl Numbers {
         self.stars_sum += o.stars_sum;
     }
 
-    /// A city's or province's counts: its districts' added up, with the
-    /// distinct agencies paired and organisations admitted counted from
-    /// the items over all of them (one serving two districts counts once),
-    /// and the joint meetings of its streets (none held is zero).
+    /// A city's or province's counts: its districts' (each with when it
+    /// was computed) added up, with the distinct agencies paired and
+    /// organisations admitted counted from the items over all of them (one
+    /// serving two districts counts once), and the joint meetings of its
+    /// streets (none held is zero). Meetings are counted by quarter: while
+    /// one district's figures are still of the last quarter and another's
+    /// of this one, their sum is no quarter's count, and it is left out
+    /// until the late district is counted again.
     pub fn sum_of_districts(
-        districts: &[&Numbers],
+        districts: &[(&Numbers, DateTime<Utc>)],
         agencies_paired: u64,
         orgs_admitted: u64,
     ) -> Numbers {
         let mut n = Numbers::default();
-        for d in districts {
+        for (d, _) in districts {
             n.add(d);
         }
         n.agencies_paired = agencies_paired;
         n.orgs_admitted = orgs_admitted;
-        n.joint_meetings.get_or_insert(0);
+        let quarter = |(_, at): &(&Numbers, DateTime<Utc>)| Period::of(By::Quarter, *at);
+        let one_quarter = districts
+            .first()
+            .is_none_or(|first| districts.iter().all(|d| quarter(d) == quarter(first)));
+        n.joint_meetings = one_quarter.then(|| n.joint_meetings.unwrap_or(0));
         n
     }
 
@@ -1128,6 +1136,29 @@ mod tests {
                 is_fresh(Some(at), now, stale_after),
                 parts.iter().all(|p| is_fresh(Some(*p), now, stale_after))
             );
+        }
+    }
+
+    proptest! {
+        /// A city's joint meetings are its districts' added up when all
+        /// were counted in one China quarter, and not known otherwise;
+        /// every other count is added up whatever the quarters.
+        #[test]
+        fn a_citys_meetings_are_summed_only_within_one_quarter(
+            parts in proptest::collection::vec((proptest::collection::vec(0u64..50, 1..40), 0i64..30), 1..6),
+        ) {
+            // Two days before and after the turn of 2026's fourth quarter,
+            // China time (UTC+8): 2026-10-01T00:00+08:00.
+            let turn = DateTime::parse_from_rfc3339("2026-09-30T16:00:00Z").unwrap().with_timezone(&Utc);
+            let at = |hours: i64| turn + chrono::Duration::hours(hours * 4 - 60);
+            let ns: Vec<Numbers> = parts.iter().map(|(seed, _)| numbers(seed)).collect();
+            let ds: Vec<(&Numbers, DateTime<Utc>)> = ns.iter().zip(&parts).map(|(n, (_, h))| (n, at(*h))).collect();
+            let sum = Numbers::sum_of_districts(&ds, 7, 3);
+            let one_quarter = ds.iter().all(|(_, t)| (*t >= turn) == (ds[0].1 >= turn));
+            let meetings: u64 = ns.iter().filter_map(|n| n.joint_meetings).sum();
+            prop_assert_eq!(sum.joint_meetings, one_quarter.then_some(meetings));
+            prop_assert_eq!(sum.compounds, ns.iter().map(|n| n.compounds).sum::<u64>());
+            prop_assert_eq!((sum.agencies_paired, sum.orgs_admitted), (7, 3));
         }
     }
 
