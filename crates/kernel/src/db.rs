@@ -433,6 +433,16 @@ impl Database {
             return Err(DbErr::Custom(WRITE_QUEUE_FULL.into()));
         }
         let _waiting = WaitingWriter(&self.waiting_writers);
+        let started = Instant::now();
+        let tx = self.begin_write().await;
+        // Time to a connection and BEGIN: the pool's queue on PostgreSQL,
+        // the one writer's on SQLite.
+        metrics::histogram!("jinlin_database_write_begin_seconds")
+            .record(started.elapsed().as_secs_f64());
+        tx
+    }
+
+    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
         let Some(writer) = &self.writer else {
             let tx = self.conn.begin().await?;
             let wait = WRITE_WAIT.as_millis();
