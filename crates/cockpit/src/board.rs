@@ -11,10 +11,28 @@ use jinlin_joint_meetings::rules::{MeetingState, Quarter};
 use jinlin_kernel::ApiError;
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbErr};
+use tokio::sync::Semaphore;
 
+use crate::figures;
 use crate::rules::{Numbers, PROJECT_STATES, STEPS};
 use crate::store::{self, CompoundRow, Count, MatterTally};
+
+/// Statements a live board has in flight at once. Its dozen reads are
+/// independent; one after another, a reader waits for each round trip.
+/// Four at a time wait for about a quarter of them while taking no more
+/// than four of the pool's connections.
+const LANES: usize = 4;
+
+/// Runs `read` once one of `lanes` is free.
+async fn in_lane<T, E: Into<ApiError>>(
+    lanes: &Semaphore,
+    read: impl Future<Output = Result<T, E>>,
+) -> Result<T, ApiError> {
+    // Never closed: a permit always comes.
+    let _lane = lanes.acquire().await.ok();
+    read.await.map_err(Into::into)
+}
 
 /// A node's counts and its children's.
 #[derive(Debug, Clone)]
@@ -149,17 +167,33 @@ pub async fn gather(
         PlaceKind::Community => Some(PlaceKind::Compound),
         _ => None,
     };
-    let children: Vec<place::Model> = match child_kind {
-        Some(ck) => jinlin_places::store::all_children(db, node.id)
-            .await?
-            .into_iter()
-            .filter(|c| c.kind == ck.as_str())
-            .collect(),
-        None => Vec::new(),
-    };
-    // The compounds under the node, each with its party organisation's
-    // coverage.
-    let covered = jinlin_organisations::api::coverage_by_compound(db, node).await?;
+    // A live board (a community's, a compound's) is read a few statements
+    // at a time, as a reader waits for it; the maintained figures one at
+    // a time, so a refresh never holds more than one connection.
+    let lanes = Semaphore::new(if figures::maintained(Some(kind)) {
+        1
+    } else {
+        LANES
+    });
+    let lanes = &lanes;
+    // The children, and the compounds under the node, each with its party
+    // organisation's coverage.
+    let (children, covered) = tokio::try_join!(
+        in_lane(lanes, async {
+            Ok::<_, DbErr>(match child_kind {
+                Some(ck) => jinlin_places::store::all_children(db, node.id)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.kind == ck.as_str())
+                    .collect(),
+                None => Vec::<place::Model>::new(),
+            })
+        }),
+        in_lane(
+            lanes,
+            jinlin_organisations::api::coverage_by_compound(db, node)
+        ),
+    )?;
     let compounds: HashMap<i64, CompoundRow> = covered
         .iter()
         .map(|(c, _)| {
@@ -172,6 +206,70 @@ pub async fn gather(
         })
         .collect();
     let compound_ids: HashSet<i64> = compounds.keys().copied().collect();
+    let quarter = Quarter::of(now);
+    let streets: Vec<i64> = match kind {
+        PlaceKind::District => children.iter().map(|c| c.id).collect(),
+        PlaceKind::Street => vec![node.id],
+        _ => Vec::new(),
+    };
+    // Everything else, each read apart from the others.
+    let (
+        (district_agencies, agency_pairs),
+        [projects, grids, deliberations],
+        designated,
+        meetings,
+        in_service,
+        matters,
+        reach,
+        admitted,
+        (social, social_by),
+        teams,
+        votes,
+        stars,
+    ) = tokio::try_join!(
+        in_lane(lanes, store::agencies_and_pairings(db, node)),
+        // Projects and deliberations by step, and micro-grids, counted in
+        // one statement; projects first.
+        in_lane(
+            lanes,
+            store::counts_by(
+                db,
+                node,
+                [
+                    Count {
+                        table: "project",
+                        by: Some("state"),
+                    },
+                    Count {
+                        table: "micro_grid",
+                        by: None,
+                    },
+                    Count {
+                        table: "matter",
+                        by: Some("state"),
+                    },
+                ],
+            )
+        ),
+        in_lane(lanes, jinlin_pilots::store::pilots_in(db, node, true)),
+        in_lane(lanes, async {
+            if streets.is_empty() {
+                return Ok(Vec::new());
+            }
+            jinlin_joint_meetings::store::meetings_in_quarter(db, &streets, quarter).await
+        }),
+        in_lane(lanes, jinlin_in_service::api::headline_tallies(db, node)),
+        in_lane(lanes, store::matters(db, node)),
+        in_lane(lanes, jinlin_micro_grids::store::coverage(db, node)),
+        in_lane(lanes, store::orgs_admitted(db, node)),
+        in_lane(
+            lanes,
+            jinlin_social_services::api::tallies_by_child(db, node, now)
+        ),
+        in_lane(lanes, store::teams_and_members(db, node)),
+        in_lane(lanes, store::votes_held(db, &code, &compound_ids)),
+        in_lane(lanes, store::property_stars(db, &code, &compound_ids)),
+    )?;
     let roll = Rollup {
         kind,
         compounds: &compounds,
@@ -196,7 +294,6 @@ pub async fn gather(
     }
 
     // Agencies paired with compounds here.
-    let (district_agencies, agency_pairs) = store::agencies_and_pairings(db, node).await?;
     let compound_pairs: Vec<(i64, i64)> = agency_pairs.iter().map(|(c, _)| (*c, *c)).collect();
     let (total, by) = roll.distinct(&agency_pairs);
     put(&mut counts, total, by, |n| &mut n.agencies_paired);
@@ -206,27 +303,7 @@ pub async fn gather(
         n.district_agencies = district_agencies;
     }
 
-    // Projects and deliberations by step, and micro-grids, counted in one
-    // statement; projects first.
-    let [projects, grids, deliberations] = store::counts_by(
-        db,
-        node,
-        [
-            Count {
-                table: "project",
-                by: Some("state"),
-            },
-            Count {
-                table: "micro_grid",
-                by: None,
-            },
-            Count {
-                table: "matter",
-                by: Some("state"),
-            },
-        ],
-    )
-    .await?;
+    // Projects by state.
     for (k, state, n) in projects {
         if let Some(i) = PROJECT_STATES.iter().position(|s| *s == state) {
             add(&mut counts, kind, k, |c| c.projects[i] += n);
@@ -235,22 +312,16 @@ pub async fn gather(
 
     // Cohesion pilots designated now.
     let mut pilots: HashMap<i64, u64> = HashMap::new();
-    for p in jinlin_pilots::store::pilots_in(db, node, true).await? {
+    for p in designated {
         pilots.insert(p.compound_id, 1);
     }
     let (total, by) = roll.sum(&pilots);
     put(&mut counts, total, by, |n| &mut n.pilots);
 
     // Joint meetings held this quarter, a street's.
-    let quarter = Quarter::of(now);
-    let streets: Vec<i64> = match kind {
-        PlaceKind::District => children.iter().map(|c| c.id).collect(),
-        PlaceKind::Street => vec![node.id],
-        _ => Vec::new(),
-    };
     if !streets.is_empty() {
         let mut held: HashMap<i64, u64> = streets.iter().map(|s| (*s, 0)).collect();
-        for m in jinlin_joint_meetings::store::meetings_in_quarter(db, &streets, quarter).await? {
+        for m in meetings {
             if m.state == MeetingState::Held.as_str() {
                 *held.entry(m.street_id).or_default() += 1;
             }
@@ -264,7 +335,7 @@ pub async fn gather(
     }
 
     // In-service party members.
-    for (g, f) in jinlin_in_service::api::headline_tallies(db, node).await? {
+    for (g, f) in in_service {
         // The place's own tallies come under key 0, no place's id.
         let k = (g != 0).then_some(g);
         let Some(n) = counts.get_mut(&k) else {
@@ -277,7 +348,6 @@ pub async fn gather(
     }
 
     // Residents' matters.
-    let matters = store::matters(db, node).await?;
     let mut whole = MatterTally::default();
     for (k, t) in &matters {
         whole.add(*t);
@@ -291,7 +361,6 @@ pub async fn gather(
     set_matters(at(&mut counts, None), whole);
 
     // Micro-grids and the households they reach.
-    let reach = jinlin_micro_grids::store::coverage(db, node).await?;
     let all = jinlin_micro_grids::rules::Tally::sum(reach.iter().map(|(_, t)| t));
     {
         let n = at(&mut counts, None);
@@ -311,7 +380,6 @@ pub async fn gather(
     }
 
     // Social organisations admitted, sessions held and person-times.
-    let admitted = store::orgs_admitted(db, node).await?;
     let mut orgs: HashSet<i64> = HashSet::new();
     let mut orgs_by: HashMap<i64, HashSet<i64>> = HashMap::new();
     for (k, org) in &admitted {
@@ -328,7 +396,6 @@ pub async fn gather(
             }
         }
     }
-    let (social, social_by) = jinlin_social_services::api::tallies_by_child(db, node, now).await?;
     for (k, l) in
         std::iter::once((None, &social)).chain(social_by.iter().map(|(id, l)| (Some(*id), l)))
     {
@@ -339,7 +406,7 @@ pub async fn gather(
     }
 
     // Volunteer teams and their members.
-    for (k, teams, members) in store::teams_and_members(db, node).await? {
+    for (k, teams, members) in teams {
         add(&mut counts, kind, k, |c| {
             c.teams += teams;
             c.team_members += members;
@@ -354,10 +421,8 @@ pub async fn gather(
     }
 
     // Owners' votes held, and property companies' stars.
-    let votes = store::votes_held(db, &code, &compound_ids).await?;
     let (total, by) = roll.sum(&votes);
     put(&mut counts, total, by, |n| &mut n.votes_held);
-    let stars = store::property_stars(db, &code, &compound_ids).await?;
     let (total, by) = roll.sum(&stars);
     put(&mut counts, total, by, |n| &mut n.stars_sum);
     let rated: HashMap<i64, u64> = stars.keys().map(|c| (*c, 1)).collect();
