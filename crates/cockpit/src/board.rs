@@ -20,7 +20,7 @@ use crate::store::{self, CompoundRow, Count, MatterTally};
 
 /// Statements a live board has in flight at once. Its dozen reads are
 /// independent; one after another, a reader waits for each round trip.
-/// Four at a time wait for about a quarter of them while taking no more
+/// Four at a time wait for about a third of them while taking no more
 /// than four of the pool's connections.
 const LANES: usize = 4;
 
