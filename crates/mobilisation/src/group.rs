@@ -141,6 +141,7 @@ pub async fn mark(
         q.households += dwellings.len();
         if q.households > WAITING_MAX && !q.waiting.is_empty() {
             q.households -= dwellings.len();
+            metrics::counter!("jinlin_marks_refused_total", "why" => "queue_full").increment(1);
             return Outcome::Overloaded;
         }
         q.waiting.push(Request {
@@ -199,6 +200,9 @@ async fn write_while_waiting(db: Database, queue: Arc<Mutex<Queue>>) {
                 .collect();
             for r in late {
                 q.households -= r.dwellings.len();
+                metrics::histogram!("jinlin_mark_group_wait_seconds")
+                    .record(now.duration_since(r.arrived).as_secs_f64());
+                metrics::counter!("jinlin_marks_refused_total", "why" => "waited").increment(1);
                 let _ = r.answer.send(Outcome::Overloaded);
             }
             if q.waiting.is_empty() {
@@ -237,6 +241,8 @@ async fn write_while_waiting(db: Database, queue: Arc<Mutex<Queue>>) {
             // Refused for load: each request alone would only be refused
             // again, after reads of its own.
             Err(e) if jinlin_kernel::db::is_overloaded(&e) => {
+                metrics::counter!("jinlin_marks_refused_total", "why" => "database")
+                    .increment(group.len() as u64);
                 for r in group {
                     let _ = r.answer.send(Outcome::Overloaded);
                 }

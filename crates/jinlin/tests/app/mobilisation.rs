@@ -864,6 +864,7 @@ async fn overlapping_marks_at_once_count_each_household_once(db: TestDb) {
 /// yet each is answered for itself and every household counts once.
 #[db_test]
 async fn a_burst_of_single_marks_is_written_together_and_counted_once(db: TestDb) {
+    jinlin_kernel::web::metrics_handle();
     let f = setup(db).await;
     let (app, t, p) = (&f.app, &f.t, &f.p);
     let m = send_to_street(&f).await;
@@ -916,6 +917,16 @@ async fn a_burst_of_single_marks_is_written_together_and_counted_once(db: TestDb
     assert!(rows.iter().all(|h| h.reached_at.is_some()
         && h.reached_by == Some(p.street)
         && matches!(h.method.as_deref(), Some("phone" | "door"))));
+    // The group commit is watched on /metrics: the wait, the write, the size.
+    let metrics = app.get("/metrics").await.text();
+    for series in [
+        "jinlin_mark_group_wait_seconds_bucket",
+        "jinlin_mark_group_write_seconds_bucket",
+        "jinlin_mark_group_requests",
+        "jinlin_database_write_begin_seconds_bucket",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
 
     // Once closed, a burst is refused as a whole, each with its own 409.
     let (s, _) = call(
@@ -1286,6 +1297,7 @@ async fn the_openapi_document_lists_the_mobilisation_routes(db: TestDb) {
 async fn marks_beyond_the_waiting_limit_are_refused_at_once(db: TestDb) {
     use sea_orm::ConnectionTrait;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    jinlin_kernel::web::metrics_handle();
     let f = setup(db).await;
     let (app, p) = (&f.app, &f.p);
     let m = send_to_street(&f).await;
@@ -1357,4 +1369,17 @@ async fn marks_beyond_the_waiting_limit_are_refused_at_once(db: TestDb) {
         .unwrap();
     assert_eq!(marked, 0);
     assert_counters_exact(app, m).await;
+    // Each refusal of the group commit is counted on /metrics by its cause
+    // (a 503 may also come from a full check's own write).
+    let metrics = app.get("/metrics").await.text();
+    let count = |why: &str| -> usize {
+        let series = format!("jinlin_marks_refused_total{{why=\"{why}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    let counted = count("queue_full") + count("waited") + count("database");
+    assert!(count("queue_full") > 0, "{metrics}");
+    assert!(counted <= refused.load(Ordering::SeqCst), "{metrics}");
 }
