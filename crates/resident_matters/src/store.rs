@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Query, UnionType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     JoinType, QueryFilter, QueryOrder, QuerySelect, Select, SelectModel, Selector,
@@ -539,23 +539,31 @@ pub async fn count_overdue_in_street(
 /// A reporter's matters, newest first: those they raised and those merged
 /// into matters they now follow. Served by `ix_resident_matter_reporter`
 /// and `ix_resident_matter_reporter_account`.
+///
+/// The two kinds are one set of ids (a `UNION`), not an `OR` of two
+/// conditions: PostgreSQL reads `a = $1 OR id IN (subquery)` by scanning
+/// every matter, so the list slowed with each matter anyone raised.
 pub async fn reported_by(
     db: &impl ConnectionTrait,
     account_id: i64,
     limit: u64,
 ) -> Result<Vec<Listed>, DbErr> {
-    let followed = Query::select()
+    let mut theirs = Query::select()
         .column(reporter::Column::MatterId)
         .from(reporter::Entity)
         .and_where(reporter::Column::AccountId.eq(account_id))
         .to_owned();
+    theirs.union(
+        UnionType::All,
+        Query::select()
+            .column(matter::Column::Id)
+            .from(matter::Entity)
+            .and_where(matter::Column::ReporterAccountId.eq(account_id))
+            .to_owned(),
+    );
     listed(
         matter::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(matter::Column::ReporterAccountId.eq(account_id))
-                    .add(matter::Column::Id.in_subquery(followed)),
-            )
+            .filter(matter::Column::Id.in_subquery(theirs))
             .order_by_desc(matter::Column::CreatedAt)
             .order_by_desc(matter::Column::Id)
             .limit(limit),

@@ -471,6 +471,7 @@ async fn duplicates_merge_without_losing_a_reporter(db: TestDb) {
         .map(|m| m["id"].as_i64().unwrap())
         .collect();
     assert!(ids.contains(&a) && ids.contains(&b));
+    assert_eq!(ids.len(), 2, "each matter once: {ids:?}");
     ok_step(&app, p.worker, a, r#"{"action": "dispatch"}"#).await;
     ok_step(&app, p.property, a, r#"{"action": "accept"}"#).await;
     ok_step(
