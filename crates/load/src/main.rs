@@ -248,6 +248,7 @@ async fn world(
     )
     .await?;
     db.close().await?;
+    world::stand_in_for_autovacuum(&t.database_url()).await?;
     eprintln!(
         "signed in {} residents, {} secretaries, {} officials, {} voters in {:.1} s",
         w.residents.len(),

@@ -246,36 +246,51 @@ async fn settle(db: &Database) {
 /// of the tables at the start, and as the load grows them the plans go
 /// stale (docs/performance.md, "PostgreSQL over minutes"); no server in
 /// service runs so.
-async fn stand_in_for_autovacuum(db: &Database) {
-    if db.backend() != sea_orm::DbBackend::Postgres {
-        return;
+/// On a connection of its own, which lives as long as the harness.
+pub async fn stand_in_for_autovacuum(database_url: &str) -> anyhow::Result<()> {
+    if !database_url.starts_with("postgres") {
+        return Ok(());
     }
-    let on = rows(db, "SELECT setting FROM pg_settings WHERE name = 'autovacuum'")
-        .await
-        .ok()
-        .and_then(|r| r.first()?.try_get_by_index::<String>(0).ok());
+    let db = Database::connect(database_url, 1).await?;
+    let on = rows(
+        &db,
+        "SELECT setting FROM pg_settings WHERE name = 'autovacuum'",
+    )
+    .await?
+    .first()
+    .map(|r| r.try_get_by_index::<String>(0))
+    .transpose()?;
     if on.as_deref() != Some("off") {
-        return;
+        return db.close().await.map_err(Into::into);
     }
     eprintln!(
         "PostgreSQL's autovacuum is off: the harness analyses the tables the load changes every 30 s, as it would"
     );
-    let db = db.clone();
     tokio::spawn(async move {
         let due = "SELECT quote_ident(schemaname) || '.' || quote_ident(relname) FROM pg_stat_user_tables \
                    WHERE n_mod_since_analyze > 50 + 0.1 * n_live_tup";
         loop {
             tokio::time::sleep(Duration::from_secs(30)).await;
-            let Ok(tables) = rows(&db, due).await else {
-                continue;
+            let tables = match rows(&db, due).await {
+                Ok(tables) => tables,
+                Err(e) => {
+                    eprintln!("the harness's ANALYZE: {e:#}");
+                    continue;
+                }
             };
             for t in tables {
-                if let Ok(name) = t.try_get_by_index::<String>(0) {
-                    let _ = db.conn().execute_unprepared(&format!("ANALYZE {name}")).await;
+                if let Ok(name) = t.try_get_by_index::<String>(0)
+                    && let Err(e) = db
+                        .conn()
+                        .execute_unprepared(&format!("ANALYZE {name}"))
+                        .await
+                {
+                    eprintln!("the harness's ANALYZE {name}: {e}");
                 }
             }
         }
     });
+    Ok(())
 }
 
 fn spread<T>(all: Vec<T>, n: usize) -> Vec<T> {
@@ -452,7 +467,6 @@ impl World {
             }
         }
         world.voters = usable;
-        stand_in_for_autovacuum(db).await;
         Ok(world)
     }
 
