@@ -246,6 +246,7 @@ async fn settle(db: &Database) {
 /// of the tables at the start, and as the load grows them the plans go
 /// stale (docs/performance.md, "PostgreSQL over minutes"); no server in
 /// service runs so.
+///
 /// On a connection of its own, which lives as long as the harness.
 pub async fn stand_in_for_autovacuum(database_url: &str) -> anyhow::Result<()> {
     if !database_url.starts_with("postgres") {

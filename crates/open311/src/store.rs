@@ -9,7 +9,7 @@ use jinlin_kernel::place::{PlaceKind, entity as place};
 use jinlin_resident_matters::entity::{event, matter, reporter};
 use jinlin_resident_matters::matters::scope_condition;
 use jinlin_resident_matters::rules::State;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Query, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -46,15 +46,30 @@ pub fn visible(who: Option<&Principal>) -> Condition {
             Condition::all().add(matter::Column::Id.lt(0))
         };
     };
-    let followed = Query::select()
-        .column(reporter::Column::MatterId)
-        .from(reporter::Entity)
-        .and_where(reporter::Column::AccountId.eq(who.account_id))
+    // One set of ids, not an `OR` of the three: PostgreSQL reads an `OR`
+    // with a subquery in it by scanning every matter.
+    let mut ids = Query::select()
+        .column(matter::Column::Id)
+        .from(matter::Entity)
+        .cond_where(scope_condition(who))
         .to_owned();
-    Condition::any()
-        .add(scope_condition(who))
-        .add(matter::Column::ReporterAccountId.eq(who.account_id))
-        .add(matter::Column::Id.in_subquery(followed))
+    ids.union(
+        UnionType::All,
+        Query::select()
+            .column(matter::Column::Id)
+            .from(matter::Entity)
+            .and_where(matter::Column::ReporterAccountId.eq(who.account_id))
+            .to_owned(),
+    )
+    .union(
+        UnionType::All,
+        Query::select()
+            .column(reporter::Column::MatterId)
+            .from(reporter::Entity)
+            .and_where(reporter::Column::AccountId.eq(who.account_id))
+            .to_owned(),
+    );
+    Condition::all().add(matter::Column::Id.in_subquery(ids))
 }
 
 /// The matters `filter` selects among those `scope` lets the caller read,

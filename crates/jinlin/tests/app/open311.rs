@@ -903,6 +903,27 @@ async fn who_sees_which_request(db: TestDb) {
     let r = session.get(&format!("{V2}/requests.json")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json().as_array().unwrap().len(), 2);
+    // A neighbour whose private duplicate is merged into the private matter
+    // follows it: both are theirs to see, each once.
+    let dup = file(
+        &app,
+        &k.neighbour,
+        "sanitation",
+        t.compound.dwellings[1],
+        false,
+    )
+    .await;
+    let conn = app.db.db.conn();
+    let dup_model = matters::find(conn, dup).await.unwrap().unwrap();
+    let into = matters::find(conn, private).await.unwrap().unwrap();
+    assert_eq!(
+        matters::merge_reporters(conn, &dup_model, &into, Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(list(Some(&k.neighbour)).await, vec![public, private, dup]);
+    assert_eq!(list(Some(&k.resident)).await, vec![public, private]);
 }
 
 #[db_test]
