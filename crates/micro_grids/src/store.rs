@@ -80,6 +80,11 @@ fn reach_of(n: i64) -> Reach {
 /// Tallies of the dwellings under a district, street, community or compound,
 /// grouped by child: streets, communities, compounds, or grids (`None` for
 /// dwellings in no grid). Other kinds give nothing.
+///
+/// The dwellings are counted by building first, and each building's counts
+/// are then joined to its grid: a building's dwellings share their grid, so
+/// the joins see a row per building, not per dwelling. At a community the
+/// first count reads `ix_place_community_reach` alone.
 pub async fn coverage(
     db: &impl ConnectionTrait,
     node: &place::Model,
@@ -87,25 +92,29 @@ pub async fn coverage(
     let Some((column, value)) = scope_column(node) else {
         return Ok(Vec::new());
     };
-    let key = match PlaceKind::parse(&node.kind) {
-        Some(PlaceKind::District) => "p.street_id",
-        Some(PlaceKind::Street) => "p.community_id",
-        Some(PlaceKind::Community) => "p.compound_id",
-        _ => GRID_JOINED,
+    // The child column kept through the count by building, if the child is
+    // not the compound or the grid, which the building gives.
+    let (child, key) = match PlaceKind::parse(&node.kind) {
+        Some(PlaceKind::District) => ("street_id, ", "p.street_id"),
+        Some(PlaceKind::Street) => ("community_id, ", "p.community_id"),
+        Some(PlaceKind::Community) => ("", "p.compound_id"),
+        _ => ("", GRID_JOINED),
     };
     let mut params = Params::new(db.get_database_backend());
-    let joins = grid_joins_under(column, &params.bind(value.clone()));
+    // Bound in the order the statement reads them (SQLite's `?`).
+    let scope = params.bind(value.clone());
+    let joins = grid_joins_under(column, &params.bind(value));
     let sql = format!(
-        "SELECT k, CAST(COUNT(*) AS BIGINT) AS n, \
-           CAST(SUM(gridded) AS BIGINT) AS gridded, \
-           CAST(SUM(CASE WHEN reach = 2 THEN 1 ELSE 0 END) AS BIGINT) AS by_group, \
-           CAST(SUM(CASE WHEN reach = 1 THEN 1 ELSE 0 END) AS BIGINT) AS by_phone \
-         FROM (SELECT {key} AS k, \
-                 CASE WHEN {GRID_JOINED} IS NULL THEN 0 ELSE 1 END AS gridded, \
-                 p.reach AS reach \
-               FROM place p {joins} WHERE p.kind = 'dwelling' AND p.{column} = {}) x \
-         GROUP BY k",
-        params.bind(value),
+        "SELECT {key} AS k, CAST(SUM(p.n) AS BIGINT) AS n, \
+           CAST(SUM(CASE WHEN {GRID_JOINED} IS NULL THEN 0 ELSE p.n END) AS BIGINT) AS gridded, \
+           CAST(SUM(p.by_group) AS BIGINT) AS by_group, \
+           CAST(SUM(p.by_phone) AS BIGINT) AS by_phone \
+         FROM (SELECT {child}compound_id, building_id, COUNT(*) AS n, \
+                 SUM(CASE WHEN reach = 2 THEN 1 ELSE 0 END) AS by_group, \
+                 SUM(CASE WHEN reach = 1 THEN 1 ELSE 0 END) AS by_phone \
+               FROM place WHERE kind = 'dwelling' AND {column} = {scope} \
+               GROUP BY {child}compound_id, building_id) p {joins} \
+         GROUP BY {key}",
     );
     let rows = db.query_all_raw(params.statement(sql)).await?;
     rows.iter()

@@ -35,6 +35,7 @@ mod m0026_person_erasure;
 mod m0027_in_service_by_community;
 mod m0028_cockpit_figures_by_kind;
 mod m0029_dwelling_reach;
+mod m0030_place_community_reach;
 
 pub struct Migrator;
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0027_in_service_by_community::Migration),
             Box::new(m0028_cockpit_figures_by_kind::Migration),
             Box::new(m0029_dwelling_reach::Migration),
+            Box::new(m0030_place_community_reach::Migration),
         ]
     }
 }

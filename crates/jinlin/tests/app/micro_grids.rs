@@ -939,6 +939,83 @@ async fn the_small_demo_has_grids_groups_and_gaps(t: TestDb) {
     assert!(f["by_group"].as_u64().unwrap() > 0);
     assert!(f["unreachable"].as_u64().unwrap() + f["by_phone"].as_u64().unwrap() > 0);
     assert!(f["by_group"].as_u64().unwrap() < f["dwellings"].as_u64().unwrap());
+    coverage_matches_each_dwelling(app.db.db.conn()).await;
+}
+
+/// Every level's coverage, counted by SQL (`micro_grids::store::coverage`),
+/// equals the tallies of its dwellings one by one under the rule of
+/// `rules::grid_of`, child by child.
+async fn coverage_matches_each_dwelling(db: &sea_orm::DatabaseConnection) {
+    use std::collections::{BTreeMap, HashMap};
+
+    use jinlin_micro_grids::rules::{Reach, Tally, grid_of};
+
+    let building_grid: HashMap<i64, i64> = micro_grid_building::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.building_id, b.grid_id))
+        .collect();
+    let mut whole_grid: HashMap<i64, i64> = HashMap::new();
+    for g in micro_grid::Entity::find().all(db).await.unwrap() {
+        if g.whole_compound {
+            let e = whole_grid.entry(g.compound_id).or_insert(g.id);
+            *e = (*e).min(g.id);
+        }
+    }
+    let dwellings = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT district_code, street_id, community_id, compound_id, building_id, \
+             CAST(reach AS BIGINT) AS reach FROM place WHERE kind = 'dwelling'",
+        ))
+        .await
+        .unwrap();
+    let places = place::Entity::find().all(db).await.unwrap();
+    let mut levels = 0;
+    for node in places.iter().filter(|p| {
+        matches!(
+            p.kind.as_str(),
+            "district" | "street" | "community" | "compound"
+        )
+    }) {
+        let mut want: BTreeMap<Option<i64>, Tally> = BTreeMap::new();
+        for d in &dwellings {
+            let col = |c: &str| d.try_get::<Option<i64>>("", c).unwrap();
+            let (street, community, compound) =
+                (col("street_id"), col("community_id"), col("compound_id"));
+            let grid = grid_of(
+                col("building_id").and_then(|b| building_grid.get(&b).copied()),
+                compound.and_then(|c| whole_grid.get(&c).copied()),
+            );
+            let (under, key) = match node.kind.as_str() {
+                "district" => (
+                    d.try_get::<Option<String>>("", "district_code").unwrap() == node.district_code,
+                    street,
+                ),
+                "street" => (street == Some(node.id), community),
+                "community" => (community == Some(node.id), compound),
+                _ => (compound == Some(node.id), grid),
+            };
+            let reach = match col("reach") {
+                Some(2) => Reach::Group,
+                Some(1) => Reach::Phone,
+                _ => Reach::None,
+            };
+            if under {
+                want.entry(key).or_default().add(grid.is_some(), reach);
+            }
+        }
+        let got: BTreeMap<Option<i64>, Tally> = jinlin_micro_grids::store::coverage(db, node)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(got, want, "{} {}", node.kind, node.name);
+        levels += 1;
+    }
+    assert!(levels > 10, "{levels} places compared");
 }
 
 #[db_test]
@@ -1435,12 +1512,13 @@ async fn the_reach_migration_fills_the_column_and_goes_down_cleanly(db: TestDb) 
     ];
     assert_eq!(stored_reach(&app, &all).await, [2, 1, 2, 1, 0]);
     let applied = Migrator::get_applied_migrations(conn).await.unwrap();
+    let last: Vec<&str> = applied.iter().rev().take(2).map(|m| m.name()).collect();
     assert_eq!(
-        applied.last().unwrap().name(),
-        "m0029_dwelling_reach",
-        "this test takes down the last migration"
+        last,
+        ["m0030_place_community_reach", "m0029_dwelling_reach"],
+        "this test takes down the reach and the index that holds it, the last two migrations"
     );
-    Migrator::down(conn, Some(1)).await.unwrap();
+    Migrator::down(conn, Some(2)).await.unwrap();
     // Without the triggers a group can still be emptied.
     no_content(
         &app,
