@@ -17,6 +17,7 @@
 //! A PostgreSQL database may have a streaming replica for heavy read-only
 //! reporting ([`Database::reads`]); see [`replica`].
 
+pub mod changes;
 pub mod replica;
 
 use std::sync::Arc;
@@ -129,6 +130,8 @@ pub struct Database {
     waiting_writers: Arc<AtomicUsize>,
     /// SQLite's checkpoints, stopped with the last clone.
     checkpoints: Option<Arc<Checkpoints>>,
+    /// SQLite's commits to the principals' tables; none on PostgreSQL.
+    changes: Option<Arc<changes::Changes>>,
 }
 
 /// How often SQLite's write-ahead log is copied into the database file.
@@ -264,12 +267,25 @@ impl Database {
         } else {
             acquire_timeout.max(Duration::from_millis(100))
         };
+        let changes = url
+            .starts_with("sqlite:")
+            .then(|| Arc::new(changes::Changes::new()));
         let options = |connections: u32| {
             let mut options = ConnectOptions::new(url.to_string());
             options
                 .max_connections(connections)
                 .min_connections(1)
                 .acquire_timeout(acquire_timeout);
+            if let Some(changes) = &changes {
+                let changes = Arc::clone(changes);
+                options.map_sqlx_sqlite_pool_opts(move |o| {
+                    let changes = Arc::clone(&changes);
+                    o.after_connect(move |conn, _| {
+                        let changes = Arc::clone(&changes);
+                        Box::pin(async move { changes.watch(conn).await })
+                    })
+                });
+            }
             pool_checks(&mut options, url);
             statement_logging(&mut options);
             if url.starts_with("postgres") {
@@ -326,6 +342,7 @@ impl Database {
             replica: None,
             waiting_writers: Arc::new(AtomicUsize::new(0)),
             checkpoints,
+            changes,
         })
     }
 
@@ -390,6 +407,12 @@ impl Database {
     /// clones share it), for state a capability keeps per database.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The epochs of commits to the principals' tables, where this
+    /// process sees every one (SQLite); none where it cannot (PostgreSQL).
+    pub fn changes(&self) -> Option<&Arc<changes::Changes>> {
+        self.changes.as_ref()
     }
 
     /// The pool, for reads and single-statement writes.
@@ -634,6 +657,54 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 1);
+    }
+
+    /// The epoch of the principals' tables moves with a commit that changed
+    /// one of them, on the writer or on the pool, and not before the
+    /// commit; other tables and rolled-back changes leave it.
+    #[tokio::test]
+    async fn commits_to_the_principals_tables_move_the_epoch() {
+        let (_dir, db) = sqlite_db().await;
+        let changes = Arc::clone(db.changes().unwrap());
+        let epoch = || changes.epoch().unwrap();
+        db.conn()
+            .execute_unprepared("CREATE TABLE session (id TEXT); CREATE TABLE matter (id TEXT)")
+            .await
+            .unwrap();
+        let start = epoch();
+
+        let tx = db.write().await.unwrap();
+        tx.execute_unprepared("INSERT INTO matter VALUES ('m')")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(epoch(), start, "another table");
+
+        let tx = db.write().await.unwrap();
+        tx.execute_unprepared("INSERT INTO session VALUES ('s')")
+            .await
+            .unwrap();
+        assert_eq!(epoch(), start, "not before the commit");
+        tx.commit().await.unwrap();
+        assert_eq!(epoch(), start + 1, "the writer's commit");
+
+        db.conn()
+            .execute_unprepared("DELETE FROM session WHERE id = 's'")
+            .await
+            .unwrap();
+        assert_eq!(epoch(), start + 2, "a single statement on the pool");
+
+        let tx = db.write().await.unwrap();
+        tx.execute_unprepared("INSERT INTO session VALUES ('t')")
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        let tx = db.write().await.unwrap();
+        tx.execute_unprepared("INSERT INTO matter VALUES ('n')")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(epoch(), start + 2, "a rolled-back change");
     }
 
     /// A writer that waits `WRITE_WAIT` for SQLite's writer gives up as

@@ -504,6 +504,83 @@ async fn idle_or_expired_sessions_and_disabled_accounts_sign_nobody_in(db: TestD
     assert_eq!(by_token().await.status, StatusCode::UNAUTHORIZED);
 }
 
+/// A signed-in principal is kept between requests (on SQLite), and a
+/// change to its grants or their places holds from the very next request:
+/// a revoked role is never honoured after its commit.
+#[db_test]
+async fn a_changed_grant_holds_from_the_next_request(db: TestDb) {
+    use jinlin_kernel::place::entity as place_row;
+    let t = tree(&db.db).await;
+    let account_id = account(&db.db, "worker", Role::CommunityWorker, t.community).await;
+    let app = TestApp::new(db);
+    let session = signed_in(&app, "worker").await;
+    let cockpit = format!("/api/v1/cockpit/{}", t.community);
+    for _ in 0..2 {
+        assert_eq!(
+            me(&app, &session).await.json()["account"]["roles"][0]["place_name"],
+            "金山社区"
+        );
+        assert_eq!(
+            call(&app, &session, Method::GET, &cockpit, None, false)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+
+    // The place renamed: the next answer names it so.
+    place_row::Entity::update_many()
+        .col_expr(place_row::Column::Name, Expr::value("金山新社区"))
+        .filter(place_row::Column::Id.eq(t.community))
+        .exec(app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        me(&app, &session).await.json()["account"]["roles"][0]["place_name"],
+        "金山新社区"
+    );
+
+    // The role revoked: no cockpit from the next request on.
+    role_grant::Entity::delete_many()
+        .filter(role_grant::Column::AccountId.eq(account_id))
+        .exec(app.db.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        me(&app, &session).await.json()["account"]["roles"],
+        serde_json::json!([])
+    );
+    let refused = call(&app, &session, Method::GET, &cockpit, None, false).await;
+    assert!(
+        matches!(
+            refused.status,
+            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+        ),
+        "{}",
+        refused.status
+    );
+
+    // Granted elsewhere, inside a transaction: held once it commits.
+    let tx = app.db.db.write().await.unwrap();
+    jinlin_kernel::auth::accounts::grant(
+        &tx,
+        account_id,
+        Role::CommunityWorker,
+        t.other_community,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        me(&app, &session).await.json()["account"]["roles"],
+        serde_json::json!([])
+    );
+    tx.commit().await.unwrap();
+    let roles = me(&app, &session).await.json()["account"]["roles"].clone();
+    assert_eq!(roles[0]["place_id"], t.other_community, "{roles}");
+}
+
 #[db_test]
 async fn the_hourly_job_removes_sessions_never_presented_again(db: TestDb) {
     use jinlin_kernel::auth::entity::session as session_row;

@@ -2,6 +2,7 @@
 //! question `principal.can(access, &position)`; nothing else decides scope.
 
 pub mod accounts;
+pub mod cache;
 pub mod entity;
 mod password;
 mod principal;

@@ -12,6 +12,7 @@ use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryResult};
 
+use super::cache::{Cached, Clock, Credential};
 use super::entity::api_token;
 use super::role::{Access, Role};
 use super::session::{self, Freshness, SESSION_COOKIE};
@@ -155,45 +156,100 @@ const GRANTS_JOINED: &str = "LEFT JOIN role_grant g ON g.account_id = a.id \
     LEFT JOIN place p ON p.id = g.place_id";
 
 /// Loads the principal of a request, if it carries valid credentials. The
-/// credential, its account and the account's grants are one statement:
-/// every signed-in request pays it before its own.
-async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principal>, DbErr> {
-    let db = state.db.conn();
-    let mut params = Params::new(db.get_database_backend());
+/// credential, its account and the account's grants are one statement,
+/// which a request whose credential is in the cache ([`super::cache`])
+/// does not run.
+async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Arc<Principal>>, DbErr> {
     let bearer = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
+    let credential = match bearer {
+        Some(token) => Credential::Token(hash_token(token)),
+        None => match CookieJar::from_headers(&parts.headers).get(SESSION_COOKIE) {
+            Some(cookie) => Credential::Session(hash_token(cookie.value())),
+            None => return Ok(None),
+        },
+    };
     let now = Utc::now();
-    if let Some(token) = bearer {
-        let sql = format!(
-            "SELECT t.id AS token_id, t.can_write, t.last_used_at, {ACCOUNT_AND_GRANTS} \
-             FROM api_token t JOIN account a ON a.id = t.account_id {GRANTS_JOINED} \
-             WHERE t.token_hash = {} AND t.revoked_at IS NULL ORDER BY g.id",
-            params.bind(hash_token(token))
-        );
-        let rows = db.query_all_raw(params.statement(sql)).await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        note_token_use(
-            state,
-            first.try_get("", "token_id")?,
-            first.try_get("", "last_used_at")?,
-            now,
-        );
-        let via = AuthVia::Token {
-            can_write: first.try_get("", "can_write")?,
-        };
-        return principal_of(db, &rows, via).await;
+    // Taken before the statement: a commit the statement does not see
+    // moves the epoch past it, and what it read is not kept.
+    let read_at = state.principals.epoch();
+    if let Some(cached) = state.principals.get(&credential, read_at) {
+        match cached.clock {
+            Clock::Session {
+                expires_at,
+                last_seen_at,
+            } => match session::freshness(expires_at, last_seen_at, now) {
+                // Ended: read again below, which removes it.
+                Freshness::Ended => {}
+                Freshness::Live { touch } => {
+                    if let (true, Credential::Session(id)) = (touch, &credential) {
+                        touch_later(state, Touch::Session(id.clone()), now);
+                    }
+                    metrics::counter!("jinlin_principals_total", "from" => "cache").increment(1);
+                    return Ok(Some(cached.principal));
+                }
+            },
+            Clock::Token {
+                token_id,
+                last_used_at,
+            } => {
+                note_token_use(state, token_id, last_used_at, now);
+                metrics::counter!("jinlin_principals_total", "from" => "cache").increment(1);
+                return Ok(Some(cached.principal));
+            }
+        }
     }
-    let jar = CookieJar::from_headers(&parts.headers);
-    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+    metrics::counter!("jinlin_principals_total", "from" => "database").increment(1);
+    let Some(cached) = read_principal(state, &credential, now).await? else {
         return Ok(None);
     };
-    let id = hash_token(cookie.value());
+    let principal = Arc::clone(&cached.principal);
+    state.principals.put(credential, cached, read_at);
+    Ok(Some(principal))
+}
+
+/// Reads a credential's principal from the database, with the credential's
+/// clock; a session found ended is removed.
+async fn read_principal(
+    state: &AppState,
+    credential: &Credential,
+    now: DateTime<Utc>,
+) -> Result<Option<Cached>, DbErr> {
+    let db = state.db.conn();
+    let mut params = Params::new(db.get_database_backend());
+    let id = match credential {
+        Credential::Token(hash) => {
+            let sql = format!(
+                "SELECT t.id AS token_id, t.can_write, t.last_used_at, {ACCOUNT_AND_GRANTS} \
+                 FROM api_token t JOIN account a ON a.id = t.account_id {GRANTS_JOINED} \
+                 WHERE t.token_hash = {} AND t.revoked_at IS NULL ORDER BY g.id",
+                params.bind(hash.clone())
+            );
+            let rows = db.query_all_raw(params.statement(sql)).await?;
+            let Some(first) = rows.first() else {
+                return Ok(None);
+            };
+            let token_id = first.try_get("", "token_id")?;
+            let last_used_at = first.try_get("", "last_used_at")?;
+            note_token_use(state, token_id, last_used_at, now);
+            let clock = Clock::Token {
+                token_id,
+                last_used_at,
+            };
+            let via = AuthVia::Token {
+                can_write: first.try_get("", "can_write")?,
+            };
+            return Ok(principal_of(db, &rows, via).await?.map(|p| Cached {
+                principal: Arc::new(p),
+                clock,
+            }));
+        }
+        Credential::Session(id) => id,
+    };
     let sql = format!(
         "SELECT s.csrf_token, s.expires_at, s.last_seen_at, {ACCOUNT_AND_GRANTS} \
          FROM session s JOIN account a ON a.id = s.account_id {GRANTS_JOINED} \
@@ -204,11 +260,9 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    match session::freshness(
-        first.try_get("", "expires_at")?,
-        first.try_get("", "last_seen_at")?,
-        now,
-    ) {
+    let expires_at = first.try_get("", "expires_at")?;
+    let last_seen_at = first.try_get("", "last_seen_at")?;
+    match session::freshness(expires_at, last_seen_at, now) {
         Freshness::Ended => {
             // Rare (once per session), so it may wait for the writer. The
             // session is ended whether or not its row goes now: a refused
@@ -216,7 +270,7 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
             // row goes with the next request that carries it.
             let removed = async {
                 let tx = state.db.write().await?;
-                session::remove(&tx, &id).await?;
+                session::remove(&tx, id).await?;
                 tx.commit().await
             }
             .await;
@@ -225,13 +279,19 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Principa
             }
             return Ok(None);
         }
-        Freshness::Live { touch: true } => touch_later(state, Touch::Session(id), now),
+        Freshness::Live { touch: true } => touch_later(state, Touch::Session(id.clone()), now),
         Freshness::Live { touch: false } => {}
     }
     let via = AuthVia::Session {
         csrf_token: first.try_get("", "csrf_token")?,
     };
-    principal_of(db, &rows, via).await
+    Ok(principal_of(db, &rows, via).await?.map(|p| Cached {
+        principal: Arc::new(p),
+        clock: Clock::Session {
+            expires_at,
+            last_seen_at,
+        },
+    }))
 }
 
 /// Records that an API token was used, when its last recorded use is old
@@ -415,7 +475,7 @@ pub async fn load_principal(State(state): State<AppState>, req: Request, next: N
     }
     let (mut parts, body) = req.into_parts();
     let principal = match authenticate(&state, &parts).await {
-        Ok(p) => p.map(Arc::new),
+        Ok(p) => p,
         // Treated as anonymous, a signed-in user would be told to sign in
         // again (401, or the sign-in page) while the database is down.
         Err(e) if crate::error::database_unavailable(&e) => {

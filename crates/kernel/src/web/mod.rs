@@ -42,11 +42,16 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Keys for personal data (ID numbers).
     pub secrets: Arc<Secrets>,
+    /// Signed-in principals read before, while still true.
+    pub principals: Arc<crate::auth::cache::PrincipalCache>,
 }
 
 impl AppState {
     pub fn new(db: Database, config: Config, secrets: Secrets) -> Self {
         AppState {
+            principals: Arc::new(crate::auth::cache::PrincipalCache::new(
+                db.changes().cloned(),
+            )),
             db,
             config: Arc::new(config),
             secrets: Arc::new(secrets),

@@ -1,0 +1,212 @@
+//! Signed-in principals kept between requests, so that a request whose
+//! credential was seen before skips the statement that loads it.
+//!
+//! An entry is true while no commit has changed the tables it was read
+//! from ([`crate::db::changes`]): each is stored with the epoch taken before
+//! its statement ran, and the whole cache is dropped when the epoch moves.
+//! Those tables change rarely against the reads (a sign-in, a sign-out, a
+//! session's five-minute touch, a grant), so most requests find their
+//! principal here. Only SQLite's commits can be watched so; on PostgreSQL
+//! every request reads its principal.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use super::principal::Principal;
+use crate::db::changes::Changes;
+
+/// A credential, by the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Credential {
+    Session(String),
+    Token(String),
+}
+
+/// A credential's own clock, which the request checks against the time of
+/// day (a session ends, a use is due to be recorded) without the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clock {
+    Session {
+        expires_at: DateTime<Utc>,
+        last_seen_at: DateTime<Utc>,
+    },
+    Token {
+        token_id: i64,
+        last_used_at: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub principal: Arc<Principal>,
+    pub clock: Clock,
+}
+
+/// More credentials than this seen within one epoch are read each time:
+/// it bounds the memory (an entry is a few hundred bytes).
+pub const MAX_ENTRIES: usize = 100_000;
+
+/// The principals of one database.
+#[derive(Debug)]
+pub struct PrincipalCache {
+    changes: Option<Arc<Changes>>,
+    entries: Mutex<Entries<Credential, Cached>>,
+}
+
+impl PrincipalCache {
+    /// A cache over `changes`; with none (PostgreSQL) it keeps nothing.
+    pub fn new(changes: Option<Arc<Changes>>) -> Self {
+        PrincipalCache {
+            changes,
+            entries: Mutex::new(Entries::new(MAX_ENTRIES)),
+        }
+    }
+
+    /// The epoch now, taken before a principal's statement runs; none when
+    /// nothing is cached.
+    pub fn epoch(&self) -> Option<u64> {
+        self.changes.as_ref().and_then(|c| c.epoch())
+    }
+
+    /// The principal of `credential` if it was read at epoch `now`.
+    pub fn get(&self, credential: &Credential, now: Option<u64>) -> Option<Cached> {
+        let now = now?;
+        self.entries.lock().ok()?.get(credential, now)
+    }
+
+    /// Keeps what was read at epoch `read_at`, if the epoch has not moved
+    /// since.
+    pub fn put(&self, credential: Credential, cached: Cached, read_at: Option<u64>) {
+        let (Some(read_at), Some(now)) = (read_at, self.epoch()) else {
+            return;
+        };
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.put(credential, cached, read_at, now);
+        }
+    }
+}
+
+/// The rules of the cache, apart from its lock and its clock: entries of
+/// one epoch, dropped together when it moves.
+#[derive(Debug)]
+pub struct Entries<K, V> {
+    epoch: u64,
+    map: HashMap<K, V>,
+    max: usize,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Entries<K, V> {
+    pub fn new(max: usize) -> Self {
+        Entries {
+            epoch: 0,
+            map: HashMap::new(),
+            max,
+        }
+    }
+
+    /// The entry of `key`, if the epoch is still `now`.
+    pub fn get(&mut self, key: &K, now: u64) -> Option<V> {
+        self.turn_to(now);
+        self.map.get(key).cloned()
+    }
+
+    /// Keeps `value`, read at `read_at`, when that is still the epoch
+    /// `now`: what was read before a commit may say what the commit
+    /// changed.
+    pub fn put(&mut self, key: K, value: V, read_at: u64, now: u64) {
+        if read_at != now {
+            return;
+        }
+        self.turn_to(now);
+        if self.map.len() < self.max || self.map.contains_key(&key) {
+            self.map.insert(key, value);
+        }
+    }
+
+    fn turn_to(&mut self, now: u64) {
+        if self.epoch != now {
+            self.map.clear();
+            self.epoch = now;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// A reader takes the epoch before its statement.
+        Begin(u8),
+        /// The reader's statement returns what the table said at its
+        /// snapshot, and the reader keeps it.
+        Put(u8),
+        /// A commit changes the key's row and moves the epoch.
+        Commit(u8),
+        Get(u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0u8..3).prop_map(Step::Begin),
+            (0u8..3).prop_map(Step::Put),
+            (0u8..3).prop_map(Step::Commit),
+            (0u8..3).prop_map(Step::Get),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the order of readers and commits, a cached value is
+        /// the row as it stands: one read before a commit is never
+        /// served after it.
+        #[test]
+        fn never_serves_a_row_older_than_the_last_commit(steps in prop::collection::vec(step(), 1..60)) {
+            let mut entries = Entries::new(2);
+            let mut epoch = 0u64;
+            // Each key's row, by version, and each reader's epoch and the
+            // version it will read (its snapshot).
+            let mut rows = [0u32; 3];
+            let mut readers: [Option<(u64, u32)>; 3] = [None; 3];
+            for step in steps {
+                match step {
+                    Step::Begin(k) => readers[k as usize] = Some((epoch, rows[k as usize])),
+                    Step::Put(k) => {
+                        if let Some((read_at, version)) = readers[k as usize].take() {
+                            entries.put(k, version, read_at, epoch);
+                        }
+                    }
+                    Step::Commit(k) => {
+                        rows[k as usize] += 1;
+                        epoch += 1;
+                    }
+                    Step::Get(k) => {
+                        if let Some(v) = entries.get(&k, epoch) {
+                            prop_assert_eq!(v, rows[k as usize]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_at_most_its_bound_of_credentials() {
+        let mut entries = Entries::new(2);
+        for k in 0..3 {
+            entries.put(k, k, 0, 0);
+        }
+        assert_eq!(entries.get(&0, 0), Some(0));
+        assert_eq!(entries.get(&1, 0), Some(1));
+        assert_eq!(entries.get(&2, 0), None);
+        // A kept key is refreshed; a new epoch starts empty.
+        entries.put(1, 10, 0, 0);
+        assert_eq!(entries.get(&1, 0), Some(10));
+        assert_eq!(entries.get(&1, 1), None);
+        entries.put(2, 2, 1, 1);
+        assert_eq!(entries.get(&2, 1), Some(2));
+    }
+}
