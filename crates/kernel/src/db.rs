@@ -707,6 +707,33 @@ mod tests {
         assert_eq!(epoch(), start + 2, "a rolled-back change");
     }
 
+    /// A statement reset before its last row commits on the reset, where
+    /// SQLite calls no WAL hook: the commit stays under way (no epoch to
+    /// serve by) until the connection's next commit settles it.
+    #[tokio::test]
+    async fn a_commit_without_its_wal_hook_is_never_missed() {
+        let (_dir, db) = sqlite_db().await;
+        let changes = Arc::clone(db.changes().unwrap());
+        let writer = db.writer.as_ref().unwrap();
+        writer
+            .execute_unprepared("CREATE TABLE session (id TEXT); CREATE TABLE matter (id TEXT)")
+            .await
+            .unwrap();
+        let start = changes.epoch().unwrap();
+        let mut conn = writer.get_sqlite_connection_pool().acquire().await.unwrap();
+        // Two rows returned, one fetched: the statement is reset.
+        sea_orm::sqlx::query("INSERT INTO session VALUES ('a'), ('b') RETURNING id")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_ne!(changes.epoch(), Some(start), "under way (none), or moved");
+        sea_orm::sqlx::query("INSERT INTO matter VALUES ('m')")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        assert!(changes.epoch().unwrap() > start);
+    }
+
     /// A writer that waits `WRITE_WAIT` for SQLite's writer gives up as
     /// overloaded and leaves the queue; the holder's write is unharmed.
     #[tokio::test]

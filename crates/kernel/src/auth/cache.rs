@@ -4,6 +4,8 @@
 //! An entry is true while no commit has changed the tables it was read
 //! from ([`crate::db::changes`]): each is stored with the epoch taken before
 //! its statement ran, and the whole cache is dropped when the epoch moves.
+//! An entry is also read again once it is [`MAX_AGE`] old, for a write
+//! the server cannot see (another process's).
 //! Those tables change rarely against the reads (a sign-in, a sign-out, a
 //! session's five-minute touch, a grant), so most requests find their
 //! principal here. Only SQLite's commits can be watched so; on PostgreSQL
@@ -11,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -44,6 +47,12 @@ pub struct Cached {
     pub clock: Clock,
 }
 
+/// How long an entry is served: the longest a write of another process to
+/// the principals' tables (an import run beside the server, a hand edit)
+/// goes unseen. Every signed-in credential in use pays one statement in
+/// this time, against one per request without the cache.
+pub const MAX_AGE: Duration = Duration::from_secs(10);
+
 /// More credentials than this seen within one epoch are read each time:
 /// it bounds the memory (an entry is a few hundred bytes).
 pub const MAX_ENTRIES: usize = 100_000;
@@ -60,7 +69,7 @@ impl PrincipalCache {
     pub fn new(changes: Option<Arc<Changes>>) -> Self {
         PrincipalCache {
             changes,
-            entries: Mutex::new(Entries::new(MAX_ENTRIES)),
+            entries: Mutex::new(Entries::new(MAX_ENTRIES, MAX_AGE)),
         }
     }
 
@@ -73,7 +82,10 @@ impl PrincipalCache {
     /// The principal of `credential` if it was read at epoch `now`.
     pub fn get(&self, credential: &Credential, now: Option<u64>) -> Option<Cached> {
         let now = now?;
-        self.entries.lock().ok()?.get(credential, now)
+        self.entries
+            .lock()
+            .ok()?
+            .get(credential, now, Instant::now())
     }
 
     /// Keeps what was read at epoch `read_at`, if the epoch has not moved
@@ -83,53 +95,67 @@ impl PrincipalCache {
             return;
         };
         if let Ok(mut entries) = self.entries.lock() {
-            entries.put(credential, cached, read_at, now);
+            entries.put(credential, cached, read_at, now, Instant::now());
         }
     }
 }
 
 /// The rules of the cache, apart from its lock and its clock: entries of
-/// one epoch, dropped together when it moves.
+/// one epoch, dropped together when it moves, each served until it is
+/// `max_age` old.
 #[derive(Debug)]
 pub struct Entries<K, V> {
     epoch: u64,
-    map: HashMap<K, V>,
+    map: HashMap<K, (V, Instant)>,
     max: usize,
+    max_age: Duration,
 }
 
 impl<K: std::hash::Hash + Eq, V: Clone> Entries<K, V> {
-    pub fn new(max: usize) -> Self {
+    pub fn new(max: usize, max_age: Duration) -> Self {
         Entries {
             epoch: 0,
             map: HashMap::new(),
             max,
+            max_age,
         }
     }
 
-    /// The entry of `key`, if the epoch is still `now`.
-    pub fn get(&mut self, key: &K, now: u64) -> Option<V> {
-        self.turn_to(now);
-        self.map.get(key).cloned()
+    /// The entry of `key`, if the epoch is still `now` and the entry was
+    /// kept less than `max_age` before `at`.
+    pub fn get(&mut self, key: &K, now: u64, at: Instant) -> Option<V> {
+        if !self.turn_to(now) {
+            return None;
+        }
+        match self.map.get(key) {
+            Some((value, kept)) if at.saturating_duration_since(*kept) < self.max_age => {
+                Some(value.clone())
+            }
+            _ => None,
+        }
     }
 
     /// Keeps `value`, read at `read_at`, when that is still the epoch
     /// `now`: what was read before a commit may say what the commit
     /// changed.
-    pub fn put(&mut self, key: K, value: V, read_at: u64, now: u64) {
-        if read_at != now {
+    pub fn put(&mut self, key: K, value: V, read_at: u64, now: u64, at: Instant) {
+        if read_at != now || !self.turn_to(now) {
             return;
         }
-        self.turn_to(now);
         if self.map.len() < self.max || self.map.contains_key(&key) {
-            self.map.insert(key, value);
+            self.map.insert(key, (value, at));
         }
     }
 
-    fn turn_to(&mut self, now: u64) {
-        if self.epoch != now {
+    /// Moves the entries on to epoch `now`, empty; false if `now` is older
+    /// than theirs (a request that took the epoch before another moved
+    /// them on), which leaves them be.
+    fn turn_to(&mut self, now: u64) -> bool {
+        if now > self.epoch {
             self.map.clear();
             self.epoch = now;
         }
+        now == self.epoch
     }
 }
 
@@ -165,7 +191,8 @@ mod tests {
         /// served after it.
         #[test]
         fn never_serves_a_row_older_than_the_last_commit(steps in prop::collection::vec(step(), 1..60)) {
-            let mut entries = Entries::new(2);
+            let mut entries = Entries::new(2, MAX_AGE);
+            let at = Instant::now();
             let mut epoch = 0u64;
             // Each key's row, by version, and each reader's epoch and the
             // version it will read (its snapshot).
@@ -176,7 +203,7 @@ mod tests {
                     Step::Begin(k) => readers[k as usize] = Some((epoch, rows[k as usize])),
                     Step::Put(k) => {
                         if let Some((read_at, version)) = readers[k as usize].take() {
-                            entries.put(k, version, read_at, epoch);
+                            entries.put(k, version, read_at, epoch, at);
                         }
                     }
                     Step::Commit(k) => {
@@ -184,7 +211,7 @@ mod tests {
                         epoch += 1;
                     }
                     Step::Get(k) => {
-                        if let Some(v) = entries.get(&k, epoch) {
+                        if let Some(v) = entries.get(&k, epoch, at) {
                             prop_assert_eq!(v, rows[k as usize]);
                         }
                     }
@@ -195,18 +222,42 @@ mod tests {
 
     #[test]
     fn keeps_at_most_its_bound_of_credentials() {
-        let mut entries = Entries::new(2);
+        let at = Instant::now();
+        let mut entries = Entries::new(2, MAX_AGE);
         for k in 0..3 {
-            entries.put(k, k, 0, 0);
+            entries.put(k, k, 0, 0, at);
         }
-        assert_eq!(entries.get(&0, 0), Some(0));
-        assert_eq!(entries.get(&1, 0), Some(1));
-        assert_eq!(entries.get(&2, 0), None);
+        assert_eq!(entries.get(&0, 0, at), Some(0));
+        assert_eq!(entries.get(&1, 0, at), Some(1));
+        assert_eq!(entries.get(&2, 0, at), None);
         // A kept key is refreshed; a new epoch starts empty.
-        entries.put(1, 10, 0, 0);
-        assert_eq!(entries.get(&1, 0), Some(10));
-        assert_eq!(entries.get(&1, 1), None);
-        entries.put(2, 2, 1, 1);
-        assert_eq!(entries.get(&2, 1), Some(2));
+        entries.put(1, 10, 0, 0, at);
+        assert_eq!(entries.get(&1, 0, at), Some(10));
+        assert_eq!(entries.get(&1, 1, at), None);
+        entries.put(2, 2, 1, 1, at);
+        assert_eq!(entries.get(&2, 1, at), Some(2));
+    }
+
+    /// A request that took an older epoch neither finds nor disturbs the
+    /// entries of a newer one.
+    #[test]
+    fn an_older_epoch_leaves_the_newer_entries_be() {
+        let at = Instant::now();
+        let mut entries = Entries::new(2, MAX_AGE);
+        entries.put(0, 0, 3, 3, at);
+        assert_eq!(entries.get(&0, 2, at), None);
+        entries.put(1, 1, 2, 2, at);
+        assert_eq!(entries.get(&0, 3, at), Some(0));
+        assert_eq!(entries.get(&1, 3, at), None);
+    }
+
+    /// An entry is read again once it reaches its age limit.
+    #[test]
+    fn an_entry_is_served_until_its_age_limit() {
+        let at = Instant::now();
+        let mut entries = Entries::new(2, Duration::from_secs(10));
+        entries.put(0, 0, 0, 0, at);
+        assert_eq!(entries.get(&0, 0, at + Duration::from_secs(9)), Some(0));
+        assert_eq!(entries.get(&0, 0, at + Duration::from_secs(10)), None);
     }
 }

@@ -12,14 +12,20 @@
 //! connections. SQLite's update hook (the row's table) runs during the
 //! statement and its commit hook before the commit; a reader between them
 //! and the commit would read the old rows under the new epoch. The WAL
-//! hook runs after the commit, with the write lock released: the update
-//! hook marks the connection, the WAL hook moves the epoch, a rollback
-//! clears the mark.
+//! hook runs after the commit, with the write lock released. So the
+//! update hook marks the connection; the commit hook, when it is marked,
+//! counts a commit under way, during which nothing is served or kept; the
+//! WAL hook then moves the epoch and ends the count. A commit SQLite makes
+//! without calling the WAL hook (a statement reset before its last row,
+//! which commits on the reset) stays under way until the connection's next
+//! hook, which settles it: late, never wrong.
 //!
 //! It sees the commits of this process only. The server is the one process
-//! that writes a SQLite database while it runs (`jinlin restore` needs it
-//! stopped; `jinlin seed` refuses a seeded database). On PostgreSQL several
-//! nodes write, and nothing is cached.
+//! that writes a SQLite database in service (`jinlin restore` needs it
+//! stopped); a write from another process (an import beside the running
+//! server, a hand edit) is seen when entries reach their age limit
+//! ([`crate::auth::cache::MAX_AGE`]). On PostgreSQL several nodes write,
+//! and nothing is cached.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::Arc;
@@ -40,30 +46,40 @@ pub const PRINCIPAL_TABLES: &[&str] = &[
 ];
 
 /// A SQLite database's epoch of changes to [`PRINCIPAL_TABLES`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Changes {
     epoch: AtomicU64,
+    /// Commits of the watched tables under way: begun (the commit hook)
+    /// and not yet seen done (the WAL hook).
+    committing: AtomicU64,
     /// Whether every connection carries the hooks; a connection that could
     /// not (not in WAL mode) turns it off for good.
     watching: AtomicBool,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Changes {
     pub fn new() -> Self {
         Changes {
             epoch: AtomicU64::new(0),
+            committing: AtomicU64::new(0),
             watching: AtomicBool::new(true),
         }
     }
 
-    /// The epoch now, if the database's commits are watched.
+    /// The epoch now; none while a commit of the watched tables is under
+    /// way, or if the database's commits are not watched.
     pub fn epoch(&self) -> Option<u64> {
+        // The epoch first: a commit that ends between the two loads has
+        // moved it past the one returned.
         let epoch = self.epoch.load(Ordering::SeqCst);
-        self.watching.load(Ordering::SeqCst).then_some(epoch)
-    }
-
-    fn moved(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        let quiet = self.committing.load(Ordering::SeqCst) == 0;
+        (quiet && self.watching.load(Ordering::SeqCst)).then_some(epoch)
     }
 
     /// Puts the hooks on a new connection of the database.
@@ -82,39 +98,76 @@ impl Changes {
         let connection = Arc::new(Connection {
             changes: Arc::clone(self),
             marked: AtomicBool::new(false),
+            committing: AtomicBool::new(false),
         });
-        let marks = Arc::clone(&connection);
+        let c = Arc::clone(&connection);
         handle.set_update_hook(move |row| {
             if PRINCIPAL_TABLES.contains(&row.table) {
-                marks.marked.store(true, Ordering::SeqCst);
+                c.marked.store(true, Ordering::SeqCst);
             }
         });
-        let clears = Arc::clone(&connection);
-        handle.set_rollback_hook(move || clears.marked.store(false, Ordering::SeqCst));
-        // The WAL hook's state lives as long as the process: a connection
-        // of this pool is closed only with it, and a few bytes per
-        // connection are not worth tracking the close.
+        let c = Arc::clone(&connection);
+        handle.set_commit_hook(move || {
+            c.settle();
+            if c.marked.swap(false, Ordering::SeqCst) {
+                c.changes.committing.fetch_add(1, Ordering::SeqCst);
+                c.committing.store(true, Ordering::SeqCst);
+            }
+            true
+        });
+        let c = Arc::clone(&connection);
+        handle.set_rollback_hook(move || {
+            c.marked.store(false, Ordering::SeqCst);
+            c.settle();
+        });
+        let db = handle.as_raw_handle().as_ptr();
         let context = Arc::into_raw(connection) as *mut c_void;
-        // SAFETY: the handle is this connection's, locked for the call;
-        // `after_commit` only touches atomics through `context`, which is
-        // never freed. WAL mode's automatic checkpoints (the hook this
-        // replaces) are off here: a task checkpoints (`CHECKPOINT_EVERY`).
+        // SAFETY: the handle is this connection's, locked for the calls.
+        // SQLite owns `context` from here and drops it with the connection
+        // (`forget`); the WAL hook, which runs only while the connection
+        // is open, only touches atomics through it. WAL mode's automatic
+        // checkpoints (the hook this replaces) are off here: a task
+        // checkpoints (`CHECKPOINT_EVERY`). Nothing sets
+        // `wal_autocheckpoint` after this, which would remove the hook.
         unsafe {
-            libsqlite3_sys::sqlite3_wal_hook(
-                handle.as_raw_handle().as_ptr(),
-                Some(after_commit),
-                context,
-            );
+            libsqlite3_sys::sqlite3_set_clientdata(db, CLIENT_DATA.as_ptr(), context, Some(forget));
+            libsqlite3_sys::sqlite3_wal_hook(db, Some(after_commit), context);
         }
         Ok(())
     }
 }
 
-/// One connection's mark: it changed a watched table in the transaction
-/// under way.
+/// The name under which a connection holds its [`Connection`].
+const CLIENT_DATA: &std::ffi::CStr = c"jinlin.changes";
+
+/// One connection's part in its database's changes.
 struct Connection {
     changes: Arc<Changes>,
+    /// It changed a watched table in the transaction under way.
     marked: AtomicBool,
+    /// Its commit of a watched table is under way.
+    committing: AtomicBool,
+}
+
+impl Connection {
+    /// Ends this connection's commit under way, if any: it is done once
+    /// the WAL hook runs, or any later hook of the connection.
+    fn settle(&self) {
+        if self.committing.swap(false, Ordering::SeqCst) {
+            // The epoch moves before the count falls: `epoch` reads them
+            // in the other order.
+            self.changes.epoch.fetch_add(1, Ordering::SeqCst);
+            self.changes.committing.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Connection {
+    /// A connection closed with a commit under way (its WAL hook never
+    /// came) ends it: the commit is long done.
+    fn drop(&mut self) {
+        self.settle();
+    }
 }
 
 /// SQLite's WAL hook: a transaction of this connection has committed.
@@ -124,10 +177,15 @@ unsafe extern "C" fn after_commit(
     _database: *const c_char,
     _pages: c_int,
 ) -> c_int {
-    // SAFETY: `context` is the `Arc::into_raw` of `watch`, never freed.
+    // SAFETY: `context` is the connection's client data, alive while the
+    // connection is open.
     let connection = unsafe { &*(context as *const Connection) };
-    if connection.marked.swap(false, Ordering::SeqCst) {
-        connection.changes.moved();
-    }
+    connection.settle();
     libsqlite3_sys::SQLITE_OK
+}
+
+/// Drops a connection's [`Connection`] when SQLite closes the connection.
+unsafe extern "C" fn forget(context: *mut c_void) {
+    // SAFETY: `context` is the `Arc::into_raw` of `watch`, released once.
+    drop(unsafe { Arc::from_raw(context as *const Connection) });
 }
