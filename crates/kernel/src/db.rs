@@ -18,6 +18,7 @@
 //! reporting ([`Database::reads`]); see [`replica`].
 
 pub mod changes;
+pub mod epoch;
 pub mod replica;
 
 use std::sync::Arc;
@@ -130,8 +131,11 @@ pub struct Database {
     waiting_writers: Arc<AtomicUsize>,
     /// SQLite's checkpoints, stopped with the last clone.
     checkpoints: Option<Arc<Checkpoints>>,
-    /// SQLite's commits to the principals' tables; none on PostgreSQL.
-    changes: Option<Arc<changes::Changes>>,
+    /// How a kept principal is known to be still true: SQLite's commits
+    /// watched, PostgreSQL's epoch row read.
+    epochs: Option<epoch::Epochs>,
+    /// PostgreSQL's reads of the epoch, stopped with the last clone.
+    _epoch_reader: Option<Arc<epoch::Reader>>,
 }
 
 /// How often SQLite's write-ahead log is copied into the database file.
@@ -335,6 +339,20 @@ impl Database {
         let checkpoints = writer
             .is_some()
             .then(|| Arc::new(checkpoint_in_background(conn.clone())));
+        let (epochs, epoch_reader) = match &changes {
+            Some(changes) => (Some(epoch::Epochs::Commits(Arc::clone(changes))), None),
+            None => {
+                // A connection of its own, made at the first read.
+                let mut reads = options(1);
+                reads
+                    .min_connections(0)
+                    .connect_lazy(true)
+                    .idle_timeout(Duration::from_secs(60));
+                let (reads, reader) =
+                    epoch::EpochReads::start(sea_orm::Database::connect(reads).await?);
+                (Some(epoch::Epochs::Reads(reads)), Some(Arc::new(reader)))
+            }
+        };
         Ok(Database {
             conn,
             writer,
@@ -342,7 +360,8 @@ impl Database {
             replica: None,
             waiting_writers: Arc::new(AtomicUsize::new(0)),
             checkpoints,
-            changes,
+            epochs,
+            _epoch_reader: epoch_reader,
         })
     }
 
@@ -409,10 +428,18 @@ impl Database {
         self.id
     }
 
+    /// How a kept principal is known to be still true.
+    pub fn epochs(&self) -> Option<&epoch::Epochs> {
+        self.epochs.as_ref()
+    }
+
     /// The epochs of commits to the principals' tables, where this
-    /// process sees every one (SQLite); none where it cannot (PostgreSQL).
+    /// process watches every one (SQLite).
     pub fn changes(&self) -> Option<&Arc<changes::Changes>> {
-        self.changes.as_ref()
+        match &self.epochs {
+            Some(epoch::Epochs::Commits(changes)) => Some(changes),
+            _ => None,
+        }
     }
 
     /// The pool, for reads and single-statement writes.

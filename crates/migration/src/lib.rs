@@ -36,6 +36,7 @@ mod m0027_in_service_by_community;
 mod m0028_cockpit_figures_by_kind;
 mod m0029_dwelling_reach;
 mod m0030_place_community_reach;
+mod m0031_principal_epoch;
 
 pub struct Migrator;
 
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0028_cockpit_figures_by_kind::Migration),
             Box::new(m0029_dwelling_reach::Migration),
             Box::new(m0030_place_community_reach::Migration),
+            Box::new(m0031_principal_epoch::Migration),
         ]
     }
 }

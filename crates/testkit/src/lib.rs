@@ -88,6 +88,20 @@ impl TestDb {
     }
 
     /// The kind of database under test, for the rare test that must know.
+    /// A second connection to this test's database, as another node of
+    /// the server opens it; the database stays when it is dropped.
+    pub async fn another_node(&self) -> TestDb {
+        let db = Database::connect(&self.url, 4)
+            .await
+            .expect("a second connection to the test database");
+        TestDb {
+            db,
+            url: self.url.clone(),
+            _dir: None,
+            drop_pg: None,
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.drop_pg.is_some()
     }

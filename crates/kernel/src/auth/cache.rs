@@ -2,23 +2,26 @@
 //! credential was seen before skips the statement that loads it.
 //!
 //! An entry is true while no commit has changed the tables it was read
-//! from ([`crate::db::changes`]): each is stored with the epoch taken before
-//! its statement ran, and the whole cache is dropped when the epoch moves.
-//! An entry is also read again once it is [`MAX_AGE`] old, for a write
-//! the server cannot see (another process's).
+//! from. Each is stored with the epoch of those tables it was read at, and
+//! the whole cache is dropped when the epoch moves. On SQLite the epoch is
+//! this process's commits, watched ([`crate::db::changes`]), taken before
+//! the statement runs; an entry is also read again once it is [`MAX_AGE`]
+//! old, for a write the server cannot see (another process's). On
+//! PostgreSQL it is a row every commit to those tables moves, on any node
+//! ([`crate::db::epoch`]): read in the principal's own statement when it is
+//! kept, and read again, once for all the requests waiting, before one is
+//! served.
 //! Those tables change rarely against the reads (a sign-in, a sign-out, a
-//! session's five-minute touch, a grant), so most requests find their
-//! principal here. Only SQLite's commits can be watched so; on PostgreSQL
-//! every request reads its principal.
+//! grant), so most requests find their principal here.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use super::principal::Principal;
-use crate::db::changes::Changes;
+use crate::db::epoch::Epochs;
 
 /// A credential, by the hash of its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -43,7 +46,7 @@ pub enum Clock {
 
 #[derive(Debug, Clone)]
 pub struct Cached {
-    pub principal: Arc<Principal>,
+    pub principal: std::sync::Arc<Principal>,
     pub clock: Clock,
 }
 
@@ -60,23 +63,33 @@ pub const MAX_ENTRIES: usize = 100_000;
 /// The principals of one database.
 #[derive(Debug)]
 pub struct PrincipalCache {
-    changes: Option<Arc<Changes>>,
+    epochs: Option<Epochs>,
     entries: Mutex<Entries<Credential, Cached>>,
 }
 
 impl PrincipalCache {
-    /// A cache over `changes`; with none (PostgreSQL) it keeps nothing.
-    pub fn new(changes: Option<Arc<Changes>>) -> Self {
+    /// A cache over `epochs`; with none it keeps nothing.
+    pub fn new(epochs: Option<Epochs>) -> Self {
         PrincipalCache {
-            changes,
+            epochs,
             entries: Mutex::new(Entries::new(MAX_ENTRIES, MAX_AGE)),
         }
     }
 
-    /// The epoch now, taken before a principal's statement runs; none when
-    /// nothing is cached.
-    pub fn epoch(&self) -> Option<u64> {
-        self.changes.as_ref().and_then(|c| c.epoch())
+    /// The epoch now, for [`PrincipalCache::get`] (and on SQLite for
+    /// [`PrincipalCache::put`], taken before a principal's statement runs);
+    /// none when nothing is served.
+    pub async fn epoch(&self) -> Option<u64> {
+        match self.epochs.as_ref()? {
+            Epochs::Commits(changes) => changes.epoch(),
+            Epochs::Reads(reads) => reads.epoch().await,
+        }
+    }
+
+    /// Whether a principal's statement reads the epoch it is true at
+    /// (PostgreSQL's row, [`crate::db::epoch::READ_EPOCH`]).
+    pub fn epoch_in_statement(&self) -> bool {
+        matches!(self.epochs, Some(Epochs::Reads(_)))
     }
 
     /// The principal of `credential` if it was read at epoch `now`.
@@ -88,14 +101,36 @@ impl PrincipalCache {
             .get(credential, now, Instant::now())
     }
 
-    /// Keeps what was read at epoch `read_at`, if the epoch has not moved
-    /// since.
+    /// Keeps what was read at epoch `read_at`: on SQLite the epoch taken
+    /// before the statement, kept if it has not moved since; on PostgreSQL
+    /// the epoch the statement itself read, in its own snapshot.
     pub fn put(&self, credential: Credential, cached: Cached, read_at: Option<u64>) {
-        let (Some(read_at), Some(now)) = (read_at, self.epoch()) else {
+        let Some(read_at) = read_at else {
+            return;
+        };
+        let now = match &self.epochs {
+            Some(Epochs::Commits(changes)) => changes.epoch(),
+            Some(Epochs::Reads(_)) => Some(read_at),
+            None => None,
+        };
+        let Some(now) = now else {
             return;
         };
         if let Ok(mut entries) = self.entries.lock() {
             entries.put(credential, cached, read_at, now, Instant::now());
+        }
+    }
+
+    /// Records in a kept entry that its credential's use was written (a
+    /// session's last visit, a token's last use), so that the next request
+    /// does not find the write due again. PostgreSQL's epoch does not move
+    /// for those columns; SQLite's does, and drops the entry anyway.
+    pub fn used(&self, credential: &Credential, at: DateTime<Utc>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.update(credential, |cached| match &mut cached.clock {
+                Clock::Session { last_seen_at, .. } => *last_seen_at = at,
+                Clock::Token { last_used_at, .. } => *last_used_at = Some(at),
+            });
         }
     }
 }
@@ -144,6 +179,13 @@ impl<K: std::hash::Hash + Eq, V: Clone> Entries<K, V> {
         }
         if self.map.len() < self.max || self.map.contains_key(&key) {
             self.map.insert(key, (value, at));
+        }
+    }
+
+    /// Changes the entry of `key` in place, if there is one, keeping its age.
+    pub fn update(&mut self, key: &K, change: impl FnOnce(&mut V)) {
+        if let Some((value, _)) = self.map.get_mut(key) {
+            change(value);
         }
     }
 
@@ -249,6 +291,20 @@ mod tests {
         entries.put(1, 1, 2, 2, at);
         assert_eq!(entries.get(&0, 3, at), Some(0));
         assert_eq!(entries.get(&1, 3, at), None);
+    }
+
+    /// A use recorded in an entry changes it in place and keeps its age;
+    /// one not kept stays not kept.
+    #[test]
+    fn an_update_keeps_the_entry_and_its_age() {
+        let at = Instant::now();
+        let mut entries = Entries::new(2, Duration::from_secs(10));
+        entries.put(0, 0, 0, 0, at);
+        entries.update(&0, |v| *v = 5);
+        entries.update(&1, |v| *v = 5);
+        assert_eq!(entries.get(&0, 0, at + Duration::from_secs(9)), Some(5));
+        assert_eq!(entries.get(&0, 0, at + Duration::from_secs(10)), None);
+        assert_eq!(entries.get(&1, 0, at), None);
     }
 
     /// An entry is read again once it reaches its age limit.

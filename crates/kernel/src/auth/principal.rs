@@ -158,7 +158,8 @@ const GRANTS_JOINED: &str = "LEFT JOIN role_grant g ON g.account_id = a.id \
 /// Loads the principal of a request, if it carries valid credentials. The
 /// credential, its account and the account's grants are one statement,
 /// which a request whose credential is in the cache ([`super::cache`])
-/// does not run.
+/// does not run (on PostgreSQL it waits instead for a read of the epoch,
+/// which it shares with the other requests waiting).
 async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Arc<Principal>>, DbErr> {
     let bearer = parts
         .headers
@@ -174,9 +175,9 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Arc<Prin
         },
     };
     let now = Utc::now();
-    // Taken before the statement: a commit the statement does not see
-    // moves the epoch past it, and what it read is not kept.
-    let read_at = state.principals.epoch();
+    // On SQLite, taken before the statement: a commit the statement does
+    // not see moves the epoch past it, and what it read is not kept.
+    let read_at = state.principals.epoch().await;
     if let Some(cached) = state.principals.get(&credential, read_at) {
         match cached.clock {
             Clock::Session {
@@ -187,7 +188,7 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Arc<Prin
                 Freshness::Ended => {}
                 Freshness::Live { touch } => {
                     if let (true, Credential::Session(id)) = (touch, &credential) {
-                        touch_later(state, Touch::Session(id.clone()), now);
+                        touch_later(state, Touch::Session(id.clone()), now, Some(&credential));
                     }
                     metrics::counter!("jinlin_principals_total", "from" => "cache").increment(1);
                     return Ok(Some(cached.principal));
@@ -197,34 +198,55 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Arc<Prin
                 token_id,
                 last_used_at,
             } => {
-                note_token_use(state, token_id, last_used_at, now);
+                note_use(state, token_id, last_used_at, now, Some(&credential));
                 metrics::counter!("jinlin_principals_total", "from" => "cache").increment(1);
                 return Ok(Some(cached.principal));
             }
         }
     }
     metrics::counter!("jinlin_principals_total", "from" => "database").increment(1);
-    let Some(cached) = read_principal(state, &credential, now).await? else {
+    let Some((cached, true_at)) = read_principal(state, &credential, now).await? else {
         return Ok(None);
     };
     let principal = Arc::clone(&cached.principal);
-    state.principals.put(credential, cached, read_at);
+    // SQLite: the epoch taken before; PostgreSQL: the statement's own.
+    let kept_at = if state.principals.epoch_in_statement() {
+        true_at
+    } else {
+        read_at
+    };
+    state.principals.put(credential, cached, kept_at);
     Ok(Some(principal))
 }
 
 /// Reads a credential's principal from the database, with the credential's
-/// clock; a session found ended is removed.
+/// clock and, on PostgreSQL, the epoch it is true at; a session found ended
+/// is removed.
 async fn read_principal(
     state: &AppState,
     credential: &Credential,
     now: DateTime<Utc>,
-) -> Result<Option<Cached>, DbErr> {
+) -> Result<Option<(Cached, Option<u64>)>, DbErr> {
     let db = state.db.conn();
     let mut params = Params::new(db.get_database_backend());
+    // Read in the statement's snapshot, so the epoch is the one its rows
+    // are true at.
+    let epoch = if state.principals.epoch_in_statement() {
+        format!("({}) AS principal_epoch, ", crate::db::epoch::READ_EPOCH)
+    } else {
+        String::new()
+    };
+    let true_at = |row: &QueryResult| -> Result<Option<u64>, DbErr> {
+        Ok(if epoch.is_empty() {
+            None
+        } else {
+            Some(row.try_get::<i64>("", "principal_epoch")? as u64)
+        })
+    };
     let id = match credential {
         Credential::Token(hash) => {
             let sql = format!(
-                "SELECT t.id AS token_id, t.can_write, t.last_used_at, {ACCOUNT_AND_GRANTS} \
+                "SELECT {epoch}t.id AS token_id, t.can_write, t.last_used_at, {ACCOUNT_AND_GRANTS} \
                  FROM api_token t JOIN account a ON a.id = t.account_id {GRANTS_JOINED} \
                  WHERE t.token_hash = {} AND t.revoked_at IS NULL ORDER BY g.id",
                 params.bind(hash.clone())
@@ -235,7 +257,7 @@ async fn read_principal(
             };
             let token_id = first.try_get("", "token_id")?;
             let last_used_at = first.try_get("", "last_used_at")?;
-            note_token_use(state, token_id, last_used_at, now);
+            note_use(state, token_id, last_used_at, now, Some(credential));
             let clock = Clock::Token {
                 token_id,
                 last_used_at,
@@ -243,15 +265,16 @@ async fn read_principal(
             let via = AuthVia::Token {
                 can_write: first.try_get("", "can_write")?,
             };
-            return Ok(principal_of(db, &rows, via).await?.map(|p| Cached {
-                principal: Arc::new(p),
-                clock,
+            let true_at = true_at(first)?;
+            return Ok(principal_of(db, &rows, via).await?.map(|p| {
+                let principal = Arc::new(p);
+                (Cached { principal, clock }, true_at)
             }));
         }
         Credential::Session(id) => id,
     };
     let sql = format!(
-        "SELECT s.csrf_token, s.expires_at, s.last_seen_at, {ACCOUNT_AND_GRANTS} \
+        "SELECT {epoch}s.csrf_token, s.expires_at, s.last_seen_at, {ACCOUNT_AND_GRANTS} \
          FROM session s JOIN account a ON a.id = s.account_id {GRANTS_JOINED} \
          WHERE s.id = {} ORDER BY g.id",
         params.bind(id.clone())
@@ -279,18 +302,24 @@ async fn read_principal(
             }
             return Ok(None);
         }
-        Freshness::Live { touch: true } => touch_later(state, Touch::Session(id.clone()), now),
+        Freshness::Live { touch: true } => {
+            touch_later(state, Touch::Session(id.clone()), now, Some(credential))
+        }
         Freshness::Live { touch: false } => {}
     }
     let via = AuthVia::Session {
         csrf_token: first.try_get("", "csrf_token")?,
     };
-    Ok(principal_of(db, &rows, via).await?.map(|p| Cached {
-        principal: Arc::new(p),
-        clock: Clock::Session {
-            expires_at,
-            last_seen_at,
-        },
+    let true_at = true_at(first)?;
+    Ok(principal_of(db, &rows, via).await?.map(|p| {
+        let cached = Cached {
+            principal: Arc::new(p),
+            clock: Clock::Session {
+                expires_at,
+                last_seen_at,
+            },
+        };
+        (cached, true_at)
     }))
 }
 
@@ -302,8 +331,19 @@ pub fn note_token_use(
     last_used: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) {
+    note_use(state, token_id, last_used, now, None);
+}
+
+/// As [`note_token_use`], for a token whose principal may be kept.
+fn note_use(
+    state: &AppState,
+    token_id: i64,
+    last_used: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    kept: Option<&Credential>,
+) {
     if last_used.is_none_or(|t| t + session::TOUCH_EVERY <= now) {
-        touch_later(state, Touch::Token(token_id), now);
+        touch_later(state, Touch::Token(token_id), now, kept);
     }
 }
 
@@ -327,7 +367,8 @@ static TOUCHING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<
 /// SQLite the touches would queue for the one writer behind the writes and
 /// stall the reads that carry them. A touch refused under load is dropped;
 /// the next request is due again, and a session is idle only after hours.
-fn touch_later(state: &AppState, what: Touch, now: DateTime<Utc>) {
+/// Once written, the use is recorded in the principal kept for `kept`.
+fn touch_later(state: &AppState, what: Touch, now: DateTime<Utc>, kept: Option<&Credential>) {
     let Ok(mut touching) = TOUCHING.lock() else {
         return;
     };
@@ -336,6 +377,8 @@ fn touch_later(state: &AppState, what: Touch, now: DateTime<Utc>) {
     }
     drop(touching);
     let db = state.db.clone();
+    let principals = Arc::clone(&state.principals);
+    let kept = kept.cloned();
     tokio::spawn(async move {
         let written = async {
             let tx = db.write().await?;
@@ -355,8 +398,15 @@ fn touch_later(state: &AppState, what: Touch, now: DateTime<Utc>) {
             tx.commit().await
         }
         .await;
-        if let Err(error) = written {
-            tracing::debug!(%error, "a credential's use was not recorded; the next request retries");
+        match written {
+            Ok(()) => {
+                if let Some(kept) = &kept {
+                    principals.used(kept, now);
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, "a credential's use was not recorded; the next request retries")
+            }
         }
         if let Ok(mut touching) = TOUCHING.lock() {
             touching.remove(&what);

@@ -25,7 +25,7 @@
 //! stopped); a write from another process (an import beside the running
 //! server, a hand edit) is seen when entries reach their age limit
 //! ([`crate::auth::cache::MAX_AGE`]). On PostgreSQL several nodes write,
-//! and nothing is cached.
+//! and the epoch is a row they all move ([`super::epoch`]).
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::Arc;

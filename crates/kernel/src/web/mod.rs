@@ -50,7 +50,7 @@ impl AppState {
     pub fn new(db: Database, config: Config, secrets: Secrets) -> Self {
         AppState {
             principals: Arc::new(crate::auth::cache::PrincipalCache::new(
-                db.changes().cloned(),
+                db.epochs().cloned(),
             )),
             db,
             config: Arc::new(config),
