@@ -134,8 +134,9 @@ pub struct Database {
     /// How a kept principal is known to be still true: SQLite's commits
     /// watched, PostgreSQL's epoch row read.
     epochs: Option<epoch::Epochs>,
-    /// PostgreSQL's reads of the epoch, stopped with the last clone.
-    _epoch_reader: Option<Arc<epoch::Reader>>,
+    /// PostgreSQL's reads of the epoch, stopped with the last clone, and
+    /// their connection.
+    epoch_reader: Option<(Arc<epoch::Reader>, DatabaseConnection)>,
 }
 
 /// How often SQLite's write-ahead log is copied into the database file.
@@ -348,9 +349,12 @@ impl Database {
                     .min_connections(0)
                     .connect_lazy(true)
                     .idle_timeout(Duration::from_secs(60));
-                let (reads, reader) =
-                    epoch::EpochReads::start(sea_orm::Database::connect(reads).await?);
-                (Some(epoch::Epochs::Reads(reads)), Some(Arc::new(reader)))
+                let reads_conn = sea_orm::Database::connect(reads).await?;
+                let (reads, reader) = epoch::EpochReads::start(reads_conn.clone());
+                (
+                    Some(epoch::Epochs::Reads(reads)),
+                    Some((Arc::new(reader), reads_conn)),
+                )
             }
         };
         Ok(Database {
@@ -361,7 +365,7 @@ impl Database {
             waiting_writers: Arc::new(AtomicUsize::new(0)),
             checkpoints,
             epochs,
-            _epoch_reader: epoch_reader,
+            epoch_reader,
         })
     }
 
@@ -561,6 +565,10 @@ impl Database {
         }
         if let Some(writer) = self.writer {
             writer.close().await?;
+        }
+        if let Some((reader, conn)) = self.epoch_reader {
+            drop(reader);
+            conn.close().await?;
         }
         self.conn.close().await
     }

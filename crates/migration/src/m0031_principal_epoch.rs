@@ -8,16 +8,24 @@
 //! is what they all see; SQLite's one process watches its own commits
 //! instead (`kernel::db::changes`), and has no such row.
 //!
+//! Its values never repeat: each is past the last and past the clock in
+//! microseconds, so after a restore (or a failover that lost commits) the
+//! next change moves it past every value the nodes have kept.
+//!
 //! The triggers are deferred constraint triggers: they run at the commit,
-//! so the row is locked only from then to the end of the commit (never
-//! across a transaction's other statements, where two writers could wait
-//! on each other), and moved once per transaction whatever its rows. Only
+//! so the row is locked only from the commit's queued trigger events to
+//! its end (never across a transaction's other statements, where two
+//! writers could wait on each other), and moved once per transaction
+//! whatever its rows. A change of many rows (the hourly removal of ended
+//! sessions) runs its events within that time, and other commits to these
+//! tables wait for it. A `TRUNCATE` moves it at once. Only
 //! the columns a principal is read from fire them: a session's or a
 //! token's last use, a failed sign-in's count and a dwelling's reach do
 //! not. A row inserted into `session`, `api_token`, `account` or `place`
 //! is none that a kept principal was read from (one is kept only for a
-//! credential found), so inserts there do not either: sign-ins and imports
-//! leave the kept principals be.
+//! credential found), so inserts there do not either: a new session and
+//! imports leave the kept principals be (a sign-in that carries an older
+//! session ends that one, which does move it).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -66,11 +74,12 @@ impl MigrationTrait for Migration {
         // The setting marks a transaction whose commit has moved the row
         // already; it lasts to the end of the transaction.
         db.execute_unprepared(
-            "CREATE FUNCTION principal_epoch_move() RETURNS trigger LANGUAGE plpgsql AS $$ \
+            "CREATE OR REPLACE FUNCTION principal_epoch_move() RETURNS trigger LANGUAGE plpgsql AS $$ \
              BEGIN \
                IF current_setting('jinlin.principal_epoch_moved', true) IS DISTINCT FROM 'yes' THEN \
                  PERFORM set_config('jinlin.principal_epoch_moved', 'yes', true); \
-                 UPDATE principal_epoch SET value = value + 1 WHERE id = 1; \
+                 UPDATE principal_epoch SET value = GREATEST(value + 1, \
+                   (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) WHERE id = 1; \
                END IF; \
                RETURN NULL; \
              END $$",
@@ -80,6 +89,11 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(&format!(
                 "CREATE CONSTRAINT TRIGGER principal_epoch AFTER {events} ON {table} \
                  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION principal_epoch_move()"
+            ))
+            .await?;
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER principal_epoch_truncate AFTER TRUNCATE ON {table} \
+                 FOR EACH STATEMENT EXECUTE FUNCTION principal_epoch_move()"
             ))
             .await?;
         }
@@ -93,7 +107,8 @@ impl MigrationTrait for Migration {
         let db = m.get_connection();
         for (table, _) in FIRED_BY {
             db.execute_unprepared(&format!(
-                "DROP TRIGGER IF EXISTS principal_epoch ON {table}"
+                "DROP TRIGGER IF EXISTS principal_epoch ON {table}; \
+                 DROP TRIGGER IF EXISTS principal_epoch_truncate ON {table}"
             ))
             .await?;
         }

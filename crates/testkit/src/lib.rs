@@ -87,7 +87,6 @@ impl TestDb {
         }
     }
 
-    /// The kind of database under test, for the rare test that must know.
     /// A second connection to this test's database, as another node of
     /// the server opens it; the database stays when it is dropped.
     pub async fn another_node(&self) -> TestDb {
@@ -102,6 +101,7 @@ impl TestDb {
         }
     }
 
+    /// The kind of database under test, for the rare test that must know.
     pub fn is_postgres(&self) -> bool {
         self.drop_pg.is_some()
     }

@@ -594,12 +594,13 @@ async fn principal_epoch(db: &jinlin_kernel::db::Database) -> u64 {
 
 /// The epoch moves once with each commit that changes what a principal is
 /// read from, and not with a session's or token's last use, a failed
-/// sign-in, a dwelling's reach, a new place or a rolled-back change.
+/// sign-in, a dwelling's reach, a new place or a rolled-back change. Its
+/// values never repeat.
 #[db_test]
 async fn postgres_the_principals_epoch_moves_with_what_principals_are_read_from(db: TestDb) {
     use jinlin_kernel::auth::entity::session as session_row;
     use jinlin_kernel::place::entity as place_row;
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
     if !db.is_postgres() {
         return;
     }
@@ -608,7 +609,32 @@ async fn postgres_the_principals_epoch_moves_with_what_principals_are_read_from(
     let app = TestApp::new(db);
     signed_in(&app, "worker").await;
     let conn = app.db.db.conn();
-    let start = principal_epoch(&app.db.db).await;
+    let token = api_token::ActiveModel {
+        account_id: Set(account_id),
+        name: Set("epoch".into()),
+        token_hash: Set("not a real hash".into()),
+        can_write: Set(false),
+        created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+    .unwrap();
+    let mut last = principal_epoch(&app.db.db).await;
+    // Checks the epoch against the last one: moved past it, or not.
+    macro_rules! epoch {
+        (moved, $what:literal) => {
+            let now = principal_epoch(&app.db.db).await;
+            assert!(now > last, "{}: {now} after {last}", $what);
+            last = now;
+        };
+        (kept, $what:literal) => {
+            assert_eq!(principal_epoch(&app.db.db).await, last, "{}", $what);
+        };
+    }
+    let exec = |sql: String| async move { conn.execute_unprepared(&sql).await.unwrap() };
 
     // Uses, counts and reach: the epoch stays.
     session_row::Entity::update_many()
@@ -616,21 +642,27 @@ async fn postgres_the_principals_epoch_moves_with_what_principals_are_read_from(
         .exec(conn)
         .await
         .unwrap();
-    account_row::Entity::update_many()
-        .col_expr(account_row::Column::FailedLogins, Expr::value(1))
-        .filter(account_row::Column::Id.eq(account_id))
-        .exec(conn)
-        .await
-        .unwrap();
-    conn.execute_unprepared(&format!(
+    epoch!(kept, "a session's last visit");
+    exec(format!(
+        "UPDATE api_token SET last_used_at = now() WHERE id = {}",
+        token.id
+    ))
+    .await;
+    epoch!(kept, "a token's last use");
+    exec(format!(
+        "UPDATE account SET failed_logins = 1 WHERE id = {account_id}"
+    ))
+    .await;
+    epoch!(kept, "a failed sign-in's count");
+    exec(format!(
         "UPDATE place SET reach = reach WHERE id = {}",
         t.compound.compound
     ))
-    .await
-    .unwrap();
+    .await;
+    epoch!(kept, "a dwelling's reach");
     api_login(&app, "worker", "wrong password").await;
     signed_in(&app, "worker").await;
-    assert_eq!(principal_epoch(&app.db.db).await, start);
+    epoch!(kept, "a failed sign-in and a new session");
 
     // Two grants in one transaction: not before the commit, once after.
     let tx = conn.begin().await.unwrap();
@@ -646,9 +678,9 @@ async fn postgres_the_principals_epoch_moves_with_what_principals_are_read_from(
         .await
         .unwrap();
     }
-    assert_eq!(principal_epoch(&app.db.db).await, start);
+    epoch!(kept, "grants not yet committed");
     tx.commit().await.unwrap();
-    assert_eq!(principal_epoch(&app.db.db).await, start + 1);
+    epoch!(moved, "grants committed");
 
     // Rolled back: nothing.
     let tx = conn.begin().await.unwrap();
@@ -658,18 +690,48 @@ async fn postgres_the_principals_epoch_moves_with_what_principals_are_read_from(
         .await
         .unwrap();
     tx.rollback().await.unwrap();
-    assert_eq!(principal_epoch(&app.db.db).await, start + 1);
+    epoch!(kept, "a rollback");
 
-    // A place renamed, a session ended: each moves it.
+    // Each column a principal is read from moves it.
     place_row::Entity::update_many()
         .col_expr(place_row::Column::Name, Expr::value("金山新社区"))
         .filter(place_row::Column::Id.eq(t.community))
         .exec(conn)
         .await
         .unwrap();
-    assert_eq!(principal_epoch(&app.db.db).await, start + 2);
+    epoch!(moved, "a place renamed");
+    exec(format!(
+        "UPDATE place SET compound_id = compound_id WHERE id = {}",
+        t.compound.building
+    ))
+    .await;
+    epoch!(moved, "a place's position");
+    exec(format!(
+        "UPDATE account SET disabled = true WHERE id = {account_id}"
+    ))
+    .await;
+    epoch!(moved, "an account disabled");
+    exec(format!(
+        "UPDATE api_token SET revoked_at = now() WHERE id = {}",
+        token.id
+    ))
+    .await;
+    epoch!(moved, "a token revoked");
     session_row::Entity::delete_many().exec(conn).await.unwrap();
-    assert_eq!(principal_epoch(&app.db.db).await, start + 3);
+    epoch!(moved, "sessions ended");
+    exec("TRUNCATE session".to_string()).await;
+    epoch!(moved, "sessions truncated");
+
+    // Restored to an older value, the next change moves it past them all.
+    let newest = last;
+    exec("UPDATE principal_epoch SET value = 1".to_string()).await;
+    last = principal_epoch(&app.db.db).await;
+    exec(format!(
+        "UPDATE account SET disabled = false WHERE id = {account_id}"
+    ))
+    .await;
+    epoch!(moved, "after a restore");
+    assert!(last > newest, "{last} after {newest}");
 }
 
 /// Requests that wait for the epoch together share one read of it, begun

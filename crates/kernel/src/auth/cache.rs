@@ -5,14 +5,15 @@
 //! from. Each is stored with the epoch of those tables it was read at, and
 //! the whole cache is dropped when the epoch moves. On SQLite the epoch is
 //! this process's commits, watched ([`crate::db::changes`]), taken before
-//! the statement runs; an entry is also read again once it is [`MAX_AGE`]
-//! old, for a write the server cannot see (another process's). On
-//! PostgreSQL it is a row every commit to those tables moves, on any node
-//! ([`crate::db::epoch`]): read in the principal's own statement when it is
-//! kept, and read again, once for all the requests waiting, before one is
-//! served.
-//! Those tables change rarely against the reads (a sign-in, a sign-out, a
-//! grant), so most requests find their principal here.
+//! the statement runs. On PostgreSQL it is a row every commit to those
+//! tables moves, on any node ([`crate::db::epoch`]): read in the
+//! principal's own statement when it is kept, and read again, once for all
+//! the requests waiting, before one is served. On both an entry is also
+//! read again once it is [`MAX_AGE`] old, for a write no epoch sees
+//! (another process's on SQLite; on PostgreSQL one made with the triggers
+//! off).
+//! Those tables change rarely against the reads (a sign-out, a grant), so
+//! most requests find their principal here.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -76,13 +77,20 @@ impl PrincipalCache {
         }
     }
 
-    /// The epoch now, for [`PrincipalCache::get`] (and on SQLite for
-    /// [`PrincipalCache::put`], taken before a principal's statement runs);
-    /// none when nothing is served.
-    pub async fn epoch(&self) -> Option<u64> {
+    /// The epoch now, for [`PrincipalCache::get`] of `credential` (and on
+    /// SQLite for [`PrincipalCache::put`], taken before a principal's
+    /// statement runs); none when nothing is served. On PostgreSQL a
+    /// credential with nothing kept does not wait for the epoch's read: its
+    /// statement reads the epoch it is kept at.
+    pub async fn epoch_for(&self, credential: &Credential) -> Option<u64> {
         match self.epochs.as_ref()? {
             Epochs::Commits(changes) => changes.epoch(),
-            Epochs::Reads(reads) => reads.epoch().await,
+            Epochs::Reads(reads) => {
+                if !self.entries.lock().ok()?.holds(credential) {
+                    return None;
+                }
+                reads.epoch().await
+            }
         }
     }
 
@@ -180,6 +188,11 @@ impl<K: std::hash::Hash + Eq, V: Clone> Entries<K, V> {
         if self.map.len() < self.max || self.map.contains_key(&key) {
             self.map.insert(key, (value, at));
         }
+    }
+
+    /// Whether an entry of `key` is kept, of whatever epoch or age.
+    pub fn holds(&self, key: &K) -> bool {
+        self.map.contains_key(key)
     }
 
     /// Changes the entry of `key` in place, if there is one, keeping its age.

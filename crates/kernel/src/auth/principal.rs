@@ -159,7 +159,9 @@ const GRANTS_JOINED: &str = "LEFT JOIN role_grant g ON g.account_id = a.id \
 /// credential, its account and the account's grants are one statement,
 /// which a request whose credential is in the cache ([`super::cache`])
 /// does not run (on PostgreSQL it waits instead for a read of the epoch,
-/// which it shares with the other requests waiting).
+/// which it shares with the other requests waiting). The pairings of an
+/// agency admin are a second statement, in a later snapshot: a commit it
+/// sees that the first did not moved the epoch past the one kept.
 async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Arc<Principal>>, DbErr> {
     let bearer = parts
         .headers
@@ -177,7 +179,7 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Arc<Prin
     let now = Utc::now();
     // On SQLite, taken before the statement: a commit the statement does
     // not see moves the epoch past it, and what it read is not kept.
-    let read_at = state.principals.epoch().await;
+    let read_at = state.principals.epoch_for(&credential).await;
     if let Some(cached) = state.principals.get(&credential, read_at) {
         match cached.clock {
             Clock::Session {
