@@ -342,7 +342,11 @@ pub async fn tables(db: &Database) -> anyhow::Result<Vec<String>> {
 /// Tables the migrations themselves fill: rows there do not make a
 /// database one that holds data. (A table missing here errs on the safe
 /// side: restore asks for --force.)
-const FILLED_BY_MIGRATIONS: [&str; 2] = ["seaql_migrations", "resident_matter_category"];
+const FILLED_BY_MIGRATIONS: [&str; 3] = [
+    "seaql_migrations",
+    "resident_matter_category",
+    "principal_epoch",
+];
 
 /// The first table with a row, other than those the migrations fill.
 async fn holds_data(db: &Database) -> anyhow::Result<Option<String>> {

@@ -63,14 +63,19 @@ impl MigrationTrait for Migration {
         if m.get_database_backend() != DbBackend::Postgres {
             return Ok(());
         }
+        // Each step may find itself done: a backup made before this
+        // migration, restored over a database made after it, keeps this
+        // table (the restore replaces only the tables it holds).
         let db = m.get_connection();
         db.execute_unprepared(
-            "CREATE TABLE principal_epoch (id smallint PRIMARY KEY CHECK (id = 1), \
-             value bigint NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS principal_epoch (id smallint PRIMARY KEY \
+             CHECK (id = 1), value bigint NOT NULL)",
         )
         .await?;
-        db.execute_unprepared("INSERT INTO principal_epoch (id, value) VALUES (1, 0)")
-            .await?;
+        db.execute_unprepared(
+            "INSERT INTO principal_epoch (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+        )
+        .await?;
         // The setting marks a transaction whose commit has moved the row
         // already; it lasts to the end of the transaction.
         db.execute_unprepared(
@@ -86,6 +91,11 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for (table, events) in FIRED_BY {
+            db.execute_unprepared(&format!(
+                "DROP TRIGGER IF EXISTS principal_epoch ON {table}; \
+                 DROP TRIGGER IF EXISTS principal_epoch_truncate ON {table}"
+            ))
+            .await?;
             db.execute_unprepared(&format!(
                 "CREATE CONSTRAINT TRIGGER principal_epoch AFTER {events} ON {table} \
                  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION principal_epoch_move()"
