@@ -1,6 +1,7 @@
 //! jinlin-load: drives a jinlin server as its users would and measures it
 //! against a floor. See docs/performance.md.
 
+mod autovacuum;
 mod drive;
 mod floor;
 mod procstat;
@@ -248,7 +249,7 @@ async fn world(
     )
     .await?;
     db.close().await?;
-    world::stand_in_for_autovacuum(&t.database_url()).await?;
+    autovacuum::stand_in(&t.database_url()).await?;
     eprintln!(
         "signed in {} residents, {} secretaries, {} officials, {} voters in {:.1} s",
         w.residents.len(),

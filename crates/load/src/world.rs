@@ -240,60 +240,6 @@ async fn settle(db: &Database) {
     }
 }
 
-/// Analyses, every 30 s, each table changed by more than PostgreSQL's
-/// autovacuum would let pass (50 rows and a tenth of the table), when the
-/// server runs without autovacuum. Without it the planner keeps the sizes
-/// of the tables at the start, and as the load grows them the plans go
-/// stale (docs/performance.md, "PostgreSQL over minutes"); no server in
-/// service runs so.
-///
-/// On a connection of its own, which lives as long as the harness.
-pub async fn stand_in_for_autovacuum(database_url: &str) -> anyhow::Result<()> {
-    if !database_url.starts_with("postgres") {
-        return Ok(());
-    }
-    let db = Database::connect(database_url, 1).await?;
-    let on = rows(
-        &db,
-        "SELECT setting FROM pg_settings WHERE name = 'autovacuum'",
-    )
-    .await?
-    .first()
-    .map(|r| r.try_get_by_index::<String>(0))
-    .transpose()?;
-    if on.as_deref() != Some("off") {
-        return db.close().await.map_err(Into::into);
-    }
-    eprintln!(
-        "PostgreSQL's autovacuum is off: the harness analyses the tables the load changes every 30 s, as it would"
-    );
-    tokio::spawn(async move {
-        let due = "SELECT quote_ident(schemaname) || '.' || quote_ident(relname) FROM pg_stat_user_tables \
-                   WHERE n_mod_since_analyze > 50 + 0.1 * n_live_tup";
-        loop {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            let tables = match rows(&db, due).await {
-                Ok(tables) => tables,
-                Err(e) => {
-                    eprintln!("the harness's ANALYZE: {e:#}");
-                    continue;
-                }
-            };
-            for t in tables {
-                if let Ok(name) = t.try_get_by_index::<String>(0)
-                    && let Err(e) = db
-                        .conn()
-                        .execute_unprepared(&format!("ANALYZE {name}"))
-                        .await
-                {
-                    eprintln!("the harness's ANALYZE {name}: {e}");
-                }
-            }
-        }
-    });
-    Ok(())
-}
-
 fn spread<T>(all: Vec<T>, n: usize) -> Vec<T> {
     if all.len() <= n || n == 0 {
         return all;
