@@ -1463,6 +1463,53 @@ async fn neighbours_see_the_compound_not_the_home(db: TestDb) {
     assert_eq!(v["address"], serde_json::Value::Null);
 }
 
+/// A reporter's own list and a worker's queue name each matter's category
+/// and compound as the matter's own page does, and a reporter's list holds
+/// the matters merged into one they follow.
+#[db_test]
+async fn the_lists_name_each_matters_category_and_compound(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let id = raise(&app, p.resident, t.compound.dwellings[0], "sanitation", true).await;
+    let dup = raise(&app, p.neighbour, t.compound.building, "sanitation", false).await;
+    ok_step(
+        &app,
+        p.worker,
+        dup,
+        &format!(r#"{{"action": "merge", "into": {id}}}"#),
+    )
+    .await;
+    let worker = app.client(p.worker).await;
+    let view = worker.get(&format!("{API}/{id}")).await.json();
+    let compound = view["compound_name"].as_str().unwrap().to_string();
+    assert!(!compound.is_empty(), "{view}");
+    let listed = |list: &serde_json::Value| -> Vec<(i64, String, String)> {
+        let mut rows: Vec<_> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_i64().unwrap(),
+                    m["category"].as_str().unwrap().to_string(),
+                    m["compound_name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let both = vec![
+        (id, "sanitation".to_string(), compound.clone()),
+        (dup, "sanitation".to_string(), compound.clone()),
+    ];
+    let mine = app.client(p.neighbour).await.get(&format!("{API}/mine")).await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert_eq!(listed(&mine.json()), both);
+    let queue = worker.get(API).await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert_eq!(listed(&queue.json()), both);
+}
+
 #[db_test]
 async fn staff_do_not_rate_their_own_work(db: TestDb) {
     let (app, t, p, _dir) = setup(db).await;
