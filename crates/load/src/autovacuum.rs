@@ -5,10 +5,12 @@
 //! the row versions the load's updates leave behind are never cleared, so as
 //! the minutes pass the plans go stale and the scans read more dead rows
 //! (docs/performance.md, "PostgreSQL over minutes"). The stand-in does what
-//! that server's own autovacuum would do if it were on: every
+//! that server's own autovacuum would do if it were on, as one worker: every
 //! `autovacuum_naptime` it vacuums and analyses each table past the server's
 //! thresholds (the rule is [`due`]), throttled by the server's autovacuum
-//! cost settings, on a connection of its own.
+//! cost settings, on a connection of its own. Not modelled: several workers
+//! at once, per-table storage parameters, and autovacuum's giving way to a
+//! conflicting lock. The statistics it reads need PostgreSQL 13 or later.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,8 +25,7 @@ pub struct Settings {
     pub naptime: Duration,
     pub vacuum_threshold: f64,
     pub vacuum_scale_factor: f64,
-    /// `None` where inserts alone never start a vacuum (the setting is -1,
-    /// or the server predates it).
+    /// `None` where inserts alone never start a vacuum (the setting is -1).
     pub insert_threshold: Option<f64>,
     pub insert_scale_factor: f64,
     pub analyze_threshold: f64,
@@ -89,8 +90,10 @@ pub struct Due {
 }
 
 /// Whether autovacuum would vacuum or analyse the table now: PostgreSQL's
-/// rule ("The Autovacuum Daemon" in its manual), each count past its
-/// threshold plus its scale factor times the table's rows.
+/// rule as of versions 13 to 17 ("The Autovacuum Daemon" in its manual),
+/// each count past its threshold plus its scale factor times the table's
+/// rows. (Version 18 also caps the vacuum threshold and scales the insert
+/// threshold by the unfrozen pages.)
 pub fn due(t: &Table, s: &Settings) -> Due {
     let rows = t.reltuples.max(0.0);
     let dead = t.dead > s.vacuum_threshold + s.vacuum_scale_factor * rows;
@@ -151,36 +154,47 @@ async fn tables(db: &Database) -> anyhow::Result<Vec<Table>> {
         .collect()
 }
 
+/// `url` with autovacuum's throttle as session settings, so that every
+/// connection the pool opens carries them (a `SET` would be lost with a
+/// connection the pool replaces).
+fn throttled(url: &str, s: &Settings) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{sep}options[vacuum_cost_delay]={}ms&options[vacuum_cost_limit]={}",
+        s.cost_delay_ms, s.cost_limit
+    )
+}
+
 /// One round over the database, as one autovacuum worker makes it; returns
-/// what it did, for the log.
+/// what it did, for the log. A table that fails is reported and the round
+/// goes on, as autovacuum's does.
 async fn round(db: &Database, s: &Settings) -> anyhow::Result<Vec<String>> {
     let mut done = Vec::new();
     for t in tables(db).await? {
         let Some(sql) = statement(&t.name, due(&t, s)) else {
             continue;
         };
-        // Set on each round: the pool may have replaced an idle connection.
-        db.conn()
-            .execute_unprepared(&format!(
-                "SET vacuum_cost_delay = '{}ms'; SET vacuum_cost_limit = {}",
-                s.cost_delay_ms, s.cost_limit
-            ))
-            .await?;
         let started = Instant::now();
-        db.conn()
-            .execute_unprepared(&sql)
-            .await
-            .context(sql.clone())?;
+        let outcome = match db.conn().execute_unprepared(&sql).await {
+            Ok(_) => format!("{:.1} s", started.elapsed().as_secs_f64()),
+            Err(e) => format!("failed: {e}"),
+        };
         done.push(format!(
-            "{sql} ({:.0} dead, {:.0} inserted, {:.0} changed of {:.0} rows) {:.1} s",
-            t.dead,
-            t.inserted_since_vacuum,
-            t.modified_since_analyze,
-            t.reltuples,
-            started.elapsed().as_secs_f64()
+            "{sql} ({:.0} dead, {:.0} inserted, {:.0} changed of {:.0} rows) {outcome}",
+            t.dead, t.inserted_since_vacuum, t.modified_since_analyze, t.reltuples,
         ));
     }
     Ok(done)
+}
+
+/// The session's value of `name`, as the server shows it.
+async fn show(db: &Database, name: &str) -> anyhow::Result<String> {
+    let rows = db
+        .conn()
+        .query_all_raw(Statement::from_string(db.backend(), format!("SHOW {name}")))
+        .await?;
+    let row = rows.first().context("SHOW returned no row")?;
+    Ok(row.try_get_by_index(0)?)
 }
 
 /// When the server at `database_url` is PostgreSQL with autovacuum off:
@@ -191,18 +205,20 @@ pub async fn stand_in(database_url: &str) -> anyhow::Result<()> {
     if !database_url.starts_with("postgres") {
         return Ok(());
     }
-    let db = Database::connect(database_url, 1).await?;
-    let named = settings(&db).await?;
+    let probe = Database::connect(database_url, 1).await?;
+    let named = settings(&probe).await?;
+    probe.close().await?;
     if named.get("autovacuum").map(String::as_str) != Some("off") {
-        return db.close().await.map_err(Into::into);
+        return Ok(());
     }
     let s = Settings::from_pg_settings(&named)?;
+    let db = Database::connect(&throttled(database_url, &s), 1).await?;
     eprintln!(
         "PostgreSQL's autovacuum is off: the harness vacuums and analyses as it would, every {} s, \
-         at a cost delay of {} ms per {}",
+         at a cost delay of {} per {}",
         s.naptime.as_secs(),
-        s.cost_delay_ms,
-        s.cost_limit
+        show(&db, "vacuum_cost_delay").await?,
+        show(&db, "vacuum_cost_limit").await?
     );
     let started = Instant::now();
     let first = round(&db, &s).await?;
@@ -288,6 +304,16 @@ mod tests {
             assert_eq!(s.insert_threshold, None);
             assert!(!due(&table(0.0, 0.0, 1e9, 0.0), &s).vacuum);
         }
+    }
+
+    #[test]
+    fn the_throttle_rides_on_every_connection() {
+        let s = Settings::from_pg_settings(&defaults()).unwrap();
+        assert_eq!(
+            throttled("postgres://u@h/db", &s),
+            "postgres://u@h/db?options[vacuum_cost_delay]=2ms&options[vacuum_cost_limit]=200"
+        );
+        assert!(throttled("postgres://u@h/db?sslmode=disable", &s).contains("disable&options["));
     }
 
     #[test]

@@ -249,7 +249,6 @@ async fn world(
     )
     .await?;
     db.close().await?;
-    autovacuum::stand_in(&t.database_url()).await?;
     eprintln!(
         "signed in {} residents, {} secretaries, {} officials, {} voters in {:.1} s",
         w.residents.len(),
@@ -258,6 +257,7 @@ async fn world(
         w.voters.len(),
         started.elapsed().as_secs_f64()
     );
+    autovacuum::stand_in(&t.database_url()).await?;
     Ok(Arc::new(w))
 }
 
