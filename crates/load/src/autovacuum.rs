@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use jinlin_kernel::Database;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
+
+use crate::world::rows;
 
 /// The server's autovacuum settings, from `pg_settings`.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,30 +119,26 @@ pub fn statement(name: &str, due: Due) -> Option<String> {
 }
 
 async fn settings(db: &Database) -> anyhow::Result<HashMap<String, String>> {
-    let rows = db
-        .conn()
-        .query_all_raw(Statement::from_string(
-            db.backend(),
-            "SELECT name, setting FROM pg_settings \
-             WHERE name LIKE 'autovacuum%' OR name IN ('vacuum_cost_delay', 'vacuum_cost_limit')",
-        ))
-        .await?;
+    let rows = rows(
+        db,
+        "SELECT name, setting FROM pg_settings \
+         WHERE name LIKE 'autovacuum%' OR name IN ('vacuum_cost_delay', 'vacuum_cost_limit')",
+    )
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
         .collect()
 }
 
 async fn tables(db: &Database) -> anyhow::Result<Vec<Table>> {
-    let rows = db
-        .conn()
-        .query_all_raw(Statement::from_string(
-            db.backend(),
-            "SELECT quote_ident(s.schemaname) || '.' || quote_ident(s.relname), \
-                    c.reltuples::float8, s.n_dead_tup::float8, \
-                    s.n_ins_since_vacuum::float8, s.n_mod_since_analyze::float8 \
-             FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid",
-        ))
-        .await?;
+    let rows = rows(
+        db,
+        "SELECT quote_ident(s.schemaname) || '.' || quote_ident(s.relname), \
+                c.reltuples::float8, s.n_dead_tup::float8, \
+                s.n_ins_since_vacuum::float8, s.n_mod_since_analyze::float8 \
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid",
+    )
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(Table {
@@ -189,10 +187,7 @@ async fn round(db: &Database, s: &Settings) -> anyhow::Result<Vec<String>> {
 
 /// The session's value of `name`, as the server shows it.
 async fn show(db: &Database, name: &str) -> anyhow::Result<String> {
-    let rows = db
-        .conn()
-        .query_all_raw(Statement::from_string(db.backend(), format!("SHOW {name}")))
-        .await?;
+    let rows = rows(db, &format!("SHOW {name}")).await?;
     let row = rows.first().context("SHOW returned no row")?;
     Ok(row.try_get_by_index(0)?)
 }

@@ -211,7 +211,7 @@ async fn sign_in(base: &str, username: &str, i: usize) -> anyhow::Result<Account
     }
 }
 
-async fn rows(db: &Database, sql: &str) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
+pub(crate) async fn rows(db: &Database, sql: &str) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
     db.conn()
         .query_all_raw(Statement::from_string(db.backend(), sql.to_string()))
         .await
