@@ -19,6 +19,7 @@ use anyhow::Context;
 use jinlin_kernel::Database;
 use sea_orm::ConnectionTrait;
 
+use crate::activity::VacuumClock;
 use crate::world::rows;
 
 /// The server's autovacuum settings, from `pg_settings`.
@@ -166,14 +167,16 @@ fn throttled(url: &str, s: &Settings) -> String {
 /// One round over the database, as one autovacuum worker makes it; returns
 /// what it did, for the log. A table that fails is reported and the round
 /// goes on, as autovacuum's does.
-async fn round(db: &Database, s: &Settings) -> anyhow::Result<Vec<String>> {
+async fn round(db: &Database, s: &Settings, clock: &VacuumClock) -> anyhow::Result<Vec<String>> {
     let mut done = Vec::new();
     for t in tables(db).await? {
         let Some(sql) = statement(&t.name, due(&t, s)) else {
             continue;
         };
         let started = Instant::now();
-        let outcome = match db.conn().execute_unprepared(&sql).await {
+        let result = db.conn().execute_unprepared(&sql).await;
+        clock.add(started.elapsed());
+        let outcome = match result {
             Ok(_) => format!("{:.1} s", started.elapsed().as_secs_f64()),
             Err(e) => format!("failed: {e}"),
         };
@@ -195,8 +198,8 @@ async fn show(db: &Database, name: &str) -> anyhow::Result<String> {
 /// When the server at `database_url` is PostgreSQL with autovacuum off:
 /// makes one round at once (the setup's writes, such as a district's
 /// mobilisation, would have been seen to before a steady load), then one
-/// each naptime for as long as the harness runs.
-pub async fn stand_in(database_url: &str) -> anyhow::Result<()> {
+/// each naptime for as long as the harness runs, its time on `clock`.
+pub async fn stand_in(database_url: &str, clock: VacuumClock) -> anyhow::Result<()> {
     if !database_url.starts_with("postgres") {
         return Ok(());
     }
@@ -216,7 +219,7 @@ pub async fn stand_in(database_url: &str) -> anyhow::Result<()> {
         show(&db, "vacuum_cost_limit").await?
     );
     let started = Instant::now();
-    let first = round(&db, &s).await?;
+    let first = round(&db, &s, &clock).await?;
     if !first.is_empty() {
         // Written out now, as the setup's own writes were.
         db.conn().execute_unprepared("CHECKPOINT").await.ok();
@@ -229,7 +232,7 @@ pub async fn stand_in(database_url: &str) -> anyhow::Result<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(s.naptime).await;
-            match round(&db, &s).await {
+            match round(&db, &s, &clock).await {
                 Ok(done) => {
                     for d in done {
                         eprintln!("the harness's autovacuum: {d}");

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::activity::Activity;
 use crate::procstat::{self, Sampler, Usage};
 use crate::report::{self, ClassReport, Mix, Outcome, Rng, Samples};
 use crate::world::{Class, World};
@@ -60,6 +61,10 @@ pub struct Phase {
     pub all: ClassReport,
     pub server: Option<Usage>,
     pub samples: Vec<procstat::Sample>,
+    /// The whole machine's CPU over the phase, the harness's share of it.
+    pub machine: Option<procstat::Machine>,
+    /// What the database did beside the requests (`None` if unread).
+    pub database: Option<Activity>,
 }
 
 type Sink = Arc<Vec<Mutex<Samples>>>;
@@ -87,6 +92,15 @@ pub async fn run(
             .collect(),
     );
     let sampler = pid.map(Sampler::start);
+    let before = match &world.meter {
+        Some(m) => m
+            .read()
+            .await
+            .map_err(|e| eprintln!("reading the database's counters: {e:#}"))
+            .ok(),
+        None => None,
+    };
+    let machine = procstat::MachineClock::now();
     let started = Instant::now();
     let end = started + duration;
     match shape {
@@ -149,7 +163,16 @@ pub async fn run(
         }
     }
     let seconds = duration.as_secs_f64();
+    let machine = machine.and_then(|m| m.since());
     let samples = sampler.map(Sampler::finish).unwrap_or_default();
+    let database = match (&world.meter, &before) {
+        (Some(m), Some(b)) => m
+            .since(b)
+            .await
+            .map_err(|e| eprintln!("reading the database's counters: {e:#}"))
+            .ok(),
+        _ => None,
+    };
     let mut all = Samples::default();
     let mut classes = Vec::new();
     let mut by_class: HashMap<usize, Samples> = HashMap::new();
@@ -172,6 +195,8 @@ pub async fn run(
         all: report::summarise("all", all, seconds),
         server: procstat::usage(&samples),
         samples,
+        machine,
+        database,
     }
 }
 
@@ -188,5 +213,20 @@ pub fn print(phase: &Phase) {
             "server: CPU mean {:.2} cores (max {:.2}); RSS start {:.0} MiB, end {:.0} MiB, max {:.0} MiB",
             u.cpu_mean_cores, u.cpu_max_cores, u.rss_start_mib, u.rss_end_mib, u.rss_max_mib
         );
+    }
+    if let Some(m) = phase.machine {
+        let server = phase.server.map_or(0.0, |u| u.cpu_mean_cores);
+        println!(
+            "machine: {:.2} of {} cores busy: the harness {:.2}, the process measured {:.2}, \
+             the rest {:.2} (the database's processes and anything else)",
+            m.busy_cores,
+            m.cores,
+            m.harness_cores,
+            server,
+            (m.busy_cores - m.harness_cores - server).max(0.0)
+        );
+    }
+    if let Some(a) = &phase.database {
+        println!("beside the load: {}", a.describe());
     }
 }

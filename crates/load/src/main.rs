@@ -1,6 +1,7 @@
 //! jinlin-load: drives a jinlin server as its users would and measures it
 //! against a floor. See docs/performance.md.
 
+mod activity;
 mod autovacuum;
 mod drive;
 mod floor;
@@ -50,9 +51,10 @@ enum Cmd {
         target: Target,
         #[arg(long, default_value = DEFAULT_MIX)]
         mix: String,
-        /// Requests per second (open loop).
-        #[arg(long, conflicts_with = "clients")]
-        rate: Option<f64>,
+        /// Requests per second (open loop); several, comma-separated, run
+        /// one after another on the same server, each for --duration.
+        #[arg(long, conflicts_with = "clients", value_delimiter = ',')]
+        rate: Vec<f64>,
         /// Concurrent clients (closed loop; the default, 32).
         #[arg(long)]
         clients: Option<usize>,
@@ -236,7 +238,7 @@ async fn world(
 ) -> anyhow::Result<Arc<World>> {
     let db = Database::connect(&t.database_url(), 4).await?;
     let started = Instant::now();
-    let w = World::build(
+    let mut w = World::build(
         &db,
         &running.base,
         running.floor_base.clone(),
@@ -257,7 +259,9 @@ async fn world(
         w.voters.len(),
         started.elapsed().as_secs_f64()
     );
-    autovacuum::stand_in(&t.database_url()).await?;
+    let vacuum = activity::VacuumClock::default();
+    autovacuum::stand_in(&t.database_url(), vacuum.clone()).await?;
+    w.meter = Some(activity::Meter::connect(&t.database_url(), vacuum).await?);
     Ok(Arc::new(w))
 }
 
@@ -294,12 +298,24 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 running.server_pid
             };
-            let shape = match rate {
-                Some(r) => Shape::Open(r),
-                None => Shape::Closed(clients.unwrap_or(32)),
+            let shapes = if rate.is_empty() {
+                vec![Shape::Closed(clients.unwrap_or(32))]
+            } else {
+                rate.into_iter().map(Shape::Open).collect()
             };
-            let phase = drive::run("run", world, &load, shape, duration, pid, 1).await;
-            drive::print(&phase);
+            for (i, shape) in shapes.into_iter().enumerate() {
+                let phase = drive::run(
+                    "run",
+                    world.clone(),
+                    &load,
+                    shape,
+                    duration,
+                    pid,
+                    1 + i as u64,
+                )
+                .await;
+                drive::print(&phase);
+            }
             Ok(())
         }
         Cmd::Standard {
@@ -496,8 +512,8 @@ async fn standard(
         s.soak
     );
     println!(
-        "{:>6} {:>9} {:>8} {:>8} {:>7} {:>6} {:>9} {:>9}",
-        "minute", "ok/s", "p50 ms", "p99 ms", "errors", "shed", "RSS MiB", "CPU"
+        "{:>6} {:>9} {:>8} {:>8} {:>7} {:>6} {:>9} {:>9} {:>9}  beside the load",
+        "minute", "ok/s", "p50 ms", "p99 ms", "errors", "shed", "RSS MiB", "CPU", "machine"
     );
     let window = Duration::from_secs(60).min(s.soak);
     let windows = (s.soak.as_secs_f64() / window.as_secs_f64()).ceil() as u64;
@@ -514,7 +530,7 @@ async fn standard(
         .await;
         let u = p.server;
         println!(
-            "{:>6} {:>9.1} {:>8.2} {:>8.2} {:>7} {:>6} {:>9.0} {:>9.2}",
+            "{:>6} {:>9.1} {:>8.2} {:>8.2} {:>7} {:>6} {:>9.0} {:>9.2} {:>9.2}  {}",
             w + 1,
             p.all.ok_per_sec,
             p.all.p50_ms,
@@ -522,7 +538,9 @@ async fn standard(
             p.all.errors,
             p.all.shed,
             u.map_or(f64::NAN, |u| u.rss_end_mib),
-            u.map_or(f64::NAN, |u| u.cpu_mean_cores)
+            u.map_or(f64::NAN, |u| u.cpu_mean_cores),
+            p.machine.map_or(f64::NAN, |m| m.busy_cores),
+            p.database.as_ref().map_or(String::new(), |a| a.describe())
         );
         for c in &p.classes {
             for e in &c.first_errors {

@@ -23,6 +23,62 @@ pub fn parse_cpu(stat: &str) -> Option<f64> {
     Some((utime + stime) / TICKS_PER_SEC)
 }
 
+/// The machine's busy CPU time over all its cores, in seconds, from the
+/// first line of /proc/stat: everything but idle and waiting for I/O.
+pub fn machine_busy_seconds() -> Option<f64> {
+    parse_machine(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+pub fn parse_machine(stat: &str) -> Option<f64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let busy: f64 = ticks.iter().take(8).sum::<f64>() - ticks.get(3)? - ticks.get(4)?;
+    Some(busy / TICKS_PER_SEC)
+}
+
+/// Where a phase's CPU went: the machine's busy cores, the harness's own
+/// share of them and the server's (the rest is the database's processes
+/// and anything else running).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub busy_cores: f64,
+    pub harness_cores: f64,
+}
+
+/// The machine's and the harness's CPU counters now, to take a phase's
+/// [`Machine`] from with [`MachineClock::since`].
+pub struct MachineClock {
+    at: Instant,
+    busy: f64,
+    harness: f64,
+}
+
+impl MachineClock {
+    pub fn now() -> Option<MachineClock> {
+        Some(MachineClock {
+            at: Instant::now(),
+            busy: machine_busy_seconds()?,
+            harness: cpu_seconds(std::process::id())?,
+        })
+    }
+
+    pub fn since(&self) -> Option<Machine> {
+        let now = MachineClock::now()?;
+        let secs = now.at.duration_since(self.at).as_secs_f64();
+        Some(Machine {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            busy_cores: (now.busy - self.busy) / secs,
+            harness_cores: (now.harness - self.harness) / secs,
+        })
+    }
+}
+
 /// Resident memory of `pid` in MiB.
 pub fn rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -119,6 +175,13 @@ mod tests {
         let stat =
             "1234 (jin lin) S 1 1234 1234 0 -1 4194560 500 0 0 0 250 50 0 0 20 0 9 0 100 0 0";
         assert_eq!(parse_cpu(stat), Some(3.0));
+    }
+
+    #[test]
+    fn machine_busy_leaves_out_idle_and_io_wait() {
+        let stat = "cpu  100 5 50 800 40 3 2 0 0 0\ncpu0 50 2 25 400 20 1 1 0 0 0\n";
+        assert_eq!(parse_machine(stat), Some(1.6));
+        assert_eq!(parse_machine("intr 1 2 3\n"), None);
     }
 
     #[test]

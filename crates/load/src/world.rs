@@ -15,6 +15,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::activity::Meter;
 use crate::report::{Outcome, Rng};
 
 pub const DEMO_PASSWORD: &str = "jinlin-demo-2026";
@@ -157,6 +158,8 @@ pub struct World {
     pub mobilisations: HashMap<String, i64>,
     pub places: Vec<i64>,
     pub raised: AtomicU64,
+    /// What the database does beside the requests, read around each phase.
+    pub meter: Option<Meter>,
 }
 
 /// Households marked per request: a page of a worker's list.
@@ -387,6 +390,7 @@ impl World {
             mobilisations: HashMap::new(),
             places,
             raised: AtomicU64::new(0),
+            meter: None,
         };
         if open_mobilisation {
             let codes: BTreeSet<String> = world
