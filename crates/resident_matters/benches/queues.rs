@@ -102,7 +102,7 @@ fn fixture() -> &'static Fixture {
                 started.elapsed().as_secs_f64()
             );
             let late = store::count_overdue_in_street(conn, 7, now()).await.unwrap();
-            let mine = store::reported_by(conn, 4242, 50).await.unwrap();
+            let mine = store::reported_by(conn, 4242, None, 50).await.unwrap();
             eprintln!("street 7: {late} overdue; reporter 4242: {} matters", mine.len());
             assert!(late > 0 && !mine.is_empty(), "the generated rows do not match the queries");
             let plan = conn
@@ -150,7 +150,9 @@ fn a_reporters_list(bencher: Bencher) {
     bencher.bench_local(|| {
         account = (account * 31 + 7) % REPORTERS + 1;
         runtime().block_on(async {
-            let found = store::reported_by(f.db.conn(), account, 50).await.unwrap();
+            let found = store::reported_by(f.db.conn(), account, None, 50)
+                .await
+                .unwrap();
             divan::black_box(found)
         })
     });

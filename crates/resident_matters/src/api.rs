@@ -162,6 +162,26 @@ pub struct QueueQuery {
     pub limit: Option<u64>,
 }
 
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MineQuery {
+    /// Paging: matters with a smaller id.
+    pub before_id: Option<i64>,
+    /// At most 200 (default 20).
+    pub limit: Option<u64>,
+}
+
+/// A page of one's own matters: the default suits a phone's screen, the
+/// limit a desktop's.
+pub const MINE_PAGE: u64 = 20;
+const MINE_MAX: u64 = 200;
+
+impl MineQuery {
+    pub fn limit(&self) -> u64 {
+        self.limit.unwrap_or(MINE_PAGE).clamp(1, MINE_MAX)
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = ResidentMatterCreated)]
 pub struct Created {
@@ -593,15 +613,17 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(Created { id: m.id })))
 }
 
-/// The matters the user reported (or follows after a merge), newest first.
-#[utoipa::path(get, path = "/resident-matters/mine", tag = "resident_matters",
-    responses((status = 200, body = Vec<Summary>), (status = 401, body = ErrorBody)))]
+/// The matters the user reported (or follows after a merge), newest first,
+/// a page at a time: the next page is `before_id` = the last one's id.
+#[utoipa::path(get, path = "/resident-matters/mine", tag = "resident_matters", params(MineQuery),
+    responses((status = 200, body = Vec<Summary>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn mine(
     State(state): State<AppState>,
     user: User,
+    ApiQuery(q): ApiQuery<MineQuery>,
 ) -> Result<ApiJson<Vec<Summary>>, ApiError> {
     let db = state.db.conn();
-    let found = store::reported_by(db, user.account_id, 200).await?;
+    let found = store::reported_by(db, user.account_id, q.before_id, q.limit()).await?;
     Ok(ApiJson(summaries(&found, Utc::now())))
 }
 

@@ -103,24 +103,43 @@ fn rows(lang: Lang, found: Vec<Summary>, cats: &HashMap<String, String>) -> Vec<
 
 // ---------------------------------------------------------------- mine
 
+#[derive(Deserialize)]
+struct MineParams {
+    before_id: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "resident_matters_mine.html")]
 struct MinePage {
     lang: Lang,
     rows: Vec<Row>,
     works: bool,
+    /// The link to the next page, when this one is full.
+    earlier: Option<i64>,
 }
 
-async fn mine(ctx: Ctx, user: User, State(state): State<AppState>) -> Result<Response, PageError> {
+async fn mine(
+    ctx: Ctx,
+    user: User,
+    State(state): State<AppState>,
+    Query(q): Query<MineParams>,
+) -> Result<Response, PageError> {
     let lang = ctx.lang;
     let db = state.db.conn();
-    let found = store::reported_by(db, user.account_id, 200).await?;
+    let limit = api::MINE_PAGE;
+    // A link's value, or nothing: a malformed one shows the first page.
+    let before_id = q.before_id.as_deref().and_then(|b| b.parse().ok());
+    let found = store::reported_by(db, user.account_id, before_id, limit).await?;
+    let earlier = (found.len() as u64 == limit)
+        .then(|| found.last().map(|m| m.matter.id))
+        .flatten();
     let summaries = api::summaries(&found, Utc::now());
     let cats = category_names(db, lang).await?;
     let body = MinePage {
         lang,
         rows: rows(lang, summaries, &cats),
         works: matters::works_matters(&user),
+        earlier,
     };
     Ok(ctx.page(&lang.t("resident_matters.mine"), body))
 }

@@ -549,8 +549,9 @@ pub async fn count_overdue_in_street(
         .await
 }
 
-/// A reporter's matters, newest first: those they raised and those merged
-/// into matters they now follow. Served by `ix_resident_matter_reporter`
+/// A page of a reporter's matters, newest first (`before_id`: those with a
+/// smaller id): those they raised and those merged into matters they now
+/// follow. Served by `ix_resident_matter_reporter`
 /// and `ix_resident_matter_reporter_account`.
 ///
 /// The two kinds are one set of ids (a `UNION`), not an `OR` of two
@@ -559,6 +560,7 @@ pub async fn count_overdue_in_street(
 pub async fn reported_by(
     db: &impl ConnectionTrait,
     account_id: i64,
+    before_id: Option<i64>,
     limit: u64,
 ) -> Result<Vec<Listed>, DbErr> {
     let mut theirs = Query::select()
@@ -574,15 +576,13 @@ pub async fn reported_by(
             .and_where(matter::Column::ReporterAccountId.eq(account_id))
             .to_owned(),
     );
-    listed(
-        matter::Entity::find()
-            .filter(matter::Column::Id.in_subquery(theirs))
-            .order_by_desc(matter::Column::CreatedAt)
-            .order_by_desc(matter::Column::Id)
-            .limit(limit),
-    )
-    .all(db)
-    .await
+    let mut q = matter::Entity::find().filter(matter::Column::Id.in_subquery(theirs));
+    if let Some(b) = before_id {
+        q = q.filter(matter::Column::Id.lt(b));
+    }
+    listed(q.order_by_desc(matter::Column::Id).limit(limit))
+        .all(db)
+        .await
 }
 
 /// Matters whose clock runs and that need a warning or an escalation at

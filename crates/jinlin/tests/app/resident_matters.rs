@@ -1744,3 +1744,83 @@ async fn pair_agency(app: &TestApp, account: i64, t: &Tree) {
     .await
     .unwrap();
 }
+
+/// One's own matters come a page at a time, newest first: twenty by default
+/// (on the API and on the page, which links to the earlier ones), a limit
+/// of up to 200, and `before_id` for the next page. A malformed query is
+/// refused in the reader's language; another reporter's matters never show.
+#[db_test]
+async fn ones_own_matters_come_a_page_at_a_time(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let home = t.compound.dwellings[0];
+    let mut raised = Vec::new();
+    for _ in 0..23 {
+        raised.push(raise(&app, p.resident, home, "utilities", false).await);
+    }
+    raise(
+        &app,
+        p.neighbour,
+        t.compound.dwellings[1],
+        "utilities",
+        false,
+    )
+    .await;
+    raised.reverse();
+    let c = app.client(p.resident).await;
+    let ids = |r: &TestResponse| -> Vec<i64> {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_i64().unwrap())
+            .collect()
+    };
+    let first = ids(&c.get(&format!("{API}/mine")).await);
+    assert_eq!(first, raised[..20]);
+    let next = ids(&c.get(&format!("{API}/mine?before_id={}", first[19])).await);
+    assert_eq!(next, raised[20..]);
+    assert_eq!(
+        ids(&c.get(&format!("{API}/mine?limit=5")).await),
+        raised[..5]
+    );
+    assert_eq!(ids(&c.get(&format!("{API}/mine?limit=1000")).await), raised);
+    assert_eq!(
+        ids(&c.get(&format!("{API}/mine?limit=0")).await),
+        raised[..1]
+    );
+    let bad = c.get(&format!("{API}/mine?before_id=abc")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.json()["error"]["code"],
+        "invalid_query",
+        "{}",
+        bad.text()
+    );
+    assert!(
+        bad.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("查询参数有误")
+    );
+
+    let page = c.get("/resident-matters").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let earlier = format!("/resident-matters?before_id={}", raised[19]);
+    assert!(page.text().contains(&earlier), "{}", page.text());
+    assert!(page.text().contains("更早的诉求"));
+    assert!(
+        c.get_en("/resident-matters")
+            .await
+            .text()
+            .contains("Earlier matters")
+    );
+    let last = c.get(&earlier).await;
+    assert_eq!(last.status, StatusCode::OK);
+    assert!(!last.text().contains("更早的诉求"));
+    assert_eq!(last.text().matches("class=\"rm-card\"").count(), 3);
+    // A malformed link shows the first page rather than an error.
+    let odd = c.get("/resident-matters?before_id=x").await;
+    assert_eq!(odd.status, StatusCode::OK);
+    assert_eq!(odd.text().matches("class=\"rm-card\"").count(), 20);
+}
