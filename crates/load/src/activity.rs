@@ -1,9 +1,11 @@
 //! What the database did beside the measured requests during a phase: the
-//! server's cockpit refresh (both databases) and, on PostgreSQL, the
-//! write-ahead log written, its full-page images (each page's first change
-//! after a checkpoint begins writes the whole page), the checkpoints begun
-//! and the harness's own vacuum. A phase's tail is read against these.
+//! districts whose cockpit refresh committed (both databases) and, on
+//! PostgreSQL, the write-ahead log written, its full-page images (each
+//! page's first change after a checkpoint begins writes the whole page),
+//! the checkpoints begun and the harness's own vacuum. A phase's tail is
+//! read against these.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,7 +15,8 @@ use jinlin_kernel::Database;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 /// Time the harness's autovacuum stand-in spent in its statements, in
-/// microseconds, shared with the meter.
+/// microseconds, shared with the meter. A statement's time is added when
+/// it ends, so a vacuum that spans two phases counts in the second.
 #[derive(Clone, Default)]
 pub struct VacuumClock(Arc<AtomicU64>);
 
@@ -31,7 +34,10 @@ impl VacuumClock {
 /// The database's counters at one moment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
-    pub at: DateTime<Utc>,
+    /// Each district's figures by the time the refresh stamped them: a
+    /// refresh stamps its start and commits seconds later, so a district
+    /// counts as refreshed in the phase its new stamp became visible in.
+    pub districts: HashMap<i64, DateTime<Utc>>,
     /// PostgreSQL's: `None` on SQLite.
     pub wal: Option<Wal>,
     pub vacuum_micros: u64,
@@ -49,9 +55,8 @@ pub struct Wal {
 /// What happened between two readings.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Activity {
-    /// Districts (and places) whose cockpit figures the server computed.
-    pub districts_refreshed: i64,
-    pub places_refreshed: i64,
+    /// Districts whose cockpit refresh committed.
+    pub districts_refreshed: usize,
     pub wal_mib: Option<f64>,
     pub full_page_images: Option<i64>,
     pub checkpoints_begun: Option<i64>,
@@ -59,15 +64,17 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// The counters' growth from `before` to `after`, with the refreshes
-    /// counted between them. A counter that went back (the server's
-    /// statistics were reset) counts from zero.
-    pub fn between(before: &Reading, after: &Reading, districts: i64, places: i64) -> Activity {
+    /// What changed from `before` to `after`. A counter that went back
+    /// (the server's statistics were reset) counts from zero.
+    pub fn between(before: &Reading, after: &Reading) -> Activity {
         let grew = |a: i64, b: i64| if b >= a { b - a } else { b };
         let wal = before.wal.zip(after.wal);
         Activity {
-            districts_refreshed: districts,
-            places_refreshed: places,
+            districts_refreshed: after
+                .districts
+                .iter()
+                .filter(|(id, at)| before.districts.get(id) != Some(at))
+                .count(),
             wal_mib: wal.map(|(a, b)| {
                 let d = if b.bytes >= a.bytes {
                     b.bytes - a.bytes
@@ -87,8 +94,8 @@ impl Activity {
     /// One line for the report.
     pub fn describe(&self) -> String {
         let mut parts = vec![format!(
-            "cockpit figures refreshed: {} districts, {} places",
-            self.districts_refreshed, self.places_refreshed
+            "districts' cockpit figures refreshed: {}",
+            self.districts_refreshed
         )];
         if let (Some(mib), Some(fpi), Some(c)) =
             (self.wal_mib, self.full_page_images, self.checkpoints_begun)
@@ -119,13 +126,24 @@ impl Meter {
     }
 
     pub async fn read(&self) -> anyhow::Result<Reading> {
-        let at = Utc::now();
+        let rows = self
+            .db
+            .conn()
+            .query_all_raw(Statement::from_string(
+                self.db.backend(),
+                "SELECT place_id, computed_at FROM cockpit_figures WHERE kind = 'district'",
+            ))
+            .await?;
+        let districts = rows
+            .iter()
+            .map(|r| Ok((r.try_get("", "place_id")?, r.try_get("", "computed_at")?)))
+            .collect::<Result<_, sea_orm::DbErr>>()?;
         let wal = match self.db.backend() {
             DbBackend::Postgres => Some(self.wal().await?),
             _ => None,
         };
         Ok(Reading {
-            at,
+            districts,
             wal,
             vacuum_micros: self.vacuum.micros(),
         })
@@ -137,10 +155,7 @@ impl Meter {
     /// reports when idle, up to about ten seconds late.
     async fn wal(&self) -> anyhow::Result<Wal> {
         let version: i64 = self
-            .one(
-                "SELECT CAST(current_setting('server_version_num') AS BIGINT)",
-                vec![],
-            )
+            .one("SELECT CAST(current_setting('server_version_num') AS BIGINT)")
             .await?
             .try_get_by_index(0)?;
         let checkpoints = if version >= 170_000 {
@@ -149,13 +164,10 @@ impl Meter {
             "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
         };
         let row = self
-            .one(
-                &format!(
-                    "SELECT CAST(pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS DOUBLE PRECISION), \
-                     wal_fpi, ({checkpoints}) FROM pg_stat_wal"
-                ),
-                vec![],
-            )
+            .one(&format!(
+                "SELECT CAST(pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS DOUBLE PRECISION), \
+                 wal_fpi, ({checkpoints}) FROM pg_stat_wal"
+            ))
             .await?;
         Ok(Wal {
             bytes: row.try_get_by_index(0)?,
@@ -166,39 +178,13 @@ impl Meter {
 
     /// What happened since `before`.
     pub async fn since(&self, before: &Reading) -> anyhow::Result<Activity> {
-        let after = self.read().await?;
-        let backend = self.db.backend();
-        let since = if backend == DbBackend::Postgres {
-            "$1"
-        } else {
-            "?"
-        };
-        let row = self
-            .one(
-                &format!(
-                    "SELECT CAST(COUNT(DISTINCT district_code) AS BIGINT), \
-                     CAST(COUNT(*) AS BIGINT) FROM cockpit_figures WHERE computed_at >= {since}"
-                ),
-                vec![before.at.into()],
-            )
-            .await?;
-        Ok(Activity::between(
-            before,
-            &after,
-            row.try_get_by_index(0)?,
-            row.try_get_by_index(1)?,
-        ))
+        Ok(Activity::between(before, &self.read().await?))
     }
 
-    async fn one(
-        &self,
-        sql: &str,
-        values: Vec<sea_orm::Value>,
-    ) -> anyhow::Result<sea_orm::QueryResult> {
-        let statement = Statement::from_sql_and_values(self.db.backend(), sql, values);
+    async fn one(&self, sql: &str) -> anyhow::Result<sea_orm::QueryResult> {
         self.db
             .conn()
-            .query_one_raw(statement)
+            .query_one_raw(Statement::from_string(self.db.backend(), sql))
             .await?
             .ok_or_else(|| anyhow::anyhow!("no row from {sql}"))
     }
@@ -209,9 +195,20 @@ mod tests {
     use super::*;
     use jinlin_testkit::{TestDb, db_test};
 
-    fn reading(bytes: f64, fpi: i64, checkpoints: i64, vacuum_micros: u64) -> Reading {
+    fn at(minute: u32) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 12, 5, 4, minute, 0).unwrap()
+    }
+
+    fn reading(
+        districts: &[(i64, u32)],
+        bytes: f64,
+        fpi: i64,
+        checkpoints: i64,
+        vacuum_micros: u64,
+    ) -> Reading {
         Reading {
-            at: Utc::now(),
+            districts: districts.iter().map(|(d, m)| (*d, at(*m))).collect(),
             wal: Some(Wal {
                 bytes,
                 full_page_images: fpi,
@@ -224,18 +221,23 @@ mod tests {
     #[test]
     fn the_counters_growth_is_what_happened() {
         let a = Activity::between(
-            &reading(1048576.0, 10, 3, 500_000),
-            &reading(5.0 * 1048576.0, 25, 4, 2_000_000),
-            2,
-            160,
+            &reading(&[(1, 0), (2, 0), (3, 0)], 1048576.0, 10, 3, 500_000),
+            &reading(
+                &[(1, 0), (2, 5), (3, 7), (4, 7)],
+                5.0 * 1048576.0,
+                25,
+                4,
+                2_000_000,
+            ),
         );
+        assert_eq!(a.districts_refreshed, 3, "two stamped anew, one new");
         assert_eq!(a.wal_mib, Some(4.0));
         assert_eq!(a.full_page_images, Some(15));
         assert_eq!(a.checkpoints_begun, Some(1));
         assert_eq!(a.vacuum_seconds, Some(1.5));
         assert_eq!(
             a.describe(),
-            "cockpit figures refreshed: 2 districts, 160 places; write-ahead log 4.0 MiB, \
+            "districts' cockpit figures refreshed: 3; write-ahead log 4.0 MiB, \
              15 full-page images; checkpoints begun: 1; the harness's vacuum 1.5 s"
         );
     }
@@ -243,64 +245,59 @@ mod tests {
     #[test]
     fn a_reset_counts_from_zero_and_sqlite_has_no_log() {
         let a = Activity::between(
-            &reading(9.0 * 1048576.0, 50, 7, 0),
-            &reading(1048576.0, 4, 1, 0),
-            0,
-            0,
+            &reading(&[], 9.0 * 1048576.0, 50, 7, 0),
+            &reading(&[], 1048576.0, 4, 1, 0),
         );
         assert_eq!(
             (a.wal_mib, a.full_page_images, a.checkpoints_begun),
             (Some(1.0), Some(4), Some(1))
         );
         let sqlite = Reading {
-            at: Utc::now(),
+            districts: HashMap::from([(1, at(0))]),
             wal: None,
             vacuum_micros: 0,
         };
-        let a = Activity::between(&sqlite, &sqlite, 1, 8);
+        let a = Activity::between(&sqlite, &sqlite);
         assert_eq!(a.wal_mib, None);
         assert_eq!(a.vacuum_seconds, None);
-        assert_eq!(
-            a.describe(),
-            "cockpit figures refreshed: 1 districts, 8 places"
-        );
+        assert_eq!(a.describe(), "districts' cockpit figures refreshed: 0");
     }
 
-    /// Figures computed before the first reading do not count; those
-    /// computed after it do, by district; PostgreSQL's log grows with them.
+    /// A district stamped anew, or stamped for the first time, after the
+    /// first reading counts; one left alone does not. PostgreSQL's log
+    /// grows with the writes.
     #[db_test]
     async fn the_meter_counts_the_refresh_and_the_log(t: TestDb) {
-        let insert = |place: i64, district: &str, at: DateTime<Utc>| {
-            Statement::from_sql_and_values(
-                t.db.backend(),
-                if t.is_postgres() {
-                    "INSERT INTO cockpit_figures (place_id, kind, district_code, numbers, computed_at) \
-                     VALUES ($1, 'street', $2, '{}', $3)"
-                } else {
-                    "INSERT INTO cockpit_figures (place_id, kind, district_code, numbers, computed_at) \
-                     VALUES (?, 'street', ?, '{}', ?)"
-                },
-                [place.into(), district.into(), at.into()],
+        let db = &t.db;
+        let run = |sql: String| async move {
+            db.conn()
+                .execute_raw(Statement::from_string(db.backend(), sql))
+                .await
+                .unwrap();
+        };
+        let insert = |place: i64, at: &str| {
+            format!(
+                "INSERT INTO cockpit_figures (place_id, kind, district_code, numbers, computed_at) \
+                 VALUES ({place}, 'district', '35010{place}', '{{}}', '{at}')"
             )
         };
-        let earlier = Utc::now() - chrono::Duration::minutes(10);
-        t.db.conn()
-            .execute_raw(insert(1, "350104", earlier))
-            .await
-            .unwrap();
+        run(insert(1, "2026-12-05 04:00:00+00:00")).await;
+        run(insert(2, "2026-12-05 04:00:00+00:00")).await;
         let vacuum = VacuumClock::default();
         let meter = Meter::connect(&t.url, vacuum.clone()).await.unwrap();
         let before = meter.read().await.unwrap();
+        assert_eq!(before.districts.len(), 2);
         assert_eq!(before.wal.is_some(), t.is_postgres());
-        for (place, district) in [(2, "350104"), (3, "350104"), (4, "350102")] {
-            t.db.conn()
-                .execute_raw(insert(place, district, Utc::now()))
-                .await
-                .unwrap();
-        }
+        run(
+            "UPDATE cockpit_figures SET computed_at = '2026-12-05 04:05:00+00:00' \
+             WHERE place_id = 2"
+                .into(),
+        )
+        .await;
+        run(insert(3, "2026-12-05 04:05:00+00:00")).await;
         vacuum.add(Duration::from_millis(250));
         let a = meter.since(&before).await.unwrap();
-        assert_eq!((a.districts_refreshed, a.places_refreshed), (2, 3));
+        assert_eq!(a.districts_refreshed, 2, "{a:?}");
         if t.is_postgres() {
             assert!(a.wal_mib.unwrap() > 0.0, "{a:?}");
             assert_eq!(a.vacuum_seconds, Some(0.25));

@@ -103,11 +103,6 @@ fn rows(lang: Lang, found: Vec<Summary>, cats: &HashMap<String, String>) -> Vec<
 
 // ---------------------------------------------------------------- mine
 
-#[derive(Deserialize)]
-struct MineParams {
-    before_id: Option<String>,
-}
-
 #[derive(Template)]
 #[template(path = "resident_matters_mine.html")]
 struct MinePage {
@@ -122,17 +117,20 @@ async fn mine(
     ctx: Ctx,
     user: User,
     State(state): State<AppState>,
-    Query(q): Query<MineParams>,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let lang = ctx.lang;
     let db = state.db.conn();
-    let limit = api::MINE_PAGE;
-    // A link's value, or nothing: a malformed one shows the first page.
-    let before_id = q.before_id.as_deref().and_then(|b| b.parse().ok());
-    let found = store::reported_by(db, user.account_id, before_id, limit).await?;
-    let earlier = (found.len() as u64 == limit)
-        .then(|| found.last().map(|m| m.matter.id))
-        .flatten();
+    // The link's value, or nothing: a malformed one shows the first page.
+    let before_id = params
+        .iter()
+        .find(|(k, _)| k == "before_id")
+        .and_then(|(_, v)| v.parse().ok());
+    // One more than a page tells whether there are earlier ones.
+    let page = api::MINE_PAGE as usize;
+    let mut found = store::reported_by(db, user.account_id, before_id, api::MINE_PAGE + 1).await?;
+    let earlier = (found.len() > page).then(|| found[page - 1].matter.id);
+    found.truncate(page);
     let summaries = api::summaries(&found, Utc::now());
     let cats = category_names(db, lang).await?;
     let body = MinePage {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, UnionType};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, Select, SelectModel, Selector,
@@ -551,8 +551,8 @@ pub async fn count_overdue_in_street(
 
 /// A page of a reporter's matters, newest first (`before_id`: those with a
 /// smaller id): those they raised and those merged into matters they now
-/// follow. Served by `ix_resident_matter_reporter`
-/// and `ix_resident_matter_reporter_account`.
+/// follow, found by `ix_resident_matter_reporter` and
+/// `ix_resident_matter_reporter_account`.
 ///
 /// The two kinds are one set of ids (a `UNION`), not an `OR` of two
 /// conditions: PostgreSQL reads `a = $1 OR id IN (subquery)` by scanning
@@ -576,11 +576,18 @@ pub async fn reported_by(
             .and_where(matter::Column::ReporterAccountId.eq(account_id))
             .to_owned(),
     );
+    // The page's order and bound are on an expression of the id, not the
+    // key itself. On the key, PostgreSQL walks the primary key backwards
+    // from the newest matter of all until it meets a page of the
+    // reporter's (every matter raised since their last one), or, under a
+    // bound it cannot see, reads a third of the table; on the expression
+    // it looks up the reporter's few matters and sorts them.
+    let newest_first = Expr::col((matter::Entity, matter::Column::Id)).add(0);
     let mut q = matter::Entity::find().filter(matter::Column::Id.in_subquery(theirs));
     if let Some(b) = before_id {
-        q = q.filter(matter::Column::Id.lt(b));
+        q = q.filter(newest_first.clone().lt(b));
     }
-    listed(q.order_by_desc(matter::Column::Id).limit(limit))
+    listed(q.order_by(newest_first, Order::Desc).limit(limit))
         .all(db)
         .await
 }

@@ -1819,8 +1819,19 @@ async fn ones_own_matters_come_a_page_at_a_time(db: TestDb) {
     assert_eq!(last.status, StatusCode::OK);
     assert!(!last.text().contains("更早的诉求"));
     assert_eq!(last.text().matches("class=\"rm-card\"").count(), 3);
-    // A malformed link shows the first page rather than an error.
-    let odd = c.get("/resident-matters?before_id=x").await;
-    assert_eq!(odd.status, StatusCode::OK);
-    assert_eq!(odd.text().matches("class=\"rm-card\"").count(), 20);
+    // Exactly a page left: no link to an empty one.
+    let full = c
+        .get(&format!("/resident-matters?before_id={}", raised[2]))
+        .await;
+    assert_eq!(full.text().matches("class=\"rm-card\"").count(), 20);
+    assert!(!full.text().contains("更早的诉求"));
+    // A malformed or repeated link shows a page rather than an error.
+    for odd in [
+        "/resident-matters?before_id=x",
+        "/resident-matters?before_id=x&before_id=5",
+    ] {
+        let r = c.get(odd).await;
+        assert_eq!(r.status, StatusCode::OK, "{odd}");
+        assert_eq!(r.text().matches("class=\"rm-card\"").count(), 20, "{odd}");
+    }
 }
