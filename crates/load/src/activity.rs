@@ -115,13 +115,33 @@ impl Activity {
 pub struct Meter {
     db: Database,
     vacuum: VacuumClock,
+    /// Where this server counts its checkpoints (PostgreSQL only).
+    checkpoints: Option<&'static str>,
 }
 
 impl Meter {
     pub async fn connect(database_url: &str, vacuum: VacuumClock) -> anyhow::Result<Meter> {
+        let db = Database::connect(database_url, 1).await?;
+        let checkpoints = match db.backend() {
+            DbBackend::Postgres => {
+                let version: i64 = one(
+                    &db,
+                    "SELECT CAST(current_setting('server_version_num') AS BIGINT)",
+                )
+                .await?
+                .try_get_by_index(0)?;
+                Some(if version >= 170_000 {
+                    "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+                } else {
+                    "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+                })
+            }
+            _ => None,
+        };
         Ok(Meter {
-            db: Database::connect(database_url, 1).await?,
+            db,
             vacuum,
+            checkpoints,
         })
     }
 
@@ -138,9 +158,9 @@ impl Meter {
             .iter()
             .map(|r| Ok((r.try_get("", "place_id")?, r.try_get("", "computed_at")?)))
             .collect::<Result<_, sea_orm::DbErr>>()?;
-        let wal = match self.db.backend() {
-            DbBackend::Postgres => Some(self.wal().await?),
-            _ => None,
+        let wal = match self.checkpoints {
+            Some(checkpoints) => Some(self.wal(checkpoints).await?),
+            None => None,
         };
         Ok(Reading {
             districts,
@@ -153,22 +173,15 @@ impl Meter {
     /// checkpoints are the statistics' (PostgreSQL 14 or later; from 17
     /// the checkpoints are in `pg_stat_checkpointer`), which a backend
     /// reports when idle, up to about ten seconds late.
-    async fn wal(&self) -> anyhow::Result<Wal> {
-        let version: i64 = self
-            .one("SELECT CAST(current_setting('server_version_num') AS BIGINT)")
-            .await?
-            .try_get_by_index(0)?;
-        let checkpoints = if version >= 170_000 {
-            "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
-        } else {
-            "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
-        };
-        let row = self
-            .one(&format!(
+    async fn wal(&self, checkpoints: &str) -> anyhow::Result<Wal> {
+        let row = one(
+            &self.db,
+            &format!(
                 "SELECT CAST(pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS DOUBLE PRECISION), \
                  wal_fpi, ({checkpoints}) FROM pg_stat_wal"
-            ))
-            .await?;
+            ),
+        )
+        .await?;
         Ok(Wal {
             bytes: row.try_get_by_index(0)?,
             full_page_images: row.try_get_by_index(1)?,
@@ -180,14 +193,14 @@ impl Meter {
     pub async fn since(&self, before: &Reading) -> anyhow::Result<Activity> {
         Ok(Activity::between(before, &self.read().await?))
     }
+}
 
-    async fn one(&self, sql: &str) -> anyhow::Result<sea_orm::QueryResult> {
-        self.db
-            .conn()
-            .query_one_raw(Statement::from_string(self.db.backend(), sql))
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no row from {sql}"))
-    }
+/// The one row of `sql`.
+async fn one(db: &Database, sql: &str) -> anyhow::Result<sea_orm::QueryResult> {
+    db.conn()
+        .query_one_raw(Statement::from_string(db.backend(), sql))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row from {sql}"))
 }
 
 #[cfg(test)]

@@ -162,7 +162,7 @@ pub struct QueueQuery {
     pub limit: Option<u64>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MineQuery {
     /// Paging: matters with a smaller id.
