@@ -1,6 +1,7 @@
 //! The two queries that must stay fast at city scale, on SQLite with
 //! 1,000,000 matters (150 streets, 1,500 communities, 15,000 compounds,
-//! 300,000 reporters): a street's overdue queue and a reporter's list.
+//! 300,000 reporters, one of them, a patrol member, the reporter of every
+//! hundredth matter): a street's overdue queue and a reporter's list.
 //! The matters are generated once per run with recursive CTEs.
 //!
 //! cargo bench -p jinlin-resident-matters --bench queues
@@ -23,6 +24,8 @@ const STREETS: i64 = 150;
 const COMMUNITIES: i64 = 1_500;
 const COMPOUNDS: i64 = 15_000;
 const REPORTERS: i64 = 300_000;
+/// The patrol member who raised every hundredth matter.
+const PATROL: i64 = REPORTERS + 1;
 
 fn matters() -> i64 {
     std::env::var("JINLIN_BENCH_MATTERS")
@@ -90,6 +93,12 @@ fn fixture() -> &'static Fixture {
             let conn = db.conn();
             conn.execute_unprepared("PRAGMA synchronous = OFF").await.unwrap();
             conn.execute_unprepared(&sql).await.expect("generate matters");
+            conn.execute_unprepared(&format!(
+                "UPDATE resident_matter SET reporter_account_id = {PATROL}, reporter_role = 'patrol' \
+                 WHERE id % 100 = 0"
+            ))
+            .await
+            .expect("the patrol member's matters");
             conn.execute_unprepared(
                 "INSERT INTO resident_matter_reporter (matter_id, district_code, account_id, original_matter_id, created_at)
                  SELECT id, district_code, reporter_account_id, id, created_at FROM resident_matter",
@@ -153,6 +162,22 @@ fn a_reporters_list(bencher: Bencher) {
             let found = store::reported_by(f.db.conn(), account, None, 50)
                 .await
                 .unwrap();
+            divan::black_box(found)
+        })
+    });
+}
+
+/// The patrol member's newest 20 matters, and 20 from the middle of their
+/// 10,000: the page costs what a resident's does.
+#[divan::bench(args = [None, Some(500_000)], sample_count = 100)]
+fn a_patrol_members_page(bencher: Bencher, before_id: Option<i64>) {
+    let f = fixture();
+    bencher.bench_local(|| {
+        runtime().block_on(async {
+            let found = store::reported_by(f.db.conn(), PATROL, before_id, 20)
+                .await
+                .unwrap();
+            assert_eq!(found.len(), 20);
             divan::black_box(found)
         })
     });
