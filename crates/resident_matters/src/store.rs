@@ -556,11 +556,12 @@ pub async fn count_overdue_in_street(
 /// page is the newest of the account's rows there.
 ///
 /// The page is cut from `ix_resident_matter_reporter_account` (account,
-/// matter) before any matter is read, so it costs the same for a patrol
-/// member of a thousand matters as for a resident of two. The matters are
-/// then sorted on an expression of the id, not the key itself: on the key,
-/// PostgreSQL may walk the primary key backwards from the newest matter of
-/// all until it has met the page's.
+/// matter) before any matter is read, so its cost does not grow with the
+/// reporter's matters (a patrol member raises many). Distinct ids: two
+/// duplicates merged at once into one matter may both copy the same
+/// reporter onto it. The matters are then sorted on an expression of the
+/// id, not the key itself: on the key, PostgreSQL may walk the primary key
+/// backwards from the newest matter of all until it has met the page's.
 pub async fn reported_by(
     db: &impl ConnectionTrait,
     account_id: i64,
@@ -570,6 +571,7 @@ pub async fn reported_by(
     let mut page = Query::select()
         .column(reporter::Column::MatterId)
         .from(reporter::Entity)
+        .distinct()
         .and_where(reporter::Column::AccountId.eq(account_id))
         .order_by(reporter::Column::MatterId, Order::Desc)
         .limit(limit)
