@@ -1835,3 +1835,48 @@ async fn ones_own_matters_come_a_page_at_a_time(db: TestDb) {
         assert_eq!(r.text().matches("class=\"rm-card\"").count(), 20, "{odd}");
     }
 }
+
+/// A reporter copied twice onto one matter (two duplicates merged into it
+/// at the same moment, each adding the reporter it found missing) still
+/// sees it once, and their pages stay full.
+#[db_test]
+async fn a_reporter_copied_twice_onto_a_matter_sees_it_once(db: TestDb) {
+    let (app, t, p, _dir) = setup(db).await;
+    let home = t.compound.dwellings[0];
+    let mut raised = Vec::new();
+    for _ in 0..3 {
+        raised.push(raise(&app, p.resident, home, "utilities", false).await);
+    }
+    raised.reverse();
+    let m = matter::Entity::find_by_id(raised[0])
+        .one(app.db.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    reporter::ActiveModel {
+        matter_id: Set(m.id),
+        district_code: Set(m.district_code.clone()),
+        account_id: Set(Some(p.resident)),
+        original_matter_id: Set(m.id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.db.db.conn())
+    .await
+    .unwrap();
+    let c = app.client(p.resident).await;
+    let ids = |r: &TestResponse| -> Vec<i64> {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&c.get(&format!("{API}/mine")).await), raised);
+    assert_eq!(
+        ids(&c.get(&format!("{API}/mine?limit=2")).await),
+        raised[..2]
+    );
+}
