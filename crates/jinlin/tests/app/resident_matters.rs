@@ -1745,6 +1745,17 @@ async fn pair_agency(app: &TestApp, account: i64, t: &Tree) {
     .unwrap();
 }
 
+/// The ids of a list of matters answered 200.
+fn ids(r: &TestResponse) -> Vec<i64> {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect()
+}
+
 /// One's own matters come a page at a time, newest first: twenty by default
 /// (on the API and on the page, which links to the earlier ones), a limit
 /// of up to 200, and `before_id` for the next page. A malformed query is
@@ -1767,15 +1778,6 @@ async fn ones_own_matters_come_a_page_at_a_time(db: TestDb) {
     .await;
     raised.reverse();
     let c = app.client(p.resident).await;
-    let ids = |r: &TestResponse| -> Vec<i64> {
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-        r.json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_i64().unwrap())
-            .collect()
-    };
     let first = ids(&c.get(&format!("{API}/mine")).await);
     assert_eq!(first, raised[..20]);
     let next = ids(&c.get(&format!("{API}/mine?before_id={}", first[19])).await);
@@ -1865,15 +1867,6 @@ async fn a_reporter_copied_twice_onto_a_matter_sees_it_once(db: TestDb) {
     .await
     .unwrap();
     let c = app.client(p.resident).await;
-    let ids = |r: &TestResponse| -> Vec<i64> {
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-        r.json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_i64().unwrap())
-            .collect()
-    };
     assert_eq!(ids(&c.get(&format!("{API}/mine")).await), raised);
     assert_eq!(
         ids(&c.get(&format!("{API}/mine?limit=2")).await),
