@@ -83,6 +83,13 @@ enum Cmd {
         /// Mix p99 beyond which a rate counts as saturated.
         #[arg(long, default_value_t = 200.0)]
         break_p99_ms: f64,
+        /// Idle time between the saturation search and the 80 % phase, so
+        /// that the step that broke has drained (its queued requests, the
+        /// database's work behind them) and the 80 % phase measures a
+        /// server running at that rate, not one recovering from overload
+        /// (which the overload phase's recovery measures).
+        #[arg(long, default_value = "30s", value_parser = report::parse_duration)]
+        settle: Duration,
         #[arg(long, default_value = "60s", value_parser = report::parse_duration)]
         steady: Duration,
         #[arg(long, default_value = "600s", value_parser = report::parse_duration)]
@@ -325,6 +332,7 @@ async fn main() -> anyhow::Result<()> {
             step,
             saturation_step,
             break_p99_ms,
+            settle,
             steady,
             soak,
             overload,
@@ -342,6 +350,7 @@ async fn main() -> anyhow::Result<()> {
                     step,
                     saturation_step,
                     break_p99_ms,
+                    settle,
                     steady,
                     soak,
                     overload,
@@ -362,6 +371,7 @@ struct Standard {
     step: Duration,
     saturation_step: Option<Duration>,
     break_p99_ms: f64,
+    settle: Duration,
     steady: Duration,
     soak: Duration,
     overload: Duration,
@@ -491,6 +501,11 @@ async fn standard(
         bail!("no rate held; the server cannot be saturated meaningfully");
     };
     println!("\nsaturation: {saturation:.0} requests/s (the last rate that held)");
+    println!(
+        "settling for {:?} with no load, so the step that broke has drained",
+        s.settle
+    );
+    tokio::time::sleep(s.settle).await;
 
     let p = drive::run(
         "80% of saturation",
