@@ -3,11 +3,10 @@
 //! evaluations, and what each reader may see. API and pages both call
 //! these, each in one transaction.
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, Utc};
 use jinlin_kernel::ApiError;
 use jinlin_kernel::auth::{Access, Principal, Role};
+use jinlin_kernel::db::kept::KeptStatements;
 use jinlin_kernel::i18n;
 use jinlin_kernel::place::{PlaceKind, entity as place};
 use sea_orm::ActiveValue::Set;
@@ -829,10 +828,10 @@ fn build_board_statement(
         .build(backend)
 }
 
-/// The board's statement texts, one per database and state filter, built
-/// once: building one through the query builder took the server about half
-/// as long as SQLite took to run it, at every request.
-static BOARD_SQL: Mutex<Vec<(DbBackend, Option<State>, String)>> = Mutex::new(Vec::new());
+/// The board's statement texts, by database and state filter: building
+/// one through the query builder took the server about half as long as
+/// SQLite took to run it.
+static BOARD_SQL: KeptStatements<Option<State>> = KeptStatements::new();
 
 /// [`build_board_statement`] with its text built once and the values bound
 /// in the order the builder puts them: the state filter (in the join's
@@ -844,27 +843,17 @@ fn board_statement(
     offset: u64,
     limit: u64,
 ) -> Statement {
-    let known = {
-        let texts = BOARD_SQL.lock().unwrap_or_else(|e| e.into_inner());
-        texts
-            .iter()
-            .find(|(b, s, _)| *b == backend && *s == state)
-            .map(|(.., sql)| sql.clone())
-    };
-    let Some(sql) = known else {
-        let built = build_board_statement(backend, id, state, offset, limit);
-        let mut texts = BOARD_SQL.lock().unwrap_or_else(|e| e.into_inner());
-        if !texts.iter().any(|(b, s, _)| *b == backend && *s == state) {
-            texts.push((backend, state, built.sql.clone()));
+    let values = || {
+        let mut values: Vec<Value> = Vec::with_capacity(4);
+        if let Some(s) = state {
+            values.push(s.as_str().into());
         }
-        return built;
+        values.extend([id.into(), limit.into(), offset.into()]);
+        values
     };
-    let mut values: Vec<Value> = Vec::with_capacity(4);
-    if let Some(s) = state {
-        values.push(s.as_str().into());
-    }
-    values.extend([id.into(), limit.into(), offset.into()]);
-    Statement::from_sql_and_values(backend, sql, values)
+    BOARD_SQL.statement(backend, state, values, || {
+        build_board_statement(backend, id, state, offset, limit)
+    })
 }
 
 /// The place `id` if the user sees it (any level from a compound up).

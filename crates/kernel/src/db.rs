@@ -19,6 +19,7 @@
 
 pub mod changes;
 pub mod epoch;
+pub mod kept;
 pub mod replica;
 
 use std::sync::Arc;

@@ -1,11 +1,13 @@
 //! Queries of residents' matters. Writes take the caller's transaction.
 
 use chrono::{DateTime, Utc};
+use jinlin_kernel::db::kept::KeptStatements;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Select, SelectModel, Selector,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select, SelectModel, Selector,
+    Statement, Value,
 };
 
 use crate::entity::{category, credit, event, matter, photo, reporter};
@@ -568,6 +570,17 @@ pub async fn reported_by(
     before_id: Option<i64>,
     limit: u64,
 ) -> Result<Vec<Listed>, DbErr> {
+    let statement = reported_by_statement(db.get_database_backend(), account_id, before_id, limit);
+    Listed::find_by_statement(statement).all(db).await
+}
+
+/// [`reported_by`]'s statement as the query builder makes it.
+fn build_reported_by_statement(
+    backend: DbBackend,
+    account_id: i64,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Statement {
     let mut page = Query::select()
         .column(reporter::Column::MatterId)
         .from(reporter::Entity)
@@ -583,7 +596,32 @@ pub async fn reported_by(
     let q = matter::Entity::find()
         .filter(matter::Column::Id.in_subquery(page))
         .order_by(newest_first, Order::Desc);
-    listed(q).all(db).await
+    listed(q).into_statement(backend)
+}
+
+/// The texts of [`reported_by`]'s statement, by database and whether a
+/// page before a matter is asked for: with its columns and subqueries,
+/// building it took about a fifth of the server's time for the list.
+static REPORTED_BY_SQL: KeptStatements<bool> = KeptStatements::new();
+
+/// [`build_reported_by_statement`] with its text built once; the values
+/// in the builder's order: the account, the matter the page is before,
+/// the page's length, and the 0 of the order's `id + 0`.
+fn reported_by_statement(
+    backend: DbBackend,
+    account_id: i64,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Statement {
+    let values = || {
+        let mut values: Vec<Value> = vec![account_id.into()];
+        values.extend(before_id.map(Value::from));
+        values.extend([limit.into(), 0i32.into()]);
+        values
+    };
+    REPORTED_BY_SQL.statement(backend, before_id.is_some(), values, || {
+        build_reported_by_statement(backend, account_id, before_id, limit)
+    })
 }
 
 /// Matters whose clock runs and that need a warning or an escalation at
@@ -615,4 +653,32 @@ pub async fn due_for_sweep(
         .lock_exclusive()
         .all(db)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The list's statement with its text kept is the statement the
+        /// builder makes, values and their order included, on both
+        /// databases, with and without a page before a matter.
+        #[test]
+        fn the_kept_list_statement_is_the_built_one(
+            asks in proptest::collection::vec(
+                (any::<bool>(), any::<i64>(), proptest::option::of(any::<i64>()), 1u64..=200),
+                1..20,
+            ),
+        ) {
+            for (postgres, account, before, limit) in asks {
+                let backend = if postgres { DbBackend::Postgres } else { DbBackend::Sqlite };
+                prop_assert_eq!(
+                    reported_by_statement(backend, account, before, limit),
+                    build_reported_by_statement(backend, account, before, limit)
+                );
+            }
+        }
+    }
 }
