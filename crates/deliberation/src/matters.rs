@@ -769,7 +769,14 @@ pub async fn board(
     // fits the databases' 64-bit signed integers.
     let page = page.min(LAST_PAGE);
     let offset = page.saturating_sub(1).saturating_mul(per_page);
-    let select = board_statement(db.get_database_backend(), id, state, offset, per_page);
+    let select = board_statement(
+        &BOARD_SQL,
+        db.get_database_backend(),
+        id,
+        state,
+        offset,
+        per_page,
+    );
     let rows = db.query_all_raw(select).await?;
     let Some(first) = rows.first() else {
         // No place, or a page past the last: the window saw no row.
@@ -797,7 +804,8 @@ pub async fn board(
 }
 
 /// A compound's board as one statement: the place's row with a page of
-/// its matters joined on, counted alongside (`COUNT(*) OVER ()`).
+/// its matters joined on, counted alongside (`COUNT("matter"."id") OVER
+/// ()`, which counts no matter on an empty board's one row).
 fn build_board_statement(
     backend: DbBackend,
     id: i64,
@@ -828,15 +836,17 @@ fn build_board_statement(
         .build(backend)
 }
 
-/// The board's statement texts, by database and state filter: building
-/// one through the query builder took the server about half as long as
-/// SQLite took to run it.
-static BOARD_SQL: KeptStatements<Option<State>> = KeptStatements::new();
+/// The board's statement texts, by database and whether a state filter is
+/// present (which state is a value): in the profile of a board on SQLite,
+/// building the statement took about 8 % of the server's time, SQLite's
+/// running it 13.5 %.
+static BOARD_SQL: KeptStatements<bool> = KeptStatements::new();
 
-/// [`build_board_statement`] with its text built once and the values bound
-/// in the order the builder puts them: the state filter (in the join's
-/// condition), the place, the limit, the offset.
+/// [`build_board_statement`] with its text kept in `kept` and the values
+/// bound in the order the builder puts them: the state filter (in the
+/// join's condition), the place, the limit, the offset.
 fn board_statement(
+    kept: &KeptStatements<bool>,
     backend: DbBackend,
     id: i64,
     state: Option<State>,
@@ -851,7 +861,7 @@ fn board_statement(
         values.extend([id.into(), limit.into(), offset.into()]);
         values
     };
-    BOARD_SQL.statement(backend, state, values, || {
+    kept.statement(backend, state.is_some(), values, || {
         build_board_statement(backend, id, state, offset, limit)
     })
 }
@@ -1168,30 +1178,28 @@ mod tests {
     use super::*;
 
     fn a_state() -> impl Strategy<Value = Option<State>> {
-        prop_oneof![
-            Just(None),
-            proptest::sample::select(State::ALL.to_vec()).prop_map(Some)
-        ]
+        proptest::option::of(proptest::sample::select(State::ALL.to_vec()))
     }
 
     proptest! {
-        /// The board's statement with its text kept is the statement the
-        /// builder makes, values and their order included, on both
-        /// databases, however the filters were first asked for.
+        /// The board's statement from a text kept by an earlier request,
+        /// with other values, is the statement the builder makes, values
+        /// and their order included, on both databases.
         #[test]
         fn the_kept_board_statement_is_the_built_one(
-            asks in proptest::collection::vec(
-                (any::<bool>(), any::<i64>(), a_state(), 0..=LAST_PAGE * 100, 1u64..=100),
-                1..40,
-            ),
+            postgres in any::<bool>(),
+            earlier in (any::<i64>(), proptest::sample::select(State::ALL.to_vec()), any::<u64>(), any::<u64>()),
+            (id, state, offset, limit) in (any::<i64>(), a_state(), any::<u64>(), any::<u64>()),
         ) {
-            for (postgres, id, state, offset, limit) in asks {
-                let backend = if postgres { DbBackend::Postgres } else { DbBackend::Sqlite };
-                prop_assert_eq!(
-                    board_statement(backend, id, state, offset, limit),
-                    build_board_statement(backend, id, state, offset, limit)
-                );
-            }
+            let backend = if postgres { DbBackend::Postgres } else { DbBackend::Sqlite };
+            let kept = KeptStatements::new();
+            let (id0, state0, offset0, limit0) = earlier;
+            // The same shape, a state filter present or not, with other values.
+            board_statement(&kept, backend, id0, state.map(|_| state0), offset0, limit0);
+            prop_assert_eq!(
+                board_statement(&kept, backend, id, state, offset, limit),
+                build_board_statement(backend, id, state, offset, limit)
+            );
         }
     }
 }

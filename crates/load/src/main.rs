@@ -87,8 +87,8 @@ enum Cmd {
         /// that the step that broke has drained (its queued requests, the
         /// database's work behind them) and the 80 % phase measures a
         /// server running at that rate, not one recovering from overload
-        /// (which the overload phase's recovery measures).
-        #[arg(long, default_value = "30s", value_parser = report::parse_duration)]
+        /// (which the overload phase's recovery measures). `0` for none.
+        #[arg(long, default_value = "30s", value_parser = report::parse_pause)]
         settle: Duration,
         #[arg(long, default_value = "60s", value_parser = report::parse_duration)]
         steady: Duration,
@@ -501,11 +501,13 @@ async fn standard(
         bail!("no rate held; the server cannot be saturated meaningfully");
     };
     println!("\nsaturation: {saturation:.0} requests/s (the last rate that held)");
-    println!(
-        "settling for {:?} with no load, so the step that broke has drained",
-        s.settle
-    );
-    tokio::time::sleep(s.settle).await;
+    if !s.settle.is_zero() {
+        println!(
+            "settling for {:?} with no load before the 80% phase",
+            s.settle
+        );
+        tokio::time::sleep(s.settle).await;
+    }
 
     let p = drive::run(
         "80% of saturation",

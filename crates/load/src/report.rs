@@ -217,6 +217,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// A pause, which may be none (`0`).
+pub fn parse_pause(s: &str) -> Result<Duration, String> {
+    let number = s.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    match number.parse::<f64>() {
+        Ok(0.0) => Ok(Duration::ZERO),
+        _ => parse_duration(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +292,14 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("3d").is_err());
+    }
+
+    #[test]
+    fn pauses_may_be_none() {
+        assert_eq!(parse_pause("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_pause("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_pause("30s"), Ok(Duration::from_secs(30)));
+        assert!(parse_pause("-1s").is_err());
+        assert!(parse_pause("soon").is_err());
     }
 }
