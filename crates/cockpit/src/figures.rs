@@ -17,7 +17,7 @@
 //! queries: the node's row and its children's.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use jinlin_kernel::jobs::{self, JobHandlers, NewJob};
@@ -25,8 +25,8 @@ use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::{ApiError, Database};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +81,7 @@ pub fn job_handlers() -> JobHandlers {
                 // Gone from the tree since the refresh began.
                 return Ok(());
             };
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let report = refresh_district(&db, &district, Utc::now(), job.since, job.districts)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -89,6 +89,8 @@ pub fn job_handlers() -> JobHandlers {
                 district = district.district_code.as_deref().unwrap_or_default(),
                 nodes = report.nodes,
                 ms = started.elapsed().as_millis() as u64,
+                gather_ms = report.gathering.as_millis() as u64,
+                write_ms = report.writing.as_millis() as u64,
                 "district figures refreshed"
             );
             if let Some(nodes) = report.whole {
@@ -237,6 +239,10 @@ pub struct DistrictReport {
     /// Once every district's figures were computed since the refresh
     /// began: the number of nodes computed since, the whole tree's.
     pub whole: Option<usize>,
+    /// How long the boards took to gather, and the write to commit (its
+    /// waits for the writer and retries included).
+    pub gathering: Duration,
+    pub writing: Duration,
 }
 
 /// A district's refresh, as queued by [`start`].
@@ -469,6 +475,41 @@ async fn gather_district(
     Ok(rows)
 }
 
+/// [`gather_district`] as background work, on one core.
+async fn gather_on_one_core(
+    conn: &DatabaseConnection,
+    d: &place::Model,
+    now: DateTime<Utc>,
+) -> Result<Vec<Row>, ApiError> {
+    match one_core_reads(conn).await? {
+        Some(tx) => {
+            let rows = gather_district(&tx, d, now).await?;
+            tx.commit().await?;
+            Ok(rows)
+        }
+        None => gather_district(conn, d, now).await,
+    }
+}
+
+/// On PostgreSQL, a read-only transaction that plans no parallel workers,
+/// for reads in the background. A district's aggregates over millions of
+/// rows would otherwise run as a leader and two workers, every core of a
+/// small machine, for as long as they take, while the requests wait; on
+/// one core they take a little longer and leave the rest to the requests.
+/// None on SQLite, which runs a statement on one thread anyway.
+pub async fn one_core_reads(
+    conn: &DatabaseConnection,
+) -> Result<Option<DatabaseTransaction>, DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(None);
+    }
+    let tx = conn.begin().await?;
+    tx.execute_unprepared("SET TRANSACTION READ ONLY").await?;
+    tx.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0")
+        .await?;
+    Ok(Some(tx))
+}
+
 /// The PostgreSQL advisory locks that serialise the sums of one tree of
 /// districts (this plus the id of the province or city at its top), so
 /// that a city's sum sees every district written before it.
@@ -502,11 +543,14 @@ pub async fn refresh_district(
 ) -> Result<DistrictReport, ApiError> {
     // The heaviest read of all: from the replica when one keeps up (the
     // figures are then at most its lag limit older than `now` says).
-    let rows = {
+    let (rows, gathering) = {
         let _turn = AT_ONCE.acquire().await;
-        gather_district(db.reads(), district, now).await?
+        let started = Instant::now();
+        let rows = gather_on_one_core(db.reads(), district, now).await?;
+        (rows, started.elapsed())
     };
     let tops = above(db.conn(), district).await?;
+    let started = Instant::now();
     let mut tries = 0;
     let written = loop {
         match write_district(db, district, &tops, &rows, now).await {
@@ -517,9 +561,12 @@ pub async fn refresh_district(
             result => break result?,
         }
     };
+    let writing = started.elapsed();
     Ok(DistrictReport {
         nodes: rows.len() + written,
         whole: whole_since(db.conn(), since, districts).await?,
+        gathering,
+        writing,
     })
 }
 

@@ -2700,3 +2700,32 @@ async fn postgres_sessions_run_without_jit(db: TestDb) {
     assert_eq!(jit(db.db.reads()).await, "off");
     assert_eq!(jit(&db.db.write().await.unwrap()).await, "off");
 }
+
+/// The refresh reads on one core: on PostgreSQL a read-only transaction
+/// that plans no parallel workers, so a district's aggregates leave the
+/// machine's other cores to the requests; on SQLite nothing to set.
+#[db_test]
+async fn the_refresh_reads_on_one_core(db: TestDb) {
+    use jinlin_cockpit::figures;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    async fn show(conn: &impl ConnectionTrait, setting: &str) -> String {
+        let show = Statement::from_string(DbBackend::Postgres, format!("SHOW {setting}"));
+        let row = conn.query_one_raw(show).await.unwrap().unwrap();
+        row.try_get::<String>("", setting).unwrap()
+    }
+    let tx = figures::one_core_reads(db.db.reads()).await.unwrap();
+    if !db.is_postgres() {
+        assert!(tx.is_none());
+        return;
+    }
+    let tx = tx.expect("a transaction on PostgreSQL");
+    let server = show(db.db.conn(), "max_parallel_workers_per_gather").await;
+    assert_eq!(show(&tx, "max_parallel_workers_per_gather").await, "0");
+    assert_eq!(show(&tx, "transaction_read_only").await, "on");
+    tx.commit().await.unwrap();
+    // Only that transaction: the pool's sessions keep the server's setting.
+    assert_eq!(
+        show(db.db.conn(), "max_parallel_workers_per_gather").await,
+        server
+    );
+}
