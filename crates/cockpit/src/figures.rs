@@ -239,9 +239,10 @@ pub struct DistrictReport {
     /// Once every district's figures were computed since the refresh
     /// began: the number of nodes computed since, the whole tree's.
     pub whole: Option<usize>,
-    /// How long the boards took to gather, and the write to commit (its
-    /// waits for the writer and retries included).
+    /// How long the boards took to gather.
     pub gathering: Duration,
+    /// How long the write took to commit, its waits for the writer and
+    /// its retries included.
     pub writing: Duration,
 }
 
@@ -492,11 +493,9 @@ async fn gather_on_one_core(
 }
 
 /// On PostgreSQL, a read-only transaction that plans no parallel workers,
-/// for reads in the background. A district's aggregates over millions of
-/// rows would otherwise run as a leader and two workers, every core of a
-/// small machine, for as long as they take, while the requests wait; on
-/// one core they take a little longer and leave the rest to the requests.
-/// None on SQLite, which runs a statement on one thread anyway.
+/// so reads in the background take one core: a district's aggregates
+/// would otherwise run as a leader and two workers, every core of a small
+/// machine, while the requests wait. None on SQLite (one thread anyway).
 pub async fn one_core_reads(
     conn: &DatabaseConnection,
 ) -> Result<Option<DatabaseTransaction>, DbErr> {
