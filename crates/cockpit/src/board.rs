@@ -11,6 +11,9 @@ use jinlin_joint_meetings::rules::{MeetingState, Quarter};
 use jinlin_kernel::ApiError;
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
+use jinlin_micro_grids::rules::Tally;
+use jinlin_organisations::rules::Coverage;
+use jinlin_organisations::store::CompoundRow as CoveredCompound;
 use sea_orm::{ConnectionTrait, DbErr};
 use tokio::sync::Semaphore;
 
@@ -152,12 +155,34 @@ fn put(
     }
 }
 
+/// Reads of a node's board its caller already holds, taken as they are
+/// instead of read again: a district's refresh reads its compounds and
+/// dwellings once and hands each street its share.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// The compounds under the node with their party organisation's
+    /// coverage (`organisations::api::coverage_by_compound`).
+    pub covered: Option<Vec<(CoveredCompound, Coverage)>>,
+    /// The dwellings' tallies by child (`micro_grids::store::coverage`).
+    pub reach: Option<Vec<(Option<i64>, Tally)>>,
+}
+
 /// Gathers every figure of `node` and its children as of `now`. The
 /// caller has checked that the reader is an official of the node.
 pub async fn gather(
     db: &impl ConnectionTrait,
     node: &place::Model,
     now: DateTime<Utc>,
+) -> Result<Board, ApiError> {
+    gather_knowing(db, node, now, Known::default()).await
+}
+
+/// [`gather`], taking what `known` holds as read.
+pub async fn gather_knowing(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+    now: DateTime<Utc>,
+    known: Known,
 ) -> Result<Board, ApiError> {
     let kind = PlaceKind::parse(&node.kind).unwrap_or(PlaceKind::Compound);
     let code = node.district_code.clone().unwrap_or_default();
@@ -189,10 +214,12 @@ pub async fn gather(
                 None => Vec::<place::Model>::new(),
             })
         }),
-        in_lane(
-            lanes,
-            jinlin_organisations::api::coverage_by_compound(db, node)
-        ),
+        in_lane(lanes, async {
+            match known.covered {
+                Some(covered) => Ok(covered),
+                None => jinlin_organisations::api::coverage_by_compound(db, node).await,
+            }
+        }),
     )?;
     let compounds: HashMap<i64, CompoundRow> = covered
         .iter()
@@ -260,7 +287,12 @@ pub async fn gather(
         }),
         in_lane(lanes, jinlin_in_service::api::headline_tallies(db, node)),
         in_lane(lanes, store::matters(db, node)),
-        in_lane(lanes, jinlin_micro_grids::store::coverage(db, node)),
+        in_lane(lanes, async {
+            match known.reach {
+                Some(reach) => Ok(reach),
+                None => jinlin_micro_grids::store::coverage(db, node).await,
+            }
+        }),
         in_lane(lanes, store::orgs_admitted(db, node)),
         in_lane(
             lanes,
@@ -361,7 +393,7 @@ pub async fn gather(
     set_matters(at(&mut counts, None), whole);
 
     // Micro-grids and the households they reach.
-    let all = jinlin_micro_grids::rules::Tally::sum(reach.iter().map(|(_, t)| t));
+    let all = Tally::sum(reach.iter().map(|(_, t)| t));
     {
         let n = at(&mut counts, None);
         n.dwellings = all.dwellings;

@@ -16,7 +16,7 @@
 //! themselves). The cockpit of a street and above then reads two indexed
 //! queries: the node's row and its children's.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::board;
 use crate::rules::{self, Numbers, RefreshAt};
+use jinlin_micro_grids::rules::Tally;
 
 /// The job that begins a period's refresh.
 pub const KIND: &str = "cockpit.refresh";
@@ -437,13 +438,25 @@ pub async fn refresh(db: &Database, now: DateTime<Utc>) -> Result<Report, ApiErr
 }
 
 /// The district's board, its streets' and their communities', gathered
-/// as the district's own admin would see them.
+/// as the district's own admin would see them. The district's compounds
+/// and dwellings, the largest reads, are read once: each street's board
+/// takes its share of them.
 async fn gather_district(
     conn: &impl ConnectionTrait,
     d: &place::Model,
     now: DateTime<Utc>,
 ) -> Result<Vec<Row>, ApiError> {
-    let b = board::gather(conn, d, now).await?;
+    let covered = jinlin_organisations::api::coverage_by_compound(conn, d).await?;
+    let reach = jinlin_micro_grids::store::coverage_by_street_and_community(conn, d).await?;
+    let mut by_street: BTreeMap<Option<i64>, Tally> = BTreeMap::new();
+    for ((street, _), t) in &reach {
+        by_street.entry(*street).or_default().merge(t);
+    }
+    let known = board::Known {
+        covered: Some(covered.clone()),
+        reach: Some(by_street.into_iter().collect()),
+    };
+    let b = board::gather_knowing(conn, d, now, known).await?;
     let mut rows = vec![Row {
         place_id: d.id,
         parent_id: d.parent_id,
@@ -453,7 +466,23 @@ async fn gather_district(
         computed_at: now,
     }];
     for (s, _) in &b.children {
-        let sb = board::gather(conn, s, now).await?;
+        let known = board::Known {
+            covered: Some(
+                covered
+                    .iter()
+                    .filter(|(c, _)| c.street_id == Some(s.id))
+                    .cloned()
+                    .collect(),
+            ),
+            reach: Some(
+                reach
+                    .iter()
+                    .filter(|((street, _), _)| *street == Some(s.id))
+                    .map(|((_, community), t)| (*community, *t))
+                    .collect(),
+            ),
+        };
+        let sb = board::gather_knowing(conn, s, now, known).await?;
         rows.push(Row {
             place_id: s.id,
             parent_id: s.parent_id,

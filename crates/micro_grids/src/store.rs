@@ -89,9 +89,6 @@ pub async fn coverage(
     db: &impl ConnectionTrait,
     node: &place::Model,
 ) -> Result<Vec<(Option<i64>, Tally)>, DbErr> {
-    let Some((column, value)) = scope_column(node) else {
-        return Ok(Vec::new());
-    };
     // The child column kept through the count by building, if the child is
     // not the compound or the grid, which the building gives.
     let (child, key) = match PlaceKind::parse(&node.kind) {
@@ -100,12 +97,61 @@ pub async fn coverage(
         Some(PlaceKind::Community) => ("", "p.compound_id"),
         _ => ("", GRID_JOINED),
     };
+    Ok(tallies(db, node, child, &[key])
+        .await?
+        .into_iter()
+        .map(|(k, t)| (k[0], t))
+        .collect())
+}
+
+/// Tallies of the dwellings under a district by street and community
+/// (`(street, community)`), in one statement: each street's
+/// [`coverage`] is its rows, the district's their sums by street. For a
+/// caller that needs both levels (the cockpit's refresh of a district),
+/// so the district's dwellings are read once, not once more per street.
+pub async fn coverage_by_street_and_community(
+    db: &impl ConnectionTrait,
+    district: &place::Model,
+) -> Result<Vec<((Option<i64>, Option<i64>), Tally)>, DbErr> {
+    if PlaceKind::parse(&district.kind) != Some(PlaceKind::District) {
+        return Ok(Vec::new());
+    }
+    Ok(tallies(
+        db,
+        district,
+        "street_id, community_id, ",
+        &["p.street_id", "p.community_id"],
+    )
+    .await?
+    .into_iter()
+    .map(|(k, t)| ((k[0], k[1]), t))
+    .collect())
+}
+
+/// The dwellings under `node` counted by `keys` (columns of the count by
+/// building `p`, kept through it by `child`, or [`GRID_JOINED`]).
+async fn tallies(
+    db: &impl ConnectionTrait,
+    node: &place::Model,
+    child: &str,
+    keys: &[&str],
+) -> Result<Vec<(Vec<Option<i64>>, Tally)>, DbErr> {
+    let Some((column, value)) = scope_column(node) else {
+        return Ok(Vec::new());
+    };
     let mut params = Params::new(db.get_database_backend());
     // Bound in the order the statement reads them (SQLite's `?`).
     let scope = params.bind(value.clone());
     let joins = grid_joins_under(column, &params.bind(value));
+    let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
+    let selected = keys
+        .iter()
+        .zip(&names)
+        .map(|(k, n)| format!("{k} AS {n}, "))
+        .collect::<String>();
+    let grouped = keys.join(", ");
     let sql = format!(
-        "SELECT {key} AS k, CAST(SUM(p.n) AS BIGINT) AS n, \
+        "SELECT {selected}CAST(SUM(p.n) AS BIGINT) AS n, \
            CAST(SUM(CASE WHEN {GRID_JOINED} IS NULL THEN 0 ELSE p.n END) AS BIGINT) AS gridded, \
            CAST(SUM(p.by_group) AS BIGINT) AS by_group, \
            CAST(SUM(p.by_phone) AS BIGINT) AS by_phone \
@@ -114,7 +160,7 @@ pub async fn coverage(
                  SUM(CASE WHEN reach = 1 THEN 1 ELSE 0 END) AS by_phone \
                FROM place WHERE kind = 'dwelling' AND {column} = {scope} \
                GROUP BY {child}compound_id, building_id) p {joins} \
-         GROUP BY {key}",
+         GROUP BY {grouped}",
     );
     let rows = db.query_all_raw(params.statement(sql)).await?;
     rows.iter()
@@ -122,8 +168,12 @@ pub async fn coverage(
             let n = |c: &str| -> Result<u64, DbErr> {
                 Ok(r.try_get::<Option<i64>>("", c)?.unwrap_or(0).max(0) as u64)
             };
+            let key = names
+                .iter()
+                .map(|k| r.try_get::<Option<i64>>("", k))
+                .collect::<Result<_, _>>()?;
             Ok((
-                r.try_get::<Option<i64>>("", "k")?,
+                key,
                 Tally {
                     dwellings: n("n")?,
                     gridded: n("gridded")?,
