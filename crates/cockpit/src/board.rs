@@ -177,7 +177,8 @@ pub async fn gather(
     gather_knowing(db, node, now, Known::default()).await
 }
 
-/// [`gather`], taking what `known` holds as read.
+/// [`gather`], taking what `known` holds as read. What it holds must be
+/// `node`'s own: nothing here can tell another node's rows from its own.
 pub async fn gather_knowing(
     db: &impl ConnectionTrait,
     node: &place::Model,

@@ -24,6 +24,7 @@ use jinlin_kernel::jobs::{self, JobHandlers, NewJob};
 use jinlin_kernel::place::PlaceKind;
 use jinlin_kernel::place::entity as place;
 use jinlin_kernel::{ApiError, Database};
+use jinlin_micro_grids::rules::Tally;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
@@ -32,7 +33,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::board;
 use crate::rules::{self, Numbers, RefreshAt};
-use jinlin_micro_grids::rules::Tally;
 
 /// The job that begins a period's refresh.
 pub const KIND: &str = "cockpit.refresh";
