@@ -10,12 +10,16 @@ use std::time::{Duration, Instant};
 
 use crate::activity::Activity;
 use crate::procstat::{self, Sampler, Usage};
-use crate::report::{self, ClassReport, Mix, Outcome, Rng, Samples};
+use crate::report::{self, ClassReport, Mix, Outcome, Rng, Samples, Second, Slowness};
 use crate::world::{Class, World};
 
 /// Requests in flight from the harness beyond which an open loop counts
 /// a due request as failed instead of sending it (the client's own limit).
 const MAX_OUTSTANDING: usize = 8_000;
+
+/// The latency a request counts as slow beyond in a phase's seconds: the
+/// p99 target (docs/performance.md, Targets).
+const SLOW_MS: f64 = 50.0;
 
 #[derive(Clone)]
 pub struct Load {
@@ -57,6 +61,8 @@ pub struct Phase {
     pub name: String,
     pub shape: String,
     pub seconds: f64,
+    /// When the phase began (Unix seconds), to read it beside other records.
+    pub started_unix: f64,
     pub classes: Vec<ClassReport>,
     pub all: ClassReport,
     pub server: Option<Usage>,
@@ -65,15 +71,36 @@ pub struct Phase {
     pub machine: Option<procstat::Machine>,
     /// What the database did beside the requests (`None` if unread).
     pub database: Option<Activity>,
+    /// Each second's answered requests, by when they were due.
+    pub by_second: Vec<Second>,
+    /// Where the requests slower than the target fell (`None`: none was).
+    pub slowness: Option<Slowness>,
 }
 
-type Sink = Arc<Vec<Mutex<Samples>>>;
+/// Each class's samples, and every answered request's (milliseconds from the
+/// phase's start, latency in microseconds).
+struct Sink {
+    classes: Vec<Mutex<Samples>>,
+    answered: Mutex<Vec<(u32, u32)>>,
+    started: Instant,
+}
 
-fn record(sink: &Sink, i: usize, outcome: Outcome, latency: Duration, what: String) {
-    sink[i]
-        .lock()
-        .expect("samples lock")
-        .record(outcome, latency, || what);
+impl Sink {
+    fn record(&self, i: usize, outcome: Outcome, at: Instant, what: String) {
+        let latency = at.elapsed();
+        if outcome == Outcome::Ok {
+            let from_start = at.saturating_duration_since(self.started).as_millis() as u32;
+            let micros = latency.as_micros().min(u128::from(u32::MAX)) as u32;
+            self.answered
+                .lock()
+                .expect("answered lock")
+                .push((from_start, micros));
+        }
+        self.classes[i]
+            .lock()
+            .expect("samples lock")
+            .record(outcome, latency, || what);
+    }
 }
 
 pub async fn run(
@@ -85,12 +112,6 @@ pub async fn run(
     pid: Option<u32>,
     seed: u64,
 ) -> Phase {
-    let sink: Sink = Arc::new(
-        load.classes
-            .iter()
-            .map(|_| Mutex::new(Samples::default()))
-            .collect(),
-    );
     let sampler = pid.map(Sampler::start);
     let before = match &world.meter {
         Some(m) => m
@@ -102,7 +123,19 @@ pub async fn run(
     };
     let machine = procstat::MachineClock::now();
     let started = Instant::now();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
     let end = started + duration;
+    let sink = Arc::new(Sink {
+        classes: load
+            .classes
+            .iter()
+            .map(|_| Mutex::new(Samples::default()))
+            .collect(),
+        answered: Mutex::new(Vec::new()),
+        started,
+    });
     match shape {
         Shape::Closed(clients) => {
             let mut tasks = Vec::new();
@@ -114,7 +147,7 @@ pub async fn run(
                         let i = load.mix.pick(&mut rng);
                         let sent = Instant::now();
                         let (outcome, what) = world.exec(load.classes[i], &mut rng).await;
-                        record(&sink, i, outcome, sent.elapsed(), what);
+                        sink.record(i, outcome, sent, what);
                     }
                 }));
             }
@@ -136,11 +169,10 @@ pub async fn run(
                 tokio::time::sleep_until(due.into()).await;
                 let i = load.mix.pick(&mut rng);
                 if outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
-                    record(
-                        &sink,
+                    sink.record(
                         i,
                         Outcome::Error,
-                        Duration::ZERO,
+                        due,
                         "harness: too many requests outstanding".into(),
                     );
                     continue;
@@ -152,7 +184,7 @@ pub async fn run(
                 tokio::spawn(async move {
                     let (outcome, what) = world.exec(class, &mut task_rng).await;
                     // From when it was due: a late send counts against the server.
-                    record(&sink, i, outcome, due.elapsed(), what);
+                    sink.record(i, outcome, due, what);
                     outstanding.fetch_sub(1, Ordering::Relaxed);
                 });
             }
@@ -176,7 +208,7 @@ pub async fn run(
     let mut all = Samples::default();
     let mut classes = Vec::new();
     let mut by_class: HashMap<usize, Samples> = HashMap::new();
-    for (i, m) in sink.iter().enumerate() {
+    for (i, m) in sink.classes.iter().enumerate() {
         by_class.insert(i, std::mem::take(&mut *m.lock().expect("samples lock")));
     }
     for (i, class) in load.classes.iter().enumerate() {
@@ -184,6 +216,8 @@ pub async fn run(
         all.merge(s.clone());
         classes.push(report::summarise(class.name(), s, seconds));
     }
+    let answered = std::mem::take(&mut *sink.answered.lock().expect("answered lock"));
+    let by_second = report::by_second(&answered, SLOW_MS);
     Phase {
         name: name.to_string(),
         shape: match shape {
@@ -191,13 +225,38 @@ pub async fn run(
             Shape::Closed(c) => format!("closed loop {c} clients"),
         },
         seconds,
+        started_unix,
         classes,
         all: report::summarise("all", all, seconds),
         server: procstat::usage(&samples),
         samples,
         machine,
         database,
+        slowness: report::slowness(&by_second),
+        by_second,
     }
+}
+
+/// Where a phase's requests slower than the target fell, in a line.
+pub fn describe_slowness(w: &Slowness) -> String {
+    let worst: Vec<String> = w
+        .worst
+        .iter()
+        .map(|s| {
+            format!(
+                "{} in second {} (of {}, p99 {:.0} ms, max {:.0} ms)",
+                s.slow, s.at, s.requests, s.p99_ms, s.max_ms
+            )
+        })
+        .collect();
+    format!(
+        "{} requests over {SLOW_MS} ms ({:.2} %), {:.0} % of them in the worst {} seconds: {}",
+        w.slow,
+        100.0 * w.share,
+        100.0 * w.share_in_worst,
+        w.worst.len(),
+        worst.join("; ")
+    )
 }
 
 pub fn print(phase: &Phase) {
@@ -228,5 +287,8 @@ pub fn print(phase: &Phase) {
     }
     if let Some(a) = &phase.database {
         println!("beside the load: {}", a.describe());
+    }
+    if let Some(w) = &phase.slowness {
+        println!("slow: {}", describe_slowness(w));
     }
 }

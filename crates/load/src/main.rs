@@ -564,6 +564,9 @@ async fn standard(
                 println!("    {}: {e}", c.class);
             }
         }
+        if let Some(w) = &p.slowness {
+            println!("    slow: {}", drive::describe_slowness(w));
+        }
         phases.push(p);
     }
 

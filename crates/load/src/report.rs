@@ -165,6 +165,74 @@ pub fn summarise(class: &str, mut s: Samples, seconds: f64) -> ClassReport {
     }
 }
 
+/// One second of a phase: the requests answered that were due (sent, in a
+/// closed loop) in it, and how long they took.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Second {
+    /// Seconds from the phase's start.
+    pub at: u32,
+    pub requests: u64,
+    /// Those that took longer than the limit `slow` was given.
+    pub slow: u64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Each second of a phase from `(milliseconds from the start, latency in
+/// microseconds)` of its answered requests; seconds with none are left out.
+/// `slow_ms` is the latency a request counts as slow beyond.
+pub fn by_second(answered: &[(u32, u32)], slow_ms: f64) -> Vec<Second> {
+    let mut buckets: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+    for &(at_ms, micros) in answered {
+        buckets.entry(at_ms / 1000).or_default().push(micros);
+    }
+    let ms = |us: u32| f64::from(us) / 1000.0;
+    buckets
+        .into_iter()
+        .map(|(at, mut v)| {
+            v.sort_unstable();
+            Second {
+                at,
+                requests: v.len() as u64,
+                slow: v.iter().filter(|us| ms(**us) > slow_ms).count() as u64,
+                p99_ms: ms(percentile(&v, 0.99)),
+                max_ms: ms(v.last().copied().unwrap_or(0)),
+            }
+        })
+        .collect()
+}
+
+/// Where a phase's slow requests were due: a stall puts most of them in a
+/// few seconds, a server near its limit spreads them over the phase.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Slowness {
+    pub slow: u64,
+    /// Of all the answered requests.
+    pub share: f64,
+    /// The seconds with the most slow requests, most first (at most three).
+    pub worst: Vec<Second>,
+    /// The share of the slow requests that fell in `worst`.
+    pub share_in_worst: f64,
+}
+
+pub fn slowness(seconds: &[Second]) -> Option<Slowness> {
+    let slow: u64 = seconds.iter().map(|s| s.slow).sum();
+    let requests: u64 = seconds.iter().map(|s| s.requests).sum();
+    if slow == 0 {
+        return None;
+    }
+    let mut worst: Vec<Second> = seconds.iter().filter(|s| s.slow > 0).cloned().collect();
+    worst.sort_by(|a, b| b.slow.cmp(&a.slow).then(a.at.cmp(&b.at)));
+    worst.truncate(3);
+    let in_worst: u64 = worst.iter().map(|s| s.slow).sum();
+    Some(Slowness {
+        slow,
+        share: slow as f64 / requests as f64,
+        share_in_worst: in_worst as f64 / slow as f64,
+        worst,
+    })
+}
+
 /// A fixed-width table of class reports.
 pub fn table(rows: &[ClassReport]) -> String {
     let mut out = String::new();
@@ -281,6 +349,53 @@ mod tests {
         assert_eq!(r.p99_ms, 4.0);
         assert_eq!(r.shed_p50_ms, 0.3);
         assert_eq!(r.first_errors, ["500"]);
+    }
+
+    #[test]
+    fn seconds_bucket_by_when_a_request_was_due() {
+        let answered = [(10, 1_000), (999, 80_000), (1_000, 2_000), (3_500, 60_000)];
+        let s = by_second(&answered, 50.0);
+        assert_eq!(
+            s.iter()
+                .map(|s| (s.at, s.requests, s.slow))
+                .collect::<Vec<_>>(),
+            [(0, 2, 1), (1, 1, 0), (3, 1, 1)]
+        );
+        assert_eq!(s[0].max_ms, 80.0);
+        let w = slowness(&s).unwrap();
+        assert_eq!((w.slow, w.share, w.share_in_worst), (2, 0.5, 1.0));
+        assert_eq!(w.worst.iter().map(|s| s.at).collect::<Vec<_>>(), [0, 3]);
+        assert_eq!(slowness(&by_second(&[(5, 1_000)], 50.0)), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn seconds_keep_every_request_and_the_slowest(
+            answered in proptest::collection::vec((0u32..120_000, 0u32..500_000), 1..400),
+            slow_ms in 1.0f64..300.0,
+        ) {
+            let s = by_second(&answered, slow_ms);
+            let total: u64 = s.iter().map(|s| s.requests).sum();
+            proptest::prop_assert_eq!(total, answered.len() as u64);
+            let max = answered.iter().map(|a| a.1).max().unwrap();
+            let top = s.iter().map(|s| s.max_ms).fold(0.0, f64::max);
+            proptest::prop_assert_eq!(top, f64::from(max) / 1000.0);
+            proptest::prop_assert!(s.windows(2).all(|w| w[0].at < w[1].at));
+            let slow = answered.iter().filter(|a| f64::from(a.1) / 1000.0 > slow_ms).count() as u64;
+            match slowness(&s) {
+                None => proptest::prop_assert_eq!(slow, 0),
+                Some(w) => {
+                    proptest::prop_assert_eq!(w.slow, slow);
+                    proptest::prop_assert!(w.worst.len() <= 3);
+                    proptest::prop_assert!(w.worst.windows(2).all(|p| p[0].slow >= p[1].slow));
+                    proptest::prop_assert!(w.share_in_worst > 0.0 && w.share_in_worst <= 1.0);
+                    // No second outside the worst has more slow requests than the last of them.
+                    let least = w.worst.last().unwrap().slow;
+                    let outside = s.iter().filter(|x| !w.worst.iter().any(|y| y.at == x.at));
+                    proptest::prop_assert!(outside.into_iter().all(|x| x.slow <= least));
+                }
+            }
+        }
     }
 
     #[test]
