@@ -232,10 +232,12 @@ pub async fn stand_in(database_url: &str, clock: VacuumClock) -> anyhow::Result<
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(s.naptime).await;
+            // The round's start, to read against a phase's seconds.
+            let began = chrono::Utc::now().format("%H:%M:%S%.3f");
             match round(&db, &s, &clock).await {
                 Ok(done) => {
                     for d in done {
-                        eprintln!("the harness's autovacuum: {d}");
+                        eprintln!("the harness's autovacuum, a round begun {began}: {d}");
                     }
                 }
                 Err(e) => eprintln!("the harness's autovacuum: {e:#}"),

@@ -249,19 +249,25 @@ pub fn describe_slowness(w: &Slowness) -> String {
             )
         })
         .collect();
+    let seconds = match w.worst.len() {
+        1 => "second".to_string(),
+        n => format!("{n} seconds"),
+    };
     format!(
-        "{} requests over {SLOW_MS} ms ({:.2} %), {:.0} % of them in the worst {} seconds: {}",
+        "{} requests over {SLOW_MS} ms ({:.2} %), {:.0} % of them in the worst {seconds}: {}",
         w.slow,
         100.0 * w.share,
         100.0 * w.share_in_worst,
-        w.worst.len(),
         worst.join("; ")
     )
 }
 
 pub fn print(phase: &Phase) {
+    let began = chrono::DateTime::from_timestamp_millis((phase.started_unix * 1000.0) as i64)
+        .map(|t| t.format(", begun %H:%M:%S%.3f").to_string())
+        .unwrap_or_default();
     println!(
-        "\n## {} ({}, {:.0} s)",
+        "\n## {} ({}, {:.0} s{began})",
         phase.name, phase.shape, phase.seconds
     );
     let mut rows = phase.classes.clone();
