@@ -27,14 +27,42 @@ use crate::store::{self, CompoundRow, Count, MatterTally};
 /// than four of the pool's connections.
 const LANES: usize = 4;
 
-/// Runs `read` once one of `lanes` is free.
+/// A background read's pause after each statement, in lengths of the
+/// statement: with 2, the reads take at most a third of the time.
+const PAUSE_PER_READ: u32 = 2;
+
+/// Runs `read`, then waits [`PAUSE_PER_READ`] times as long as it took.
+/// For the reads of the background refresh: a district's are a core's
+/// work for a second or two, and taken at once, on a machine the requests
+/// keep busy, they queue the requests behind them (a stall of a few
+/// hundred milliseconds each time); spread out, they fit in the gaps.
+pub async fn paced<T>(read: impl Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let done = read.await;
+    tokio::time::sleep(started.elapsed() * PAUSE_PER_READ).await;
+    done
+}
+
+/// The statements of one board in flight at once, and whether each is
+/// followed by a pause ([`paced`]).
+struct Lanes {
+    seats: Semaphore,
+    paced: bool,
+}
+
+/// Runs `read` once one of `lanes` is free (holding it through the pause,
+/// if paced).
 async fn in_lane<T, E: Into<ApiError>>(
-    lanes: &Semaphore,
+    lanes: &Lanes,
     read: impl Future<Output = Result<T, E>>,
 ) -> Result<T, ApiError> {
     // Never closed: a permit always comes.
-    let _lane = lanes.acquire().await.ok();
-    read.await.map_err(Into::into)
+    let _lane = lanes.seats.acquire().await.ok();
+    if lanes.paced {
+        paced(read).await.map_err(Into::into)
+    } else {
+        read.await.map_err(Into::into)
+    }
 }
 
 /// A node's counts and its children's.
@@ -157,9 +185,11 @@ fn put(
 
 /// Reads of a node's board its caller already holds, taken as they are
 /// instead of read again: a district's refresh reads its compounds and
-/// dwellings once and hands each street its share.
+/// dwellings once and hands each street its share. And whether the rest
+/// is read in the background, each statement [`paced`].
 #[derive(Debug, Clone, Default)]
 pub struct Known {
+    pub paced: bool,
     /// The compounds under the node with their party organisation's
     /// coverage (`organisations::api::coverage_by_compound`).
     pub covered: Option<Vec<(CoveredCompound, Coverage)>>,
@@ -196,11 +226,14 @@ pub async fn gather_knowing(
     // A live board (a community's, a compound's) is read a few statements
     // at a time, as a reader waits for it; the maintained figures one at
     // a time, so a refresh never holds more than one connection.
-    let lanes = Semaphore::new(if figures::maintained(Some(kind)) {
-        1
-    } else {
-        LANES
-    });
+    let lanes = Lanes {
+        seats: Semaphore::new(if figures::maintained(Some(kind)) {
+            1
+        } else {
+            LANES
+        }),
+        paced: known.paced,
+    };
     let lanes = &lanes;
     // The children, and the compounds under the node, each with its party
     // organisation's coverage.

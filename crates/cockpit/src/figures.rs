@@ -446,13 +446,25 @@ async fn gather_district(
     d: &place::Model,
     now: DateTime<Utc>,
 ) -> Result<Vec<Row>, ApiError> {
-    let covered = jinlin_organisations::api::coverage_by_compound(conn, d).await?;
-    let reach = jinlin_micro_grids::store::coverage_by_street_and_community(conn, d).await?;
+    let covered = board::paced(jinlin_organisations::api::coverage_by_compound(conn, d)).await?;
+    // The dwellings, a street at a time (a district's at once is a
+    // statement of a second and more at the city), each street's by
+    // community: the district's figures are their sums by street.
+    let streets = board::paced(jinlin_places::store::all_children(conn, d.id)).await?;
+    let mut reach = Vec::new();
+    for s in streets
+        .iter()
+        .filter(|s| s.kind == PlaceKind::Street.as_str())
+    {
+        let by_community = board::paced(jinlin_micro_grids::store::coverage(conn, s)).await?;
+        reach.extend(by_community.into_iter().map(|(c, t)| ((Some(s.id), c), t)));
+    }
     let mut by_street: BTreeMap<Option<i64>, Tally> = BTreeMap::new();
     for ((street, _), t) in &reach {
         by_street.entry(*street).or_default().merge(t);
     }
     let known = board::Known {
+        paced: true,
         covered: Some(covered.clone()),
         reach: Some(by_street.into_iter().collect()),
     };
@@ -467,6 +479,7 @@ async fn gather_district(
     }];
     for (s, _) in &b.children {
         let known = board::Known {
+            paced: true,
             covered: Some(
                 covered
                     .iter()

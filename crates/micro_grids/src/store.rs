@@ -104,30 +104,6 @@ pub async fn coverage(
         .collect())
 }
 
-/// Tallies of the dwellings under a district by street and community
-/// (`(street, community)`), in one statement: each street's
-/// [`coverage`] is its rows, the district's their sums by street. For a
-/// caller that needs both levels (the cockpit's refresh of a district),
-/// so the district's dwellings are read once, not once more per street.
-pub async fn coverage_by_street_and_community(
-    db: &impl ConnectionTrait,
-    district: &place::Model,
-) -> Result<Vec<((Option<i64>, Option<i64>), Tally)>, DbErr> {
-    if PlaceKind::parse(&district.kind) != Some(PlaceKind::District) {
-        return Ok(Vec::new());
-    }
-    Ok(tallies(
-        db,
-        district,
-        "street_id, community_id, ",
-        &["p.street_id", "p.community_id"],
-    )
-    .await?
-    .into_iter()
-    .map(|(k, t)| ((k[0], k[1]), t))
-    .collect())
-}
-
 /// The dwellings under `node` counted by `keys` (columns of the count by
 /// building `p`, kept through it by `child`, or [`GRID_JOINED`]).
 async fn tallies(

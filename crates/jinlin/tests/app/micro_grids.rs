@@ -944,8 +944,7 @@ async fn the_small_demo_has_grids_groups_and_gaps(t: TestDb) {
 
 /// Every level's coverage, counted by SQL (`micro_grids::store::coverage`),
 /// equals the tallies of its dwellings one by one under the rule of
-/// `rules::grid_of`, child by child; and a district's, by street and
-/// community at once (`coverage_by_street_and_community`), too.
+/// `rules::grid_of`, child by child.
 async fn coverage_matches_each_dwelling(db: &sea_orm::DatabaseConnection) {
     use std::collections::{BTreeMap, HashMap};
 
@@ -982,7 +981,6 @@ async fn coverage_matches_each_dwelling(db: &sea_orm::DatabaseConnection) {
         )
     }) {
         let mut want: BTreeMap<Option<i64>, Tally> = BTreeMap::new();
-        let mut want_two: BTreeMap<(Option<i64>, Option<i64>), Tally> = BTreeMap::new();
         for d in &dwellings {
             let col = |c: &str| d.try_get::<Option<i64>>("", c).unwrap();
             let (street, community, compound) =
@@ -1007,12 +1005,6 @@ async fn coverage_matches_each_dwelling(db: &sea_orm::DatabaseConnection) {
             };
             if under {
                 want.entry(key).or_default().add(grid.is_some(), reach);
-                if node.kind == "district" {
-                    want_two
-                        .entry((street, community))
-                        .or_default()
-                        .add(grid.is_some(), reach);
-                }
             }
         }
         let got: BTreeMap<Option<i64>, Tally> = jinlin_micro_grids::store::coverage(db, node)
@@ -1021,17 +1013,6 @@ async fn coverage_matches_each_dwelling(db: &sea_orm::DatabaseConnection) {
             .into_iter()
             .collect();
         assert_eq!(got, want, "{} {}", node.kind, node.name);
-        let got_two: BTreeMap<(Option<i64>, Option<i64>), Tally> =
-            jinlin_micro_grids::store::coverage_by_street_and_community(db, node)
-                .await
-                .unwrap()
-                .into_iter()
-                .collect();
-        assert_eq!(
-            got_two, want_two,
-            "{} {} by two levels",
-            node.kind, node.name
-        );
         levels += 1;
     }
     assert!(levels > 10, "{levels} places compared");
