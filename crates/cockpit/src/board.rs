@@ -39,8 +39,13 @@ const PAUSE_PER_READ: u32 = 2;
 pub async fn paced<T>(read: impl Future<Output = T>) -> T {
     let started = std::time::Instant::now();
     let done = read.await;
-    tokio::time::sleep(started.elapsed() * PAUSE_PER_READ).await;
+    tokio::time::sleep(pause_after(started.elapsed())).await;
     done
+}
+
+/// The pause after a background read that took `took`.
+pub fn pause_after(took: std::time::Duration) -> std::time::Duration {
+    took * PAUSE_PER_READ
 }
 
 /// The statements of one board in flight at once, and whether each is
@@ -519,4 +524,23 @@ fn set_matters(n: &mut Numbers, t: MatterTally) {
     n.matters_on_time = t.on_time;
     n.matters_rated = t.rated;
     n.matters_satisfied = t.satisfied;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::pause_after;
+
+    proptest! {
+        /// However long a read takes, reading is a third of the time.
+        #[test]
+        fn a_background_read_takes_a_third_of_the_time(micros in 0u64..10_000_000) {
+            let took = Duration::from_micros(micros);
+            let whole = took + pause_after(took);
+            prop_assert_eq!(whole, took * 3);
+        }
+    }
 }
