@@ -190,10 +190,12 @@ fn put(
 
 /// Reads of a node's board its caller already holds, taken as they are
 /// instead of read again: a district's refresh reads its compounds and
-/// dwellings once and hands each street its share. And whether the rest
-/// is read in the background, each statement [`paced`].
+/// dwellings once and hands each street its share.
 #[derive(Debug, Clone, Default)]
 pub struct Known {
+    /// Follow each read with a pause ([`paced`]): the background refresh's
+    /// boards only, which read one statement at a time (a live board's
+    /// four lanes would read through each other's pauses).
     pub paced: bool,
     /// The compounds under the node with their party organisation's
     /// coverage (`organisations::api::coverage_by_compound`).

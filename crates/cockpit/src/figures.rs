@@ -447,17 +447,21 @@ async fn gather_district(
     now: DateTime<Utc>,
 ) -> Result<Vec<Row>, ApiError> {
     let covered = board::paced(jinlin_organisations::api::coverage_by_compound(conn, d)).await?;
-    // The dwellings, a street at a time (a district's at once is a
-    // statement of a second and more at the city), each street's by
-    // community: the district's figures are their sums by street.
-    let streets = board::paced(jinlin_places::store::all_children(conn, d.id)).await?;
+    // The dwellings, a child at a time (a district's at once is a
+    // statement of a second and more at the city): each street's by
+    // community, and the whole of any other child (a community where the
+    // division codes merge a street into its district), whose dwellings
+    // have no street. The district's figures are their sums by street.
+    let children = board::paced(jinlin_places::store::all_children(conn, d.id)).await?;
     let mut reach = Vec::new();
-    for s in streets
-        .iter()
-        .filter(|s| s.kind == PlaceKind::Street.as_str())
-    {
-        let by_community = board::paced(jinlin_micro_grids::store::coverage(conn, s)).await?;
-        reach.extend(by_community.into_iter().map(|(c, t)| ((Some(s.id), c), t)));
+    for c in &children {
+        let tallies = board::paced(jinlin_micro_grids::store::coverage(conn, c)).await?;
+        if c.kind == PlaceKind::Street.as_str() {
+            reach.extend(tallies.into_iter().map(|(k, t)| ((Some(c.id), k), t)));
+        } else {
+            let whole = Tally::sum(tallies.iter().map(|(_, t)| t));
+            reach.push(((None, Some(c.id)), whole));
+        }
     }
     let mut by_street: BTreeMap<Option<i64>, Tally> = BTreeMap::new();
     for ((street, _), t) in &reach {

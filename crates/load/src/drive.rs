@@ -17,7 +17,7 @@ use crate::world::{Class, World};
 /// a due request as failed instead of sending it (the client's own limit).
 const MAX_OUTSTANDING: usize = 8_000;
 
-/// The latency a request counts as slow beyond in a phase's seconds: the
+/// A request slower than this counts as slow in a phase's seconds: the
 /// p99 target (docs/performance.md, Targets).
 const SLOW_MS: f64 = 50.0;
 

@@ -564,8 +564,8 @@ async fn standard(
                 println!("    {}: {e}", c.class);
             }
         }
-        if let Some(w) = &p.slowness {
-            println!("    slow: {}", drive::describe_slowness(w));
+        if let Some(slow) = &p.slowness {
+            println!("    slow: {}", drive::describe_slowness(slow));
         }
         phases.push(p);
     }

@@ -2144,6 +2144,38 @@ fn figures_of(v: &Value) -> (Value, Value) {
     (v["figures"].clone(), v["children"].clone())
 }
 
+/// A community right under the district, as the division codes give where a
+/// street is merged into its district, with a compound and a dwelling: its
+/// dwellings have no street, and the district's figures count them still.
+async fn streetless_community(app: &TestApp, district: i64) {
+    use jinlin_kernel::place::entity as place;
+    use sea_orm::Set;
+    let now = Utc::now();
+    let mut ids: Vec<i64> = Vec::new();
+    for kind in ["community", "compound", "building", "entrance", "dwelling"] {
+        let above = |k: usize| ids.get(k).copied();
+        let id = place::Entity::insert(place::ActiveModel {
+            kind: Set(kind.into()),
+            parent_id: Set(Some(ids.last().copied().unwrap_or(district))),
+            name: Set(format!("并入区的{kind}")),
+            initials: Set(String::new()),
+            district_code: Set(Some("350104".into())),
+            street_id: Set(None),
+            community_id: Set(above(0)),
+            compound_id: Set(above(1)),
+            building_id: Set(above(2)),
+            entrance_id: Set(above(3)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec(app.db.db.conn())
+        .await
+        .unwrap()
+        .last_insert_id;
+        ids.push(id);
+    }
+}
 #[db_test]
 async fn maintained_figures_equal_the_live_ones_at_every_level_and_follow_a_change(db: TestDb) {
     let (app, t, p) = setup(db).await;
@@ -2291,6 +2323,27 @@ async fn maintained_figures_equal_the_live_ones_at_every_level_and_follow_a_chan
         let (_, v) = get(&app, who, &format!("/api/v1/cockpit/{id}")).await;
         assert_eq!(raised_at(&v), n, "node {id}");
     }
+
+    // A community right under the district: its compound and dwelling are
+    // the district's too, though they have no street.
+    streetless_community(&app, t.district).await;
+    let now = Utc::now();
+    jinlin_cockpit::figures::refresh(&app.db.db, now)
+        .await
+        .unwrap();
+    let district = jinlin_places::store::find(conn, t.district)
+        .await
+        .unwrap()
+        .unwrap();
+    let gathered = jinlin_cockpit::board::gather(conn, &district, now)
+        .await
+        .unwrap();
+    let (stored, _) = jinlin_cockpit::figures::read(conn, t.district)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(stored.numbers, gathered.numbers);
+    assert_eq!(stored.numbers.compounds, 4, "three in streets, one not");
 }
 
 #[db_test]
