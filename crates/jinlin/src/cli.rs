@@ -252,7 +252,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate(args) => {
             let config = load_config(cli.config, &args)?;
-            telemetry::init(config.log_format);
+            let _logs = telemetry::init(config.log_format);
             let db = open_database(&config).await?;
             let ran = migrate(&db, &config).await?;
             println!("{ran} migration(s) applied; the schema is up to date");
@@ -260,7 +260,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(ImportCommand::Divisions(args)) => {
             let config = load_config(cli.config, &args)?;
-            telemetry::init(config.log_format);
+            let _logs = telemetry::init(config.log_format);
             let db = open_database(&config).await?;
             db.migrate().await.context("applying migrations")?;
             let imported = import_divisions(&db, &args).await;
@@ -270,13 +270,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::VerifyVote(args) => {
             let config = load_config(cli.config, &args)?;
-            telemetry::init(config.log_format);
+            let _logs = telemetry::init(config.log_format);
             let db = open_database(&config).await?;
             verify_vote(&db, args.id).await
         }
         Command::Verify(args) => {
             let config = load_config(cli.config, &args)?;
-            telemetry::init(config.log_format);
+            let _logs = telemetry::init(config.log_format);
             let db = open_database(&config).await?;
             let verified = crate::verify::verify(&db, args.seal, args.expect_head.as_ref()).await;
             db.close().await.ok();
@@ -284,7 +284,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup(args) => {
             let config = load_config(cli.config, &args)?;
-            telemetry::init(config.log_format);
+            let _logs = telemetry::init(config.log_format);
             crate::backup::backup(&config.effective_database_url(), &args.file).await?;
             let key = match config.secret_key.as_deref().map(str::trim) {
                 Some(k) if !k.is_empty() => "secret_key in the configuration".to_string(),
@@ -300,12 +300,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Restore(args) => {
             let config = load_config(cli.config, &args)?;
-            telemetry::init(config.log_format);
+            let _logs = telemetry::init(config.log_format);
             crate::backup::restore(&config.effective_database_url(), &args.file, args.force).await
         }
         Command::Seed(args) => {
             let config = load_config(cli.config, &args)?;
-            telemetry::init(config.log_format);
+            let _logs = telemetry::init(config.log_format);
             let db = open_database(&config).await?;
             db.migrate().await.context("applying migrations")?;
             let secrets = config.secrets()?;
@@ -543,7 +543,7 @@ async fn open_replica(db: Database, config: &Config) -> anyhow::Result<Database>
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    telemetry::init(config.log_format);
+    let _logs = telemetry::init(config.log_format);
     config.trusted_proxies().map_err(|e| anyhow::anyhow!(e))?;
     let db = open_database(&config).await?;
     // Migrations and writes run on the primary; only reporting reads move.
