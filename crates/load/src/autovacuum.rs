@@ -8,7 +8,8 @@
 //! that server's own autovacuum would do if it were on, as one worker: every
 //! `autovacuum_naptime` it vacuums and analyses each table past the server's
 //! thresholds (the rule is [`due`]), throttled by the server's autovacuum
-//! cost settings, on a connection of its own. Not modelled: several workers
+//! cost settings, on a connection of its own, one process per table as
+//! autovacuum's (no parallel workers). Not modelled: several workers
 //! at once, per-table storage parameters, and autovacuum's giving way to a
 //! conflicting lock. The statistics it reads need PostgreSQL 13 or later.
 
@@ -109,11 +110,16 @@ pub fn due(t: &Table, s: &Settings) -> Due {
     }
 }
 
-/// The statement for a table that is due, if any.
+/// The statement for a table that is due, if any. Without `PARALLEL 0` a
+/// manual `VACUUM` hands a table's indexes to up to
+/// `max_parallel_maintenance_workers` parallel workers (two by default),
+/// three processes at once where autovacuum, which never vacuums in
+/// parallel, is one: on a small machine under load that is the requests'
+/// CPU taken for as long as it lasts.
 pub fn statement(name: &str, due: Due) -> Option<String> {
     match (due.vacuum, due.analyze) {
-        (true, true) => Some(format!("VACUUM (ANALYZE) {name}")),
-        (true, false) => Some(format!("VACUUM {name}")),
+        (true, true) => Some(format!("VACUUM (PARALLEL 0, ANALYZE) {name}")),
+        (true, false) => Some(format!("VACUUM (PARALLEL 0) {name}")),
         (false, true) => Some(format!("ANALYZE {name}")),
         (false, false) => None,
     }
@@ -349,13 +355,13 @@ mod tests {
         );
         assert_eq!(
             statement("public.matter", due(&past, &s)).as_deref(),
-            Some("VACUUM (ANALYZE) public.matter")
+            Some("VACUUM (PARALLEL 0, ANALYZE) public.matter")
         );
         // A district's mobilisation: 400,535 rows inserted into an empty table.
         let inserted = table(0.0, 0.0, 400_535.0, 0.0);
         assert_eq!(
             statement("m", due(&inserted, &s)).as_deref(),
-            Some("VACUUM m")
+            Some("VACUUM (PARALLEL 0) m")
         );
     }
 
