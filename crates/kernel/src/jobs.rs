@@ -514,7 +514,7 @@ impl JobHandlers {
 pub const SESSIONS_PRUNE: &str = "sessions.prune";
 
 /// The kernel's own recurring jobs: seal new audit entries into the hash
-/// chain every minute, remove ended sessions every hour, and drop old
+/// chain every ten seconds, remove ended sessions every hour, and drop old
 /// finished jobs once a day.
 pub fn kernel_handlers() -> JobHandlers {
     JobHandlers::new()
