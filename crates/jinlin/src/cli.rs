@@ -65,7 +65,7 @@ pub enum Command {
 #[derive(Debug, Args, Serialize)]
 pub struct VerifyArgs {
     /// Seal the audit entries written since the last sealing pass first
-    /// (the server does so every minute).
+    /// (the server does so every ten seconds).
     #[arg(long)]
     #[serde(skip)]
     pub seal: bool,

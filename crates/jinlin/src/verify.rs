@@ -69,7 +69,7 @@ pub async fn verify(
     if audit.unsealed > 0 {
         println!(
             "             {} entries not sealed yet (the oldest at {}): the server seals \
-             them within ten seconds; `jinlin verify --seal` seals them now",
+             them within about ten seconds; `jinlin verify --seal` seals them now",
             audit.unsealed,
             audit
                 .oldest_unsealed

@@ -14,7 +14,7 @@
 //! chaining there needs the chain's head under a lock held to commit, and
 //! every audited write of every node would queue behind it. The cost of
 //! the sealer is a window: an entry is protected from its sealing (within
-//! ten seconds, by the `audit.seal` job) on, not from its commit.
+//! about ten seconds, by the `audit.seal` job) on, not from its commit.
 //!
 //! [`verify`] recomputes every hash in chain order and reports each place
 //! that does not match (content changed), that is missing (removed) or
@@ -34,9 +34,9 @@ use crate::Database;
 /// The job kind of the recurring sealing pass.
 pub const SEAL_JOB: &str = "audit.seal";
 /// How often the job seals. Often, so that a pass is small: sealed once a
-/// minute at a thousand requests a second, a minute's 9,000 entries took
-/// one statement a quarter of a second of a core, all on the minute, and
-/// the requests of that second queued behind it on a busy machine.
+/// minute at a thousand requests a second, a minute's 9,000 entries took a
+/// fifth of a second of a core at once, on the minute, and the requests of
+/// that second queued behind it on a busy machine.
 pub const SEAL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Entries read per page when verifying.
 const PAGE: u64 = 5000;
